@@ -1,0 +1,146 @@
+// softlab/registry.hpp: the one list of implementations, and its runtime view.
+//
+// Adding an implementation = its header + one line in `builtin_implementations`. Tests, the
+// `softlab` tool, the benchmarks and the accuracy study iterate this list and keep none of
+// their own. Libraries outside the core (the peers: libtorch, oneDNN, XNNPACK) add entries to
+// a `registry` value at run time through their own registration call; the core needs no change.
+#pragma once
+
+#include <softlab/algorithms/divfree.hpp>
+#include <softlab/algorithms/naive.hpp>
+#include <softlab/algorithms/online.hpp>
+#include <softlab/algorithms/stable.hpp>
+#include <softlab/algorithms/two_pass.hpp>
+#include <softlab/entry_points.hpp>
+#include <softlab/facts.hpp>
+#include <softlab/simd/xsimd_stable.hpp>
+#include <softlab/types.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace softlab {
+
+template <class... Impls>
+struct implementation_list {
+  using tuple = std::tuple<Impls...>;
+  static constexpr std::size_t size = sizeof...(Impls);
+};
+
+/// THE list. Order is the order tools print.
+using builtin_implementations =
+    implementation_list<naive, stable, online, two_pass, divfree, xsimd_stable>;
+
+/// Calls f.template operator()<T>() for every T of a type_list.
+template <class... Ts, class F>
+void for_each_type(type_list<Ts...>, F&& f) {
+  (f.template operator()<Ts>(), ...);
+}
+
+/// Calls f.template operator()<Impl>() for every implementation of a list.
+template <class... Impls, class F>
+void for_each_implementation(implementation_list<Impls...>, F&& f) {
+  (f.template operator()<Impls>(), ...);
+}
+
+/// One implementation for one element type, as the tools see it. Every function checks its
+/// arguments (same rules as softlab::softmax) and follows the contract unless
+/// facts.meets_contract is false.
+template <class T>
+struct kernel {
+  implementation_facts facts;
+  void (*softmax)(std::span<const T> x, std::span<T> y) = nullptr;
+  void (*log_softmax)(std::span<const T> x, std::span<T> y) = nullptr;
+  T (*logsumexp)(std::span<const T> x) = nullptr;
+  double (*softmax_bound_ulps)(const bound_inputs&) = nullptr;  ///< ULPs, no_bound_claimed if none
+  double (*log_bound_a)(const bound_inputs&) = nullptr;         ///< a in a*u*max(1, |y|)
+  std::string_view origin = "softlab";  ///< "softlab", or the peer library's name and version
+};
+
+template <class Impl, class T>
+  requires implementation_for<Impl, T>
+kernel<T> make_kernel() {
+  return kernel<T>{
+      .facts = Impl::facts,
+      .softmax = &softmax_span<Impl, T>,
+      .log_softmax = &log_softmax_span<Impl, T>,
+      .logsumexp = &logsumexp_span<Impl, T>,
+      .softmax_bound_ulps = &Impl::softmax_bound_ulps,
+      .log_bound_a = &Impl::log_bound_a,
+  };
+}
+
+/// The runtime view: per element type, the kernels in registration order.
+class registry {
+ public:
+  template <class T>
+  void add(kernel<T> entry) {
+    auto& list = std::get<std::vector<kernel<T>>>(kernels_);
+    const auto clash = std::find_if(list.begin(), list.end(), [&](const kernel<T>& k) {
+      return k.facts.name == entry.facts.name;
+    });
+    if (clash != list.end())
+      throw std::invalid_argument("softlab::registry: '" + std::string(entry.facts.name) +
+                                  "' is already registered for " + std::string(type_token_v<T>));
+    list.push_back(entry);
+  }
+
+  template <class T>
+  std::span<const kernel<T>> kernels() const {
+    return std::get<std::vector<kernel<T>>>(kernels_);
+  }
+
+  template <class T>
+  const kernel<T>* find(std::string_view name) const {
+    for (const auto& k : kernels<T>())
+      if (k.facts.name == name) return &k;
+    return nullptr;
+  }
+
+  /// Every implementation name, in first-registration order, each once.
+  std::vector<std::string_view> names() const {
+    std::vector<std::string_view> result;
+    for_each_type(element_types{}, [&]<class T>() {
+      for (const auto& k : kernels<T>())
+        if (std::find(result.begin(), result.end(), k.facts.name) == result.end())
+          result.push_back(k.facts.name);
+    });
+    return result;
+  }
+
+  /// The type tokens an implementation supports here.
+  std::vector<std::string_view> types_of(std::string_view name) const {
+    std::vector<std::string_view> result;
+    for_each_type(element_types{}, [&]<class T>() {
+      if (find<T>(name) != nullptr) result.push_back(type_token_v<T>);
+    });
+    return result;
+  }
+
+ private:
+  template <class... Ts>
+  static auto vectors_of(type_list<Ts...>) -> std::tuple<std::vector<kernel<Ts>>...>;
+  decltype(vectors_of(element_types{})) kernels_;
+};
+
+/// A registry holding every builtin implementation for every type it supports. A value, not a
+/// global: a tool builds one, and may add peers to it.
+inline registry builtin_registry() {
+  registry result;
+  for_each_implementation(builtin_implementations{}, [&]<class Impl>() {
+    for_each_type(element_types{}, [&]<class T>() {
+      if constexpr (Impl::template supports<T>) result.add(make_kernel<Impl, T>());
+    });
+  });
+  return result;
+}
+
+}  // namespace softlab

@@ -1,0 +1,146 @@
+// softlab/softlab.hpp: the one include. The interface and its contract, stated once.
+//
+//   softlab::softmax<Impl>(x, y)            y_i = exp(x_i) / sum_j exp(x_j)
+//   softlab::log_softmax<Impl>(x, y)        y_i = x_i - logsumexp(x)
+//   softlab::logsumexp<Impl>(x)             log sum_j exp(x_j)   (empty x: -inf)
+//   softlab::softmax_rows<Impl>(x, rows, cols, y [, x_stride, y_stride])  one softmax per row
+//   softlab::pairwise_attention<Impl>(query, keys, weights)  weights = softmax(query * keys)
+//
+// x (and keys) is any contiguous range of T (std::span, std::vector, std::array); y (and
+// weights) a writable contiguous range of the same T and length. Impl is an implementation type
+// (softlab::naive, stable, online, two_pass, divfree, xsimd_stable); T is float, double,
+// long double, softlab::bin50 or softlab::bin100 (the vectorized implementation: float, double).
+//
+// THE CONTRACT, met by every implementation except `naive` (whose failures are the point):
+//  - finite input: every output in [0, 1], no NaN, each within the implementation's stated
+//    bound (ULPs of T, for results >= the smallest normal T) of the exact softmax of the values
+//    as stored in T; hence their sum within n times that bound of 1;
+//  - -inf entries get weight exactly 0; a fully masked row (all -inf) gives all zeros, the
+//    "safe softmax" convention (PyTorch issue 55056; oneDNN's softmax_accurate_inf_as_zero);
+//  - +inf entries: the limit: the k entries equal to +inf share weight 1/k, every other 0;
+//  - any NaN in the input: every output NaN;
+//  - empty input: no-op; x and y of different sizes: std::invalid_argument naming both;
+//  - y may be the same memory as x (in place); a partial overlap is std::invalid_argument;
+//  - log_softmax and logsumexp take the same limits in the log domain: log 0 = -inf, log(1/k)
+//    for the k infinite entries, NaN for NaN; their stated bound is a * u * max(1, |result|),
+//    u = 2^-p, with a given by each implementation.
+// ULP error is |y - exact| / ulp(exact), ulp at the exact value's exponent and floored at the
+// subnormal spacing, against MPFR at >= 2p + 64 bits (tests/ and accuracy/ check every bound).
+//
+// Thread safety: every call is reentrant and keeps no state between calls. The only global
+// state is the instruction set chosen for the vectorized kernels (see softlab/simd/isa.hpp).
+#pragma once
+
+#include <softlab/algorithms/divfree.hpp>
+#include <softlab/algorithms/naive.hpp>
+#include <softlab/algorithms/online.hpp>
+#include <softlab/algorithms/stable.hpp>
+#include <softlab/algorithms/two_pass.hpp>
+#include <softlab/detail/arguments.hpp>
+#include <softlab/entry_points.hpp>
+#include <softlab/detail/reductions.hpp>
+#include <softlab/facts.hpp>
+#include <softlab/simd/xsimd_stable.hpp>
+#include <softlab/types.hpp>
+
+#include <cstddef>
+#include <ranges>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+namespace softlab {
+
+template <class R>
+using range_element_t = std::remove_cv_t<std::ranges::range_value_t<R>>;
+
+template <class X>
+auto as_input_span(const X& x) {
+  using T = range_element_t<X>;
+  return std::span<const T>(std::ranges::data(x), std::ranges::size(x));
+}
+
+template <class Y>
+auto as_output_span(Y&& y) {
+  using T = range_element_t<Y>;
+  static_assert(!std::is_const_v<std::remove_reference_t<std::ranges::range_reference_t<Y>>>,
+                "softlab: the output range must be writable");
+  return std::span<T>(std::ranges::data(y), std::ranges::size(y));
+}
+
+template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
+  requires std::same_as<range_element_t<X>, range_element_t<Y>>
+void softmax(const X& x, Y&& y) {
+  softmax_span<Impl>(as_input_span(x), as_output_span(y));
+}
+
+template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
+  requires std::same_as<range_element_t<X>, range_element_t<Y>>
+void log_softmax(const X& x, Y&& y) {
+  log_softmax_span<Impl>(as_input_span(x), as_output_span(y));
+}
+
+template <class Impl, std::ranges::contiguous_range X>
+range_element_t<X> logsumexp(const X& x) {
+  return logsumexp_span<Impl>(as_input_span(x));
+}
+
+/// One softmax per row of a row-major matrix; row r of x starts at x[r * x_stride]. In place
+/// (same data, same stride) is allowed; the rows of y must not overlap the rows of x otherwise.
+template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
+  requires std::same_as<range_element_t<X>, range_element_t<Y>>
+void softmax_rows(const X& x, std::size_t rows, std::size_t cols, std::size_t x_stride, Y&& y,
+                  std::size_t y_stride) {
+  using T = range_element_t<X>;
+  const auto in = as_input_span(x);
+  const auto out = as_output_span(y);
+  auto need = [&](std::size_t stride) { return rows == 0 ? 0 : (rows - 1) * stride + cols; };
+  if (x_stride < cols || y_stride < cols)
+    throw std::invalid_argument("softlab::softmax_rows: stride (x " + std::to_string(x_stride) +
+                                ", y " + std::to_string(y_stride) + ") is less than cols (" +
+                                std::to_string(cols) + ")");
+  if (in.size() < need(x_stride))
+    throw std::invalid_argument("softlab::softmax_rows: x has " + std::to_string(in.size()) +
+                                " elements but " + std::to_string(rows) + " rows of " +
+                                std::to_string(cols) + " with stride " + std::to_string(x_stride) +
+                                " need " + std::to_string(need(x_stride)));
+  if (out.size() < need(y_stride))
+    throw std::invalid_argument("softlab::softmax_rows: y has " + std::to_string(out.size()) +
+                                " elements but " + std::to_string(rows) + " rows of " +
+                                std::to_string(cols) + " with stride " + std::to_string(y_stride) +
+                                " need " + std::to_string(need(y_stride)));
+  const bool in_place = in.data() == out.data() && x_stride == y_stride;
+  if (!in_place && rows > 0)
+    detail::require_no_partial_overlap<T>("softmax_rows", in.first(need(x_stride)),
+                                          std::span<const T>(out.first(need(y_stride))));
+  for (std::size_t r = 0; r < rows; ++r)
+    softmax_span<Impl, T>(in.subspan(r * x_stride, cols), out.subspan(r * y_stride, cols));
+}
+
+template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
+  requires std::same_as<range_element_t<X>, range_element_t<Y>>
+void softmax_rows(const X& x, std::size_t rows, std::size_t cols, Y&& y) {
+  softmax_rows<Impl>(x, rows, cols, cols, std::forward<Y>(y), cols);
+}
+
+/// The seed example of attention: scores_i = query * keys_i, weights = softmax(scores).
+/// The scores are formed in T (a product that overflows T becomes +-inf and takes the
+/// contract's limits); weights may be the same memory as keys.
+template <class Impl, class Q, std::ranges::contiguous_range K, std::ranges::contiguous_range W>
+  requires std::same_as<range_element_t<K>, range_element_t<W>> &&
+           std::convertible_to<Q, range_element_t<K>>
+void pairwise_attention(const Q& query, const K& keys, W&& weights) {
+  using T = range_element_t<K>;
+  const auto k = as_input_span(keys);
+  const auto w = as_output_span(weights);
+  detail::require_same_size("pairwise_attention", "keys", k.size(), "weights", w.size());
+  detail::require_no_partial_overlap<T>("pairwise_attention", k, std::span<const T>(w));
+  const T q = static_cast<T>(query);
+  for (std::size_t i = 0; i < k.size(); ++i) w[i] = T(q * k[i]);
+  softmax_span<Impl, T>(std::span<const T>(w), w);
+}
+
+}  // namespace softlab
+
+#include <softlab/registry.hpp>
