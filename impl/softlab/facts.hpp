@@ -24,6 +24,12 @@ struct bound_inputs {
   double min_value = 0;         ///< min x over the finite entries
   double log_max_finite = 0;    ///< ln(largest finite T)
   double log_min_normal = 0;    ///< ln(smallest normal T)
+  /// The scalar exp of T errs by at most exp_ulps + exp_ulps_per_unit * |argument| ULPs, its
+  /// log by log_ulps (softlab::scalar_libm_error<T>): bounds carry these, not an assumed 1 ULP.
+  double exp_ulps = 1;
+  double exp_ulps_per_unit = 0;
+  double log_ulps = 1;
+  double exp_error(double argument) const { return exp_ulps + exp_ulps_per_unit * argument; }
 };
 
 inline constexpr double no_bound_claimed = std::numeric_limits<double>::infinity();

@@ -77,16 +77,18 @@ void assign(mpfr_ptr out, const T& v) {
       mpfr_set_inf(out, v > 0 ? 1 : -1);
       return;
     }
+    // Normalize first (the exponent range of T may exceed double's), then peel the mantissa.
+    using std::frexp;
+    int exponent = 0;
+    T rest = frexp(v, &exponent);
     mpfr_set_zero(out, 1);
-    T rest = v;
     for (int chunk = 0; rest != 0; ++chunk) {
       const double lead = static_cast<double>(rest);
-      if (!std::isfinite(lead) || chunk > 64)
-        throw std::range_error("softlab_reference: value outside double's exponent range");
-      if (lead == 0) throw std::range_error("softlab_reference: value below double's range");
+      if (chunk > 64) throw std::logic_error("softlab_reference: conversion did not converge");
       mpfr_add_d(out, out, lead, MPFR_RNDN);
       rest = T(rest - T(lead));
     }
+    mpfr_mul_2si(out, out, exponent, MPFR_RNDN);
   }
 }
 
@@ -310,6 +312,9 @@ bound_inputs bound_inputs_for(std::span<const T> x, std::size_t i, std::span<con
   using std::log;
   in.log_max_finite = static_cast<double>(T(log(std::numeric_limits<T>::max())));
   in.log_min_normal = static_cast<double>(T(log(std::numeric_limits<T>::min())));
+  in.exp_ulps = scalar_libm_error<T>.exp_ulps;
+  in.exp_ulps_per_unit = scalar_libm_error<T>.exp_per_unit;
+  in.log_ulps = scalar_libm_error<T>.log_ulps;
   return in;
 }
 

@@ -6,7 +6,8 @@
 //   of y_i, so the spread term is counted twice. Kept so the study can show that.
 // Passes: 3 (read for the max; read for the sum; read x, write y). No division.
 // Stated bound, results >= smallest normal:
-//   2|x_i - m| + sum_j g_j|x_j - m| + n + 5 + 3 ln n ULP.
+//   2|x_i - m| + sum_j g_j|x_j - m| + n + 5 + 3 ln n ULP (with an exp of E(|arg|) ULP, the
+//   4 ULP of the two exps become 2E(|x_i - m| + ln n) + 2E(mean gap)).
 // Subnormal results: kept.
 // -inf: weight exactly 0; all -inf: all 0. +inf: the k infinite entries share 1/k, others 0.
 // NaN anywhere: all NaN. Empty: no-op. log_softmax and logsumexp are those of `stable`.
@@ -55,7 +56,9 @@ struct divfree {
   }
 
   static double softmax_bound_ulps(const bound_inputs& in) {
-    return 2 * in.gap + in.mean_gap + double(in.n) + 5 + 3 * std::log(double(in.n));
+    const double log_n = std::log(double(in.n));
+    return 2 * in.gap + in.mean_gap + double(in.n) - 1 + (1 + 2 * in.log_ulps) * log_n +
+           2 * in.exp_error(in.gap + log_n) + 2 * in.exp_error(in.mean_gap) + 2;
   }
   static double log_bound_a(const bound_inputs& in) { return stable::log_bound_a(in); }
 };

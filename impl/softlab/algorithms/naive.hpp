@@ -4,7 +4,8 @@
 //   2021) call it "unshifted" and show it is as accurate as the shifted form where it does not
 //   overflow; it is kept as the cautionary baseline.
 // Passes: 2 (read x, sum exp; read x, write y).
-// Stated bound: n + 4 ULP (sum (n-1)u, exp 1 ULP each in y_i and in the sum, division u), only
+// Stated bound: n + 4 ULP (sum (n-1)u, exp 1 ULP each in y_i and in the sum, division u;
+//   with an exp of E(|x|) ULP: n - 1 + 2E(|x_i|) + 2E(sum_j g_j|x_j|) + 1), only
 //   while every exp(x_j) is a finite normal number: max x <= ln(largest T) - ln n and
 //   min x >= ln(smallest normal T). Outside that, no bound: it fails, by design:
 //   - exp(x_j) overflows (float: any x_j > 88.72, e.g. one entry = 100) -> inf / inf = NaN;
@@ -54,14 +55,18 @@ struct naive {
   static double softmax_bound_ulps(const bound_inputs& in) {
     const bool all_exp_normal = in.max_value <= in.log_max_finite - std::log(double(in.n)) &&
                                 in.min_value >= in.log_min_normal;
-    return all_exp_normal ? double(in.n) + 4 : no_bound_claimed;
+    if (!all_exp_normal) return no_bound_claimed;
+    return double(in.n) - 1 + 2 * in.exp_error(in.magnitude) +
+           2 * in.exp_error(in.mean_magnitude) + 1;
   }
   /// log_softmax and logsumexp: error <= a * u * max(1, |y|) (u = 2^-p), same domain.
   static double log_bound_a(const bound_inputs& in) {
     if (softmax_bound_ulps(in) == no_bound_claimed) return no_bound_claimed;
     // log of a sum with relative error (n+2)u, plus the roundings of log and of the difference
     // (x_i up to ln(largest T) in size, cancelling against log sum: hence the |x| terms).
-    return double(in.n) + 6 + 3 * std::log(double(in.n)) + 2 * in.magnitude;
+    return double(in.n) + 6 + (1 + 2 * in.log_ulps) * std::log(double(in.n)) + 2 * in.magnitude +
+           2 * in.log_ulps * (std::abs(in.max_value) + std::log(double(in.n))) +
+           2 * (in.exp_error(in.mean_magnitude) - 1);
   }
 };
 

@@ -7,7 +7,8 @@
 //   |x_i - m| comes from rounding x_i - m before exp amplifies it (relative error |d| u; this is
 //   the 60-ULP loss of every max-subtracting library on scores spread over [-80, 80]); the
 //   g-weighted mean gap is the same rounding inside s; n - 1 from the sequential sum; 2 + 2 from
-//   exp (1 ULP) in e_i and in s; 1 from the division.
+//   exp (1 ULP) in e_i and in s; 1 from the division. For a T whose exp errs by
+//   E(|arg|) ULP (softlab::scalar_exp_error), the 2 + 2 become 2E(|x_i - m|) + 2E(mean gap).
 // Subnormal results: kept (exp and the division are IEEE operations with gradual underflow).
 // -inf: weight exactly 0; all -inf: all 0. +inf: the k infinite entries share 1/k, others 0.
 // NaN anywhere: all NaN. Empty: no-op.
@@ -59,12 +60,14 @@ struct stable {
   }
 
   static double softmax_bound_ulps(const bound_inputs& in) {
-    return in.gap + in.mean_gap + double(in.n) + 4;
+    return in.gap + in.mean_gap + double(in.n) - 1 + 2 * in.exp_error(in.gap) +
+           2 * in.exp_error(in.mean_gap) + 1;
   }
   /// log_softmax and logsumexp: error <= a * u * max(1, |y|). From (x_i - m) - log s:
   /// |x_i - m| <= |y| + ln n, log s carries s's relative error, and two more roundings.
   static double log_bound_a(const bound_inputs& in) {
-    return double(in.n) + in.mean_gap + 3 * std::log(double(in.n)) + 6;
+    return double(in.n) + in.mean_gap + (1 + 2 * in.log_ulps) * std::log(double(in.n)) + 6 +
+           2 * (in.exp_error(in.mean_gap) - 1);
   }
 };
 

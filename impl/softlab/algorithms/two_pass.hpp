@@ -189,14 +189,15 @@ struct two_pass {
   static constexpr double exact_reduction_limit = 2839.0;  // 2^12 ln 2, rounded down
   static double softmax_bound_ulps(const bound_inputs& in) {
     const double max_magnitude = std::max(std::abs(in.max_value), std::abs(in.min_value));
-    double bound = double(in.n) + 5;
+    // exp of a reduced argument, |r| <= ln2/2 (< 0.35), in e_i and inside the sum.
+    double bound = double(in.n) - 1 + 4 * in.exp_error(0.35) + 2;
     if (in.magnitude >= exact_reduction_limit) bound += in.magnitude;
     if (max_magnitude >= exact_reduction_limit) bound += in.mean_magnitude;
     return bound;
   }
   static double log_bound_a(const bound_inputs& in) {
     const double max_magnitude = std::max(std::abs(in.max_value), std::abs(in.min_value));
-    double a = double(in.n) + 8 + 3 * std::log(double(in.n));
+    double a = double(in.n) + 8 + (1 + 2 * in.log_ulps) * std::log(double(in.n)) + 2 * (in.exp_error(0.35) - 1);
     if (max_magnitude >= exact_reduction_limit) a += in.magnitude + in.mean_magnitude;
     return a;
   }

@@ -1,0 +1,112 @@
+// softlab_reference/families.hpp: named families of input scores, each with a reason, drawn
+// from a printed seed. The core tests and the accuracy study draw from the same families.
+#pragma once
+
+#include <softlab/detail/reductions.hpp>
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace softlab::reference {
+
+/// splitmix64 (Steele, Lea & Flood 2014): tiny, fast, and the same sequence on every platform,
+/// unlike std::uniform_real_distribution.
+class seeded_random {
+ public:
+  explicit seeded_random(std::uint64_t seed) : state_(seed) {}
+  std::uint64_t next() {
+    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  /// Uniform in [lo, hi), 53 random bits.
+  double uniform(double lo, double hi) { return lo + (hi - lo) * double(next() >> 11) * 0x1p-53; }
+  std::size_t below(std::size_t n) { return std::size_t(next() % n); }
+
+ private:
+  std::uint64_t state_;
+};
+
+enum class family {
+  uniform_1,          ///< uniform [-1, 1]: benign
+  wide_80,            ///< uniform [-80, 80]: x - max rounds, exp amplifies it
+  wide_500,           ///< uniform [-500, 500]: most weights underflow
+  equal_huge,         ///< all 1e30: exact ties, far beyond exp's range; exact answer 1/n
+  one_dominant,       ///< one entry 30 above uniform [-1, 1]: weight ~1, the rest ~e^-30
+  very_negative,      ///< uniform [-1000, -900]: every exp(x) underflows in float and double
+  half_masked,        ///< uniform [-1, 1] with a random half set to -inf (attention masks)
+  near_ties,          ///< 8 + k ulp, k in [0, 16): differences of one rounding
+  query_keys_1e4,     ///< scores = T(1e4) * key, keys uniform [-1, 1]: attention, large query
+};
+
+inline constexpr std::array all_families{
+    family::uniform_1,    family::wide_80,       family::wide_500,
+    family::equal_huge,   family::one_dominant,  family::very_negative,
+    family::half_masked,  family::near_ties,     family::query_keys_1e4,
+};
+
+constexpr std::string_view family_name(family f) {
+  switch (f) {
+    case family::uniform_1: return "uniform_1";
+    case family::wide_80: return "wide_80";
+    case family::wide_500: return "wide_500";
+    case family::equal_huge: return "equal_huge";
+    case family::one_dominant: return "one_dominant";
+    case family::very_negative: return "very_negative";
+    case family::half_masked: return "half_masked";
+    case family::near_ties: return "near_ties";
+    case family::query_keys_1e4: return "query_keys_1e4";
+  }
+  return "?";
+}
+
+/// n scores of family f, drawn from seed (values rounded to T from double, then stored in T:
+/// the reference uses the stored values).
+template <class T>
+std::vector<T> generate(family f, std::size_t n, std::uint64_t seed) {
+  seeded_random rng(seed);
+  std::vector<T> x(n);
+  auto fill_uniform = [&](double lo, double hi) {
+    for (T& v : x) v = T(rng.uniform(lo, hi));
+  };
+  switch (f) {
+    case family::uniform_1: fill_uniform(-1, 1); break;
+    case family::wide_80: fill_uniform(-80, 80); break;
+    case family::wide_500: fill_uniform(-500, 500); break;
+    case family::equal_huge:
+      for (T& v : x) v = T(1e30);
+      break;
+    case family::one_dominant:
+      fill_uniform(-1, 1);
+      if (n > 0) x[rng.below(n)] = T(30);
+      break;
+    case family::very_negative: fill_uniform(-1000, -900); break;
+    case family::half_masked:
+      fill_uniform(-1, 1);
+      for (std::size_t i = 0; i < n / 2; ++i) x[rng.below(n)] = -detail::infinity<T>();
+      if (n > 0) x[rng.below(n)] = T(0.5);  // keep at least one entry finite
+      break;
+    case family::near_ties: {
+      using std::ldexp;
+      const T base(8);
+      const T ulp = T(ldexp(T(1), 4 - std::numeric_limits<T>::digits));  // ulp(8) = 2^(3+1-p)
+      for (T& v : x) v = T(base + T(T(double(rng.below(16))) * ulp));
+      break;
+    }
+    case family::query_keys_1e4: {
+      const T query(1e4);
+      for (T& v : x) v = T(query * T(rng.uniform(-1, 1)));
+      break;
+    }
+  }
+  return x;
+}
+
+}  // namespace softlab::reference

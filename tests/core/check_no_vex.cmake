@@ -1,0 +1,43 @@
+# Fails when an object file given in OBJECTS contains a VEX- or EVEX-encoded instruction
+# (in AT&T syntax these are the mnemonics starting with "v": vmovaps, vaddps, vfmadd...).
+find_program(OBJDUMP objdump REQUIRED)
+foreach(object IN LISTS OBJECTS)
+  execute_process(COMMAND ${OBJDUMP} -d --no-show-raw-insn ${object} OUTPUT_VARIABLE listing
+                  RESULT_VARIABLE status)
+  if(NOT status EQUAL 0)
+    message(FATAL_ERROR "objdump failed on ${object}")
+  endif()
+  string(REGEX MATCHALL "\n[ ]*[0-9a-f]+:\t(v[a-z0-9]+)[^\n]*" vex_lines "${listing}")
+  list(LENGTH vex_lines count)
+  string(REGEX MATCHALL "\n[ ]*[0-9a-f]+:\t" all_lines "${listing}")
+  list(LENGTH all_lines total)
+  if(total EQUAL 0)
+    message(FATAL_ERROR "${object}: no instructions disassembled")
+  endif()
+  if(count GREATER 0)
+    list(GET vex_lines 0 first)
+    message(FATAL_ERROR "${object}: ${count} VEX-encoded instructions, first:${first}")
+  endif()
+  message(STATUS "${object}: ${total} instructions, none VEX-encoded")
+endforeach()
+
+# The converse risk: an inline function shared by both objects (same mangled name) is one
+# COMDAT symbol after linking, and the linker may keep the AVX2 copy for the SSE2 path. So
+# every defined symbol of the AVX2 object must be specific to that ISA (its name mentions avx2).
+if(WIDE_OBJECTS)
+  find_program(NM nm REQUIRED)
+  foreach(object IN LISTS WIDE_OBJECTS)
+    execute_process(COMMAND ${NM} -C --defined-only ${object} OUTPUT_VARIABLE symbols)
+    string(REGEX MATCHALL "[0-9a-f]+ [TWVuRrDdBb] [^\n]*" defined "${symbols}")
+    set(shared "")
+    foreach(line IN LISTS defined)
+      if(line MATCHES " [TW] " AND NOT line MATCHES "avx2")
+        list(APPEND shared "${line}")
+      endif()
+    endforeach()
+    if(shared)
+      message(FATAL_ERROR "${object}: code symbols not specific to AVX2: ${shared}")
+    endif()
+    message(STATUS "${object}: every code symbol is AVX2-specific")
+  endforeach()
+endif()

@@ -1,0 +1,249 @@
+// The core suite: one Catch2 test case per (implementation, type) of the registry, registered
+// at start-up from softlab::builtin_registry(), so an implementation added to the registry is
+// tested with no edit here. Vectorized kernels run the whole suite on every ISA this CPU has.
+#define CATCH_CONFIG_MAIN
+#include "softmax_tester.hpp"
+
+#include <softlab/softlab.hpp>
+#include <softlab_reference/families.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace softlab;
+using testing::observation;
+using testing::softmax_tester;
+
+constexpr std::uint64_t seed = 20261127;  // every random input below is drawn from this
+
+template <class T>
+T inf() {
+  return detail::infinity<T>();
+}
+template <class T>
+T nan() {
+  return detail::quiet_nan<T>();
+}
+
+/// Sizes around every vector width (1, 2, 4, 8 lanes; 4 accumulators): w-1, w, w+1, 2w+3, 4w+-1.
+const std::vector<std::size_t> sizes_around_widths{1,  2,  3,  4,  5,  7,  8,  9,  11, 15, 16,
+                                                   17, 19, 31, 32, 33, 35, 63, 64, 65, 67, 131};
+
+template <class T>
+std::vector<std::size_t> family_sizes() {
+  // Multiprecision exp is slow; 100 elements still exercise the sum.
+  if constexpr (is_hardware_float<T>) return {7, 100, 1000};
+  return {7, 100};
+}
+
+template <class T>
+std::vector<T> testing_inputs(std::size_t n) {
+  return reference::generate<T>(reference::family::uniform_1, n, seed + n);
+}
+
+template <class T>
+void seed_example(const kernel<T>& k) {
+  // softmax(query * keys), query 0.5, keys [0.1, 0.5, 0.3, 0.9]: scores [0.05, 0.25, 0.15, 0.45].
+  const T query = T(0.5);
+  const std::vector<T> keys{T(0.1), T(0.5), T(0.3), T(0.9)};
+  std::vector<T> scores(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) scores[i] = T(query * keys[i]);
+  CHECK(scores[0] == T(0.05));  // halving is exact: 0.5 * fl(0.1) = fl(0.05) in binary
+  softmax_tester<T>(k).label("seed example").test(scores);
+  std::vector<T> y(4);
+  k.softmax(scores, y);
+  // The exact softmax of [0.05, 0.25, 0.15, 0.45] to 7 decimals, in every type.
+  const double expected[] = {0.2075378, 0.2534873, 0.2293648, 0.3096101};
+  for (int i = 0; i < 4; ++i) CHECK(std::abs(double(y[i]) - expected[i]) < 1e-6);
+}
+
+template <class T>
+void special_values(const kernel<T>& k) {
+  auto softmax_of = [&](std::vector<T> x) {
+    std::vector<T> y(x.size(), T(-7));
+    k.softmax(x, y);
+    return y;
+  };
+  auto log_softmax_of = [&](std::vector<T> x) {
+    std::vector<T> y(x.size(), T(-7));
+    k.log_softmax(x, y);
+    return y;
+  };
+  SECTION("fully masked rows give all zeros (log: -inf; logsumexp: -inf)") {
+    for (std::size_t n : sizes_around_widths) {
+      const std::vector<T> x(n, -inf<T>());
+      for (const T& v : softmax_of(x)) REQUIRE(v == T(0));
+      for (const T& v : log_softmax_of(x)) REQUIRE(v == -inf<T>());
+      REQUIRE(k.logsumexp(x) == -inf<T>());
+    }
+  }
+  SECTION("+inf entries share weight 1/k, the others get 0") {
+    const std::vector<T> y = softmax_of({T(1), inf<T>(), T(2), inf<T>()});
+    REQUIRE(y == std::vector<T>{T(0), T(0.5), T(0), T(0.5)});
+    const std::vector<T> l = log_softmax_of({T(1), inf<T>(), T(2), inf<T>()});
+    using std::log;
+    REQUIRE(l[0] == -inf<T>());
+    REQUIRE(l[1] == T(-log(T(2))));
+    REQUIRE(k.logsumexp(std::vector<T>{T(1), inf<T>()}) == inf<T>());
+    for (std::size_t n : sizes_around_widths)
+      for (std::size_t at : {std::size_t(0), n / 2, n - 1}) {
+        std::vector<T> x = testing_inputs<T>(n);
+        x[at] = inf<T>();
+        const std::vector<T> w = softmax_of(x);
+        for (std::size_t i = 0; i < n; ++i) REQUIRE(w[i] == (i == at ? T(1) : T(0)));
+      }
+  }
+  SECTION("a NaN anywhere makes every output NaN") {
+    for (std::size_t n : sizes_around_widths)
+      for (std::size_t at : {std::size_t(0), n / 2, n - 1})
+        for (int background = 0; background < 3; ++background) {
+          // finite values; a +inf elsewhere; everything else -inf
+          std::vector<T> x = background == 2 ? std::vector<T>(n, -inf<T>()) : testing_inputs<T>(n);
+          if (background == 1 && n > 1) x[(at + 1) % n] = inf<T>();
+          x[at] = nan<T>();
+          INFO("n = " << n << ", NaN at " << at << ", background " << background);
+          for (const T& v : softmax_of(x)) REQUIRE(detail::is_nan(v));
+          for (const T& v : log_softmax_of(x)) REQUIRE(detail::is_nan(v));
+          REQUIRE(detail::is_nan(k.logsumexp(x)));
+        }
+  }
+}
+
+template <class T>
+void argument_rules(const kernel<T>& k) {
+  SECTION("empty input is a no-op; logsumexp of nothing is -inf") {
+    std::vector<T> empty;
+    REQUIRE_NOTHROW(k.softmax(empty, empty));
+    REQUIRE_NOTHROW(k.log_softmax(empty, empty));
+    REQUIRE(k.logsumexp(empty) == -inf<T>());
+  }
+  SECTION("size mismatch names both sizes") {
+    std::vector<T> x(3, T(1)), y(4);
+    REQUIRE_THROWS_MATCHES(k.softmax(x, y), std::invalid_argument,
+                           Catch::Matchers::Message("softlab::softmax: x has 3 elements but y has 4"));
+    REQUIRE_THROWS_AS(k.log_softmax(x, y), std::invalid_argument);
+  }
+  SECTION("in place gives the same bits as out of place") {
+    for (std::size_t n : sizes_around_widths) {
+      std::vector<T> x = testing_inputs<T>(n), y(n);
+      k.softmax(x, y);
+      k.softmax(x, std::span<T>(x));
+      REQUIRE(x == y);
+    }
+  }
+  SECTION("partial overlap is rejected") {
+    std::vector<T> buffer = testing_inputs<T>(10);
+    const std::span<const T> x(buffer.data(), 8);
+    const std::span<T> y(buffer.data() + 1, 8);
+    REQUIRE_THROWS_AS(k.softmax(x, y), std::invalid_argument);
+  }
+}
+
+/// naive is kept to show where the textbook formula breaks; those breaks are asserted here.
+template <class T>
+void naive_failures(const kernel<T>& k) {
+  using std::log;
+  const double log_max = double(T(log(std::numeric_limits<T>::max())));
+  const double log_tiny = double(T(log(std::numeric_limits<T>::denorm_min())));
+  // Overflow: one entry whose exp exceeds the largest T (float: the 100).
+  std::vector<T> x = testing_inputs<T>(8);
+  x[3] = std::is_same_v<T, float> ? T(100) : T(log_max + 1);
+  std::vector<T> y(x.size());
+  k.softmax(x, y);
+  CHECK(detail::is_nan(y[3]));  // inf / inf
+  // Underflow: every exp(x) is 0 (float and double: the issue's [-1000, -900]) -> 0/0 = NaN.
+  const double top = std::min(-900.0, log_tiny - 10);
+  std::vector<T> low(16);
+  reference::seeded_random rng(seed);
+  for (T& v : low) v = T(rng.uniform(top - 100, top));
+  std::vector<T> w(low.size());
+  k.softmax(low, w);
+  for (const T& v : w) CHECK(detail::is_nan(v));
+}
+
+template <class T>
+void accuracy_suite(const kernel<T>& k, std::string_view isa) {
+  softmax_tester<T> tester(k);
+  observation sizes;
+  for (std::size_t n : sizes_around_widths) {
+    const auto x = testing_inputs<T>(n);
+    sizes.merge(tester.label("uniform_1 n=" + std::to_string(n)).test(x));
+  }
+  testing::print_observation(k.facts.name, type_token_v<T>, isa, "widths", sizes);
+  for (reference::family f : reference::all_families) {
+    observation seen;
+    for (std::size_t n : family_sizes<T>()) {
+      const std::uint64_t s = seed + 1000 * std::size_t(f) + n;
+      const auto x = reference::generate<T>(f, n, s);
+      seen.merge(tester
+                     .label(std::string(reference::family_name(f)) + " n=" + std::to_string(n) +
+                            " seed=" + std::to_string(s))
+                     .test(x));
+    }
+    testing::print_observation(k.facts.name, type_token_v<T>, isa, reference::family_name(f), seen);
+  }
+}
+
+template <class T>
+void run_suite(const kernel<T>& k, std::string_view isa) {
+  INFO("implementation " << k.facts.name << ", type " << type_token_v<T> << ", ISA " << isa);
+  SECTION("seed example") { seed_example(k); }
+  SECTION("argument rules") { argument_rules(k); }
+  if (k.facts.meets_contract) {
+    SECTION("special values") { special_values(k); }
+  } else {
+    SECTION("documented failures") { naive_failures(k); }
+  }
+  SECTION("accuracy against MPFR within the stated bound") { accuracy_suite(k, isa); }
+}
+
+/// Runs the suite on every ISA for vectorized kernels (restoring the choice after), once for
+/// the others.
+template <class T>
+void run_on_every_isa(const kernel<T>& k) {
+  if (!k.facts.vectorized) return run_suite(k, "-");
+  const isa before = active_isa();
+  for (isa which : available_isas()) {
+    force_isa(which);
+    DYNAMIC_SECTION("ISA " << isa_name(which)) { run_suite(k, isa_name(which)); }
+  }
+  force_isa(before);
+}
+
+/// A Catch2 test case that runs one (implementation, type) of the registry.
+class registry_case : public Catch::ITestInvoker {
+ public:
+  explicit registry_case(std::function<void()> body) : body_(std::move(body)) {}
+  void invoke() const override { body_(); }
+
+ private:
+  std::function<void()> body_;
+};
+
+struct register_every_kernel {
+  register_every_kernel() {
+    static const registry kernels = builtin_registry();
+    static std::deque<Catch::AutoReg> registrations;
+    for_each_type(element_types{}, [&]<class T>() {
+      for (const kernel<T>& k : kernels.kernels<T>()) {
+        const std::string name = "softmax/" + std::string(k.facts.name) + "/" +
+                                 std::string(type_token_v<T>);
+        const std::string tags = "[contract][" + std::string(k.facts.name) + "]";
+        registrations.emplace_back(new registry_case([&k] { run_on_every_isa(k); }),
+                                   Catch::SourceLineInfo(__FILE__, __LINE__), Catch::StringRef(),
+                                   Catch::NameAndTags(name, tags));
+      }
+    });
+  }
+} const registration;
+
+}  // namespace
