@@ -1,0 +1,101 @@
+// tests/cli/test_softmax.cpp: `softlab softmax` against the contract and the library.
+#include "support.hpp"
+
+#include <cstdio>
+
+using namespace softlab;
+using namespace softlab::cli_test;
+
+namespace {
+
+std::vector<std::string> softmax_lines(const std::string& impl, const std::string& type,
+                                       const std::string& input,
+                                       std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"softmax", "--impl", impl, "--type", type};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const run_result r = run_softlab(args, input);
+  INFO("softlab " << impl << " " << type << " < " << input << "\nstderr: " << r.err);
+  REQUIRE(r.status == 0);
+  REQUIRE(r.err.empty());
+  return lines(r.out);
+}
+
+using lines_t = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("softmax: the contract's limits for every implementation and type") {
+  for_each_contract_kernel([](const auto& k, const std::string& type) {
+    const std::string impl(k.facts.name);
+    INFO(impl << " " << type);
+    CHECK(softmax_lines(impl, type, "-inf -inf -inf\n") == lines_t{"0", "0", "0"});
+    CHECK(softmax_lines(impl, type, "1 inf 2 inf\n") == lines_t{"0", "0.5", "0", "0.5"});
+    CHECK(softmax_lines(impl, type, "1 nan 2\n") == lines_t{"nan", "nan", "nan"});
+  });
+}
+
+TEST_CASE("softmax --log: the limits in the log domain") {
+  for_each_contract_kernel([](const auto& k, const std::string& type) {
+    const std::string impl(k.facts.name);
+    INFO(impl << " " << type);
+    CHECK(softmax_lines(impl, type, "-inf,-inf", {"--log"}) == lines_t{"-inf", "-inf"});
+    CHECK(softmax_lines(impl, type, "NaN 1", {"--log"}) == lines_t{"nan", "nan"});
+    const lines_t half = softmax_lines(impl, type, "1 +INF 2 inf", {"--log"});
+    REQUIRE(half.size() == 4);
+    CHECK(half[0] == "-inf");
+    CHECK(half[2] == "-inf");
+    CHECK(half[1].rfind("-0.693147", 0) == 0);  // log(1/2)
+    CHECK(half[3] == half[1]);
+  });
+}
+
+TEST_CASE("softmax: output equals the library's result, dec and hex") {
+  // The seed example's scores, also as hexfloat and with commas, newlines and blank lines.
+  const std::string input = "0.05, 0.25\n\n0x1.3333333333333p-3 ,0.45\n";
+  for_each_contract_kernel([&]<class T>(const kernel<T>& k, const std::string& type) {
+    const std::string impl(k.facts.name);
+    INFO(impl << " " << type);
+    const std::vector<T> x{*cli::parse_value<T>("0.05"), *cli::parse_value<T>("0.25"),
+                           *cli::parse_value<T>("0x1.3333333333333p-3"),
+                           *cli::parse_value<T>("0.45")};
+    CHECK(softmax_lines(impl, type, input) == library_weights(k, x, cli::number_format::dec));
+    if constexpr (is_hardware_float<T>) {
+      const lines_t hex = softmax_lines(impl, type, input, {"--format", "hex"});
+      CHECK(hex == library_weights(k, x, cli::number_format::hex));
+      // ... which is exactly printf's %a (%La) of the library's values.
+      std::vector<T> y(x.size());
+      k.softmax(x, y);
+      REQUIRE(hex.size() == y.size());
+      for (std::size_t i = 0; i < y.size(); ++i) {
+        char expected[64];
+        if constexpr (std::is_same_v<T, long double>)
+          std::snprintf(expected, sizeof expected, "%La", y[i]);
+        else
+          std::snprintf(expected, sizeof expected, "%a", static_cast<double>(y[i]));
+        CHECK(hex[i] == expected);
+      }
+    }
+  });
+}
+
+TEST_CASE("softmax: the defaults are stable and double") {
+  const registry reg = builtin_registry();
+  const kernel<double>* k = reg.find<double>("stable");
+  REQUIRE(k != nullptr);
+  const run_result r = run_softlab({"softmax"}, "0.05 0.25 0.15 0.45");
+  REQUIRE(r.status == 0);
+  CHECK(lines(r.out) ==
+        library_weights(*k, std::vector<double>{0.05, 0.25, 0.15, 0.45}, cli::number_format::dec));
+  CHECK(lines(r.out)[0] == "0.20753784191475178");
+}
+
+TEST_CASE("softmax: float input is rounded once, not through double") {
+  // Just above the midpoint of 1 and 1 + 2^-23: float rounds up; through double it would be the
+  // midpoint exactly, then 1 (ties to even). attention prints the key as parsed.
+  const run_result r = run_softlab({"attention", "--type", "float", "--query", "1", "--keys",
+                                    "1.0000000596046447753906250000001"});
+  REQUIRE(r.status == 0);
+  const std::vector<std::string> text = lines(r.out);
+  REQUIRE(text.size() == 2);
+  CHECK(text[1].rfind("1      1.0000001  1.0000001  1", 0) == 0);
+}
