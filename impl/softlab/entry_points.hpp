@@ -46,4 +46,26 @@ T logsumexp_span(std::span<const T> x) {
   return Impl::template logsumexp<T>(x);
 }
 
+/// Implementations may form the scores their own way (e.g. in a wider type); by default the
+/// scores query * keys_i are formed in T, and a product that overflows T becomes +-inf and
+/// takes the contract's limits.
+template <class Impl, class T>
+concept forms_own_scores = requires(const T& q, std::span<const T> k, std::span<T> w) {
+  Impl::template pairwise_attention<T>(q, k, w);
+};
+
+template <class Impl, class T>
+  requires implementation_for<Impl, T>
+void pairwise_attention_span(const T& query, std::span<const T> keys, std::span<T> weights) {
+  detail::require_same_size("pairwise_attention", "keys", keys.size(), "weights", weights.size());
+  detail::require_no_partial_overlap<T>("pairwise_attention", keys, std::span<const T>(weights));
+  if (keys.empty()) return;
+  if constexpr (forms_own_scores<Impl, T>) {
+    Impl::template pairwise_attention<T>(query, keys, weights);
+  } else {
+    for (std::size_t i = 0; i < keys.size(); ++i) weights[i] = T(query * keys[i]);
+    Impl::template softmax<T>(std::span<const T>(weights), weights);
+  }
+}
+
 }  // namespace softlab

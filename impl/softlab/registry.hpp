@@ -60,6 +60,8 @@ struct kernel {
   void (*softmax)(std::span<const T> x, std::span<T> y) = nullptr;
   void (*log_softmax)(std::span<const T> x, std::span<T> y) = nullptr;
   T (*logsumexp)(std::span<const T> x) = nullptr;
+  /// weights = softmax(query * keys), the scores formed as the implementation forms them.
+  void (*pairwise_attention)(const T& query, std::span<const T> keys, std::span<T> weights) = nullptr;
   double (*softmax_bound_ulps)(const bound_inputs&) = nullptr;  ///< ULPs, no_bound_claimed if none
   double (*log_bound_a)(const bound_inputs&) = nullptr;         ///< a in a*u*max(1, |y|)
   std::string_view origin = "softlab";  ///< "softlab", or the peer library's name and version
@@ -73,9 +75,22 @@ kernel<T> make_kernel() {
       .softmax = &softmax_span<Impl, T>,
       .log_softmax = &log_softmax_span<Impl, T>,
       .logsumexp = &logsumexp_span<Impl, T>,
+      .pairwise_attention = &pairwise_attention_span<Impl, T>,
       .softmax_bound_ulps = &Impl::softmax_bound_ulps,
       .log_bound_a = &Impl::log_bound_a,
   };
+}
+
+/// weights = softmax(query * keys) through a registry entry: its own pairwise_attention when it
+/// has one (peers registered at run time may not), else scores formed in T and its softmax.
+template <class T>
+void pairwise_attention(const kernel<T>& k, const T& query, std::span<const T> keys,
+                        std::span<T> weights) {
+  if (k.pairwise_attention != nullptr) return k.pairwise_attention(query, keys, weights);
+  detail::require_same_size("pairwise_attention", "keys", keys.size(), "weights", weights.size());
+  std::vector<T> scores(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) scores[i] = T(query * keys[i]);
+  k.softmax(scores, weights);
 }
 
 /// The runtime view: per element type, the kernels in registration order.

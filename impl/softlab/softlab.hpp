@@ -125,20 +125,14 @@ void softmax_rows(const X& x, std::size_t rows, std::size_t cols, Y&& y) {
 }
 
 /// The seed example of attention: scores_i = query * keys_i, weights = softmax(scores).
-/// The scores are formed in T (a product that overflows T becomes +-inf and takes the
-/// contract's limits); weights may be the same memory as keys.
+/// weights may be the same memory as keys.
 template <class Impl, class Q, std::ranges::contiguous_range K, std::ranges::contiguous_range W>
   requires std::same_as<range_element_t<K>, range_element_t<W>> &&
            std::convertible_to<Q, range_element_t<K>>
 void pairwise_attention(const Q& query, const K& keys, W&& weights) {
   using T = range_element_t<K>;
-  const auto k = as_input_span(keys);
-  const auto w = as_output_span(weights);
-  detail::require_same_size("pairwise_attention", "keys", k.size(), "weights", w.size());
-  detail::require_no_partial_overlap<T>("pairwise_attention", k, std::span<const T>(w));
-  const T q = static_cast<T>(query);
-  for (std::size_t i = 0; i < k.size(); ++i) w[i] = T(q * k[i]);
-  softmax_span<Impl, T>(std::span<const T>(w), w);
+  pairwise_attention_span<Impl, T>(static_cast<T>(query), as_input_span(keys),
+                                   as_output_span(weights));
 }
 
 }  // namespace softlab
