@@ -24,7 +24,7 @@ concept implementation_for = implementation<Impl> && Impl::template supports<T>;
 /// The entry points on spans: checked arguments, then the implementation. The range overloads
 /// below, the runtime registry and the tools all call these.
 template <class Impl, class T>
-  requires implementation_for<Impl, T>
+requires implementation_for<Impl, T>
 void softmax_span(std::span<const T> x, std::span<T> y) {
   detail::check_elementwise<T>("softmax", x, y);
   if (x.empty()) return;
@@ -32,7 +32,7 @@ void softmax_span(std::span<const T> x, std::span<T> y) {
 }
 
 template <class Impl, class T>
-  requires implementation_for<Impl, T>
+requires implementation_for<Impl, T>
 void log_softmax_span(std::span<const T> x, std::span<T> y) {
   detail::check_elementwise<T>("log_softmax", x, y);
   if (x.empty()) return;
@@ -40,8 +40,7 @@ void log_softmax_span(std::span<const T> x, std::span<T> y) {
 }
 
 template <class Impl, class T>
-  requires implementation_for<Impl, T>
-T logsumexp_span(std::span<const T> x) {
+requires implementation_for<Impl, T> T logsumexp_span(std::span<const T> x) {
   if (x.empty()) return -detail::infinity<T>();  // log of an empty sum
   return Impl::template logsumexp<T>(x);
 }
@@ -55,7 +54,7 @@ concept forms_own_scores = requires(const T& q, std::span<const T> k, std::span<
 };
 
 template <class Impl, class T>
-  requires implementation_for<Impl, T>
+requires implementation_for<Impl, T>
 void pairwise_attention_span(const T& query, std::span<const T> keys, std::span<T> weights) {
   detail::require_same_size("pairwise_attention", "keys", keys.size(), "weights", weights.size());
   detail::require_no_partial_overlap<T>("pairwise_attention", keys, std::span<const T>(weights));

@@ -61,15 +61,15 @@ struct kernel {
   void (*log_softmax)(std::span<const T> x, std::span<T> y) = nullptr;
   T (*logsumexp)(std::span<const T> x) = nullptr;
   /// weights = softmax(query * keys), the scores formed as the implementation forms them.
-  void (*pairwise_attention)(const T& query, std::span<const T> keys, std::span<T> weights) = nullptr;
+  void (*pairwise_attention)(const T& query, std::span<const T> keys,
+                             std::span<T> weights) = nullptr;
   double (*softmax_bound_ulps)(const bound_inputs&) = nullptr;  ///< ULPs, no_bound_claimed if none
   double (*log_bound_a)(const bound_inputs&) = nullptr;         ///< a in a*u*max(1, |y|)
   std::string_view origin = "softlab";  ///< "softlab", or the peer library's name and version
 };
 
 template <class Impl, class T>
-  requires implementation_for<Impl, T>
-kernel<T> make_kernel() {
+requires implementation_for<Impl, T> kernel<T> make_kernel() {
   return kernel<T>{
       .facts = Impl::facts,
       .softmax = &softmax_span<Impl, T>,

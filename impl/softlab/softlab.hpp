@@ -37,8 +37,8 @@
 #include <softlab/algorithms/stable.hpp>
 #include <softlab/algorithms/two_pass.hpp>
 #include <softlab/detail/arguments.hpp>
-#include <softlab/entry_points.hpp>
 #include <softlab/detail/reductions.hpp>
+#include <softlab/entry_points.hpp>
 #include <softlab/facts.hpp>
 #include <softlab/simd/xsimd_stable.hpp>
 #include <softlab/types.hpp>
@@ -70,16 +70,12 @@ auto as_output_span(Y&& y) {
 }
 
 template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
-  requires std::same_as<range_element_t<X>, range_element_t<Y>>
-void softmax(const X& x, Y&& y) {
-  softmax_span<Impl>(as_input_span(x), as_output_span(y));
-}
+requires std::same_as<range_element_t<X>, range_element_t<Y>>
+void softmax(const X& x, Y&& y) { softmax_span<Impl>(as_input_span(x), as_output_span(y)); }
 
 template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
-  requires std::same_as<range_element_t<X>, range_element_t<Y>>
-void log_softmax(const X& x, Y&& y) {
-  log_softmax_span<Impl>(as_input_span(x), as_output_span(y));
-}
+requires std::same_as<range_element_t<X>, range_element_t<Y>>
+void log_softmax(const X& x, Y&& y) { log_softmax_span<Impl>(as_input_span(x), as_output_span(y)); }
 
 template <class Impl, std::ranges::contiguous_range X>
 range_element_t<X> logsumexp(const X& x) {
@@ -89,7 +85,7 @@ range_element_t<X> logsumexp(const X& x) {
 /// One softmax per row of a row-major matrix; row r of x starts at x[r * x_stride]. In place
 /// (same data, same stride) is allowed; the rows of y must not overlap the rows of x otherwise.
 template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
-  requires std::same_as<range_element_t<X>, range_element_t<Y>>
+requires std::same_as<range_element_t<X>, range_element_t<Y>>
 void softmax_rows(const X& x, std::size_t rows, std::size_t cols, std::size_t x_stride, Y&& y,
                   std::size_t y_stride) {
   using T = range_element_t<X>;
@@ -119,7 +115,7 @@ void softmax_rows(const X& x, std::size_t rows, std::size_t cols, std::size_t x_
 }
 
 template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
-  requires std::same_as<range_element_t<X>, range_element_t<Y>>
+requires std::same_as<range_element_t<X>, range_element_t<Y>>
 void softmax_rows(const X& x, std::size_t rows, std::size_t cols, Y&& y) {
   softmax_rows<Impl>(x, rows, cols, cols, std::forward<Y>(y), cols);
 }
@@ -127,8 +123,8 @@ void softmax_rows(const X& x, std::size_t rows, std::size_t cols, Y&& y) {
 /// The seed example of attention: scores_i = query * keys_i, weights = softmax(scores).
 /// weights may be the same memory as keys.
 template <class Impl, class Q, std::ranges::contiguous_range K, std::ranges::contiguous_range W>
-  requires std::same_as<range_element_t<K>, range_element_t<W>> &&
-           std::convertible_to<Q, range_element_t<K>>
+requires std::same_as<range_element_t<K>, range_element_t<W>> &&
+    std::convertible_to<Q, range_element_t<K>>
 void pairwise_attention(const Q& query, const K& keys, W&& weights) {
   using T = range_element_t<K>;
   pairwise_attention_span<Impl, T>(static_cast<T>(query), as_input_span(keys),

@@ -14,8 +14,10 @@ std::atomic<int> chosen_isa{not_chosen};
 
 bool cpu_has(isa which) {
   switch (which) {
-    case isa::sse2: return true;  // the x86-64 baseline
-    case isa::avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case isa::sse2:
+      return true;  // the x86-64 baseline
+    case isa::avx2:
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   }
   return false;
 }
@@ -63,7 +65,8 @@ isa active_isa() {
 
 void force_isa(isa which) {
   if (!cpu_has(which))
-    throw std::invalid_argument("softlab::force_isa: this CPU lacks " + std::string(isa_name(which)));
+    throw std::invalid_argument("softlab::force_isa: this CPU lacks " +
+                                std::string(isa_name(which)));
   chosen_isa.store(static_cast<int>(which), std::memory_order_release);
 }
 

@@ -3,7 +3,9 @@
 #include <softlab/simd/xsimd_stable_kernel.hpp>
 
 namespace softlab::simd::sse2 {
-const stable_passes<float>& float_passes() { return xsimd_stable_kernel<xsimd::sse2, float>::passes; }
+const stable_passes<float>& float_passes() {
+  return xsimd_stable_kernel<xsimd::sse2, float>::passes;
+}
 const stable_passes<double>& double_passes() {
   return xsimd_stable_kernel<xsimd::sse2, double>::passes;
 }

@@ -26,11 +26,13 @@ void require_no_partial_overlap(const char* function, std::span<const T> x, std:
   if (x.empty() || y.empty() || x.data() == y.data()) return;
   // std::less gives a total order on pointers even across unrelated objects.
   const std::less<const T*> before;
-  const bool disjoint = !before(x.data(), y.data() + y.size()) || !before(y.data(), x.data() + x.size());
+  const bool disjoint =
+      !before(x.data(), y.data() + y.size()) || !before(y.data(), x.data() + x.size());
   if (!disjoint)
-    throw std::invalid_argument(std::string("softlab::") + function +
-                                ": output partially overlaps input (only exact in-place, y == x, is "
-                                "allowed)");
+    throw std::invalid_argument(
+        std::string("softlab::") + function +
+        ": output partially overlaps input (only exact in-place, y == x, is "
+        "allowed)");
 }
 
 template <class T>

@@ -33,9 +33,11 @@ namespace softlab {
 struct xsimd_stable {
   static constexpr implementation_facts facts{
       .name = "xsimd",
-      .algorithm = "stable three-pass softmax vectorized with xsimd 8.1 (xsimd::exp), runtime ISA dispatch",
+      .algorithm =
+          "stable three-pass softmax vectorized with xsimd 8.1 (xsimd::exp), runtime ISA dispatch",
       .passes = "3: read; read + write; read + write",
-      .stated_bound = "|x_i - max| + sum_j y_j|x_j - max| + n/(2W) + 14 ULP (W = 4 float, 2 double)",
+      .stated_bound =
+          "|x_i - max| + sum_j y_j|x_j - max| + n/(2W) + 14 ULP (W = 4 float, 2 double)",
       .vectorized = true,
       .meets_contract = true,
       .subnormals = subnormal_results::flushed_to_zero,
@@ -51,21 +53,15 @@ struct xsimd_stable {
   static double logsumexp(std::span<const double> x);
 
   template <class T>
-  static void softmax(std::span<const T> x, std::span<T> y)
-    requires supports<T>
-  {
+  static void softmax(std::span<const T> x, std::span<T> y) requires supports<T> {
     softmax(x, y);
   }
   template <class T>
-  static void log_softmax(std::span<const T> x, std::span<T> y)
-    requires supports<T>
-  {
+  static void log_softmax(std::span<const T> x, std::span<T> y) requires supports<T> {
     log_softmax(x, y);
   }
   template <class T>
-  static T logsumexp(std::span<const T> x)
-    requires supports<T>
-  {
+  static T logsumexp(std::span<const T> x) requires supports<T> {
     return logsumexp(x);
   }
 
