@@ -12,18 +12,19 @@ namespace softlab {
 
 /// The quantities a stated bound may depend on, for one output element i of one input x.
 /// Weighted means use the exact softmax g (so they are properties of the input, not of an
-/// algorithm): they are the shifted analogue of the condition number kappa_i = |x_i| + sum g_j|x_j|.
+/// algorithm): they are the shifted analogue of the condition number kappa_i = |x_i| + sum
+/// g_j|x_j|.
 struct bound_inputs {
-  std::size_t n = 0;            ///< number of elements
-  int precision_bits = 0;       ///< p of T (24 for float)
-  double gap = 0;               ///< |x_i - max x|
-  double mean_gap = 0;          ///< sum_j g_j |x_j - max x|
-  double magnitude = 0;         ///< |x_i|
-  double mean_magnitude = 0;    ///< sum_j g_j |x_j|
-  double max_value = 0;         ///< max x (finite inputs)
-  double min_value = 0;         ///< min x over the finite entries
-  double log_max_finite = 0;    ///< ln(largest finite T)
-  double log_min_normal = 0;    ///< ln(smallest normal T)
+  std::size_t n = 0;          ///< number of elements
+  int precision_bits = 0;     ///< p of T (24 for float)
+  double gap = 0;             ///< |x_i - max x|
+  double mean_gap = 0;        ///< sum_j g_j |x_j - max x|
+  double magnitude = 0;       ///< |x_i|
+  double mean_magnitude = 0;  ///< sum_j g_j |x_j|
+  double max_value = 0;       ///< max x (finite inputs)
+  double min_value = 0;       ///< min x over the finite entries
+  double log_max_finite = 0;  ///< ln(largest finite T)
+  double log_min_normal = 0;  ///< ln(smallest normal T)
   /// The scalar exp of T errs by at most exp_ulps + exp_ulps_per_unit * |argument| ULPs, its
   /// log by log_ulps (softlab::scalar_libm_error<T>): bounds carry these, not an assumed 1 ULP.
   double exp_ulps = 1;

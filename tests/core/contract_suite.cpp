@@ -128,8 +128,9 @@ void argument_rules(const kernel<T>& k) {
   }
   SECTION("size mismatch names both sizes") {
     std::vector<T> x(3, T(1)), y(4);
-    REQUIRE_THROWS_MATCHES(k.softmax(x, y), std::invalid_argument,
-                           Catch::Matchers::Message("softlab::softmax: x has 3 elements but y has 4"));
+    REQUIRE_THROWS_MATCHES(
+        k.softmax(x, y), std::invalid_argument,
+        Catch::Matchers::Message("softlab::softmax: x has 3 elements but y has 4"));
     REQUIRE_THROWS_AS(k.log_softmax(x, y), std::invalid_argument);
   }
   SECTION("in place gives the same bits as out of place") {
@@ -235,8 +236,8 @@ struct register_every_kernel {
     static std::deque<Catch::AutoReg> registrations;
     for_each_type(element_types{}, [&]<class T>() {
       for (const kernel<T>& k : kernels.kernels<T>()) {
-        const std::string name = "softmax/" + std::string(k.facts.name) + "/" +
-                                 std::string(type_token_v<T>);
+        const std::string name =
+            "softmax/" + std::string(k.facts.name) + "/" + std::string(type_token_v<T>);
         const std::string tags = "[contract][" + std::string(k.facts.name) + "]";
         registrations.emplace_back(new registry_case([&k] { run_on_every_isa(k); }),
                                    Catch::SourceLineInfo(__FILE__, __LINE__), Catch::StringRef(),

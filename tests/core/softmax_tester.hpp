@@ -27,11 +27,11 @@
 namespace softlab::testing {
 
 struct observation {
-  double max_ulp = 0;        ///< largest ULP error on results >= smallest normal
-  double max_ratio = 0;      ///< largest ULP error / stated bound, same results
-  double bound_at_worst = 0; ///< the stated bound where the ratio peaked
-  double max_log_ratio = 0;  ///< log_softmax / logsumexp: largest error / (a u max(1,|y|))
-  std::size_t checked = 0;   ///< results compared against a claimed bound
+  double max_ulp = 0;         ///< largest ULP error on results >= smallest normal
+  double max_ratio = 0;       ///< largest ULP error / stated bound, same results
+  double bound_at_worst = 0;  ///< the stated bound where the ratio peaked
+  double max_log_ratio = 0;   ///< log_softmax / logsumexp: largest error / (a u max(1,|y|))
+  std::size_t checked = 0;    ///< results compared against a claimed bound
   void merge(const observation& o) {
     if (o.max_ratio > max_ratio) bound_at_worst = o.bound_at_worst;
     max_ulp = std::max(max_ulp, o.max_ulp);
@@ -146,7 +146,8 @@ class softmax_tester {
     if (a != no_bound_claimed) {
       const T lse = kernel_.logsumexp(x);
       const double error = reference::log_error_units(lse, reference::exact_logsumexp<T>(x));
-      INFO("logsumexp = " << double(lse) << ", error " << error << " u max(1,|y|), stated a = " << a);
+      INFO("logsumexp = " << double(lse) << ", error " << error
+                          << " u max(1,|y|), stated a = " << a);
       REQUIRE(error <= a);
       worst = std::max(worst, error / a);
     }
@@ -162,11 +163,12 @@ class softmax_tester {
 inline void print_observation(std::string_view implementation, std::string_view type,
                               std::string_view isa, std::string_view family,
                               const observation& seen) {
-  std::printf("observed/stated %-9s %-11s %-5s %-15s max_ulp %9.3f  stated %10.1f  ratio %.3f  "
-              "log_ratio %.3f  (%zu results)\n",
-              std::string(implementation).c_str(), std::string(type).c_str(),
-              std::string(isa).c_str(), std::string(family).c_str(), seen.max_ulp,
-              seen.bound_at_worst, seen.max_ratio, seen.max_log_ratio, seen.checked);
+  std::printf(
+      "observed/stated %-9s %-11s %-5s %-15s max_ulp %9.3f  stated %10.1f  ratio %.3f  "
+      "log_ratio %.3f  (%zu results)\n",
+      std::string(implementation).c_str(), std::string(type).c_str(), std::string(isa).c_str(),
+      std::string(family).c_str(), seen.max_ulp, seen.bound_at_worst, seen.max_ratio,
+      seen.max_log_ratio, seen.checked);
 }
 
 }  // namespace softlab::testing

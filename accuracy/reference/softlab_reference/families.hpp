@@ -35,34 +35,43 @@ class seeded_random {
 };
 
 enum class family {
-  uniform_1,          ///< uniform [-1, 1]: benign
-  wide_80,            ///< uniform [-80, 80]: x - max rounds, exp amplifies it
-  wide_500,           ///< uniform [-500, 500]: most weights underflow
-  equal_huge,         ///< all 1e30: exact ties, far beyond exp's range; exact answer 1/n
-  one_dominant,       ///< one entry 30 above uniform [-1, 1]: weight ~1, the rest ~e^-30
-  very_negative,      ///< uniform [-1000, -900]: every exp(x) underflows in float and double
-  half_masked,        ///< uniform [-1, 1] with a random half set to -inf (attention masks)
-  near_ties,          ///< 8 + k ulp, k in [0, 16): differences of one rounding
-  query_keys_1e4,     ///< scores = T(1e4) * key, keys uniform [-1, 1]: attention, large query
+  uniform_1,       ///< uniform [-1, 1]: benign
+  wide_80,         ///< uniform [-80, 80]: x - max rounds, exp amplifies it
+  wide_500,        ///< uniform [-500, 500]: most weights underflow
+  equal_huge,      ///< all 1e30: exact ties, far beyond exp's range; exact answer 1/n
+  one_dominant,    ///< one entry 30 above uniform [-1, 1]: weight ~1, the rest ~e^-30
+  very_negative,   ///< uniform [-1000, -900]: every exp(x) underflows in float and double
+  half_masked,     ///< uniform [-1, 1] with a random half set to -inf (attention masks)
+  near_ties,       ///< 8 + k ulp, k in [0, 16): differences of one rounding
+  query_keys_1e4,  ///< scores = T(1e4) * key, keys uniform [-1, 1]: attention, large query
 };
 
 inline constexpr std::array all_families{
-    family::uniform_1,    family::wide_80,       family::wide_500,
-    family::equal_huge,   family::one_dominant,  family::very_negative,
-    family::half_masked,  family::near_ties,     family::query_keys_1e4,
+    family::uniform_1,   family::wide_80,      family::wide_500,
+    family::equal_huge,  family::one_dominant, family::very_negative,
+    family::half_masked, family::near_ties,    family::query_keys_1e4,
 };
 
 constexpr std::string_view family_name(family f) {
   switch (f) {
-    case family::uniform_1: return "uniform_1";
-    case family::wide_80: return "wide_80";
-    case family::wide_500: return "wide_500";
-    case family::equal_huge: return "equal_huge";
-    case family::one_dominant: return "one_dominant";
-    case family::very_negative: return "very_negative";
-    case family::half_masked: return "half_masked";
-    case family::near_ties: return "near_ties";
-    case family::query_keys_1e4: return "query_keys_1e4";
+    case family::uniform_1:
+      return "uniform_1";
+    case family::wide_80:
+      return "wide_80";
+    case family::wide_500:
+      return "wide_500";
+    case family::equal_huge:
+      return "equal_huge";
+    case family::one_dominant:
+      return "one_dominant";
+    case family::very_negative:
+      return "very_negative";
+    case family::half_masked:
+      return "half_masked";
+    case family::near_ties:
+      return "near_ties";
+    case family::query_keys_1e4:
+      return "query_keys_1e4";
   }
   return "?";
 }
@@ -77,9 +86,15 @@ std::vector<T> generate(family f, std::size_t n, std::uint64_t seed) {
     for (T& v : x) v = T(rng.uniform(lo, hi));
   };
   switch (f) {
-    case family::uniform_1: fill_uniform(-1, 1); break;
-    case family::wide_80: fill_uniform(-80, 80); break;
-    case family::wide_500: fill_uniform(-500, 500); break;
+    case family::uniform_1:
+      fill_uniform(-1, 1);
+      break;
+    case family::wide_80:
+      fill_uniform(-80, 80);
+      break;
+    case family::wide_500:
+      fill_uniform(-500, 500);
+      break;
     case family::equal_huge:
       for (T& v : x) v = T(1e30);
       break;
@@ -87,7 +102,9 @@ std::vector<T> generate(family f, std::size_t n, std::uint64_t seed) {
       fill_uniform(-1, 1);
       if (n > 0) x[rng.below(n)] = T(30);
       break;
-    case family::very_negative: fill_uniform(-1000, -900); break;
+    case family::very_negative:
+      fill_uniform(-1000, -900);
+      break;
     case family::half_masked:
       fill_uniform(-1, 1);
       for (std::size_t i = 0; i < n / 2; ++i) x[rng.below(n)] = -detail::infinity<T>();

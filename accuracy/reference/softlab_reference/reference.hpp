@@ -238,7 +238,9 @@ std::vector<exact> exact_softmax(std::span<const T> x, bool log_scale = false) {
   for (std::size_t i = 0; i < x.size(); ++i) {
     mpfr_ptr out = y[i].get();
     switch (norm.what) {
-      case exact_normalizer::kind::nan: mpfr_set_nan(out); break;
+      case exact_normalizer::kind::nan:
+        mpfr_set_nan(out);
+        break;
       case exact_normalizer::kind::all_negative_infinity:
         log_scale ? mpfr_set_inf(out, -1) : mpfr_set_zero(out, 1);
         break;
@@ -273,9 +275,15 @@ exact exact_logsumexp(std::span<const T> x) {
   const exact_normalizer norm = normalize<T>(xs, max, log_sum);
   exact result(bits);
   switch (norm.what) {
-    case exact_normalizer::kind::nan: mpfr_set_nan(result.get()); break;
-    case exact_normalizer::kind::positive_infinity: mpfr_set_inf(result.get(), 1); break;
-    case exact_normalizer::kind::all_negative_infinity: mpfr_set_inf(result.get(), -1); break;
+    case exact_normalizer::kind::nan:
+      mpfr_set_nan(result.get());
+      break;
+    case exact_normalizer::kind::positive_infinity:
+      mpfr_set_inf(result.get(), 1);
+      break;
+    case exact_normalizer::kind::all_negative_infinity:
+      mpfr_set_inf(result.get(), -1);
+      break;
     case exact_normalizer::kind::finite:
       mpfr_add(result.get(), max.get(), log_sum.get(), MPFR_RNDN);
       break;

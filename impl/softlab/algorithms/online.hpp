@@ -70,9 +70,9 @@ struct online {
   }
   static double log_bound_a(const bound_inputs& in) {
     const double spread = in.max_value - in.min_value;
-    return 4 * double(in.n) + in.mean_gap + spread + (1 + 2 * in.log_ulps) * std::log(double(in.n)) + 6 +
-           2 * in.exp_ulps_per_unit * spread + 2 * (in.exp_error(in.mean_gap) - 1) +
-           2 * (in.exp_ulps - 1) * double(in.n);
+    return 4 * double(in.n) + in.mean_gap + spread +
+           (1 + 2 * in.log_ulps) * std::log(double(in.n)) + 6 + 2 * in.exp_ulps_per_unit * spread +
+           2 * (in.exp_error(in.mean_gap) - 1) + 2 * (in.exp_ulps - 1) * double(in.n);
   }
 };
 

@@ -49,8 +49,9 @@ template <class T>
 const ln2_split<T>& ln2_split_for() {
   static const ln2_split<T> split = [] {
     namespace mp = boost::multiprecision;
-    using wide = mp::number<mp::cpp_bin_float<std::numeric_limits<T>::digits + 64, mp::digit_base_2>,
-                            mp::et_off>;
+    using wide =
+        mp::number<mp::cpp_bin_float<std::numeric_limits<T>::digits + 64, mp::digit_base_2>,
+                   mp::et_off>;
     const wide ln2 = boost::math::constants::ln_two<wide>();
     constexpr int hi_bits = std::numeric_limits<T>::digits - exact_reduction_bits;
     const wide hi = ldexp(floor(ldexp(ln2, hi_bits)), -hi_bits);  // ln 2 < 1: hi_bits bits
@@ -130,7 +131,8 @@ scaled_sum<T> two_pass_sum(std::span<const T> x) {
 struct two_pass {
   static constexpr implementation_facts facts{
       .name = "two_pass",
-      .algorithm = "sum of exp kept as mantissa * 2^exponent, no max pass (Dukhan & Ablavatski 2020)",
+      .algorithm =
+          "sum of exp kept as mantissa * 2^exponent, no max pass (Dukhan & Ablavatski 2020)",
       .passes = "2: read; read + write (exp computed twice)",
       .stated_bound = "n + 5 ULP while max|x| < 2839; beyond, + |x_i| + sum_j y_j|x_j|",
       .vectorized = false,
@@ -197,7 +199,8 @@ struct two_pass {
   }
   static double log_bound_a(const bound_inputs& in) {
     const double max_magnitude = std::max(std::abs(in.max_value), std::abs(in.min_value));
-    double a = double(in.n) + 8 + (1 + 2 * in.log_ulps) * std::log(double(in.n)) + 2 * (in.exp_error(0.35) - 1);
+    double a = double(in.n) + 8 + (1 + 2 * in.log_ulps) * std::log(double(in.n)) +
+               2 * (in.exp_error(0.35) - 1);
     if (max_magnitude >= exact_reduction_limit) a += in.magnitude + in.mean_magnitude;
     return a;
   }

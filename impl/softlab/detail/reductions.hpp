@@ -116,7 +116,8 @@ T shifted_exp_sum(std::span<const T> x, const T& shift) {
 /// y_i = exp(x_i - shift) / sum: one rounding for the quotient (division, not a reciprocal
 /// multiply, which would add a second rounding).
 template <class T>
-void write_shifted_exp_over_sum(std::span<const T> x, const T& shift, const T& sum, std::span<T> y) {
+void write_shifted_exp_over_sum(std::span<const T> x, const T& shift, const T& sum,
+                                std::span<T> y) {
   using std::exp;
   for (std::size_t i = 0; i < x.size(); ++i) {
     T shifted = x[i] - shift;
