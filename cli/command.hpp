@@ -22,6 +22,7 @@ struct context {
   const softlab::registry& registry;
   std::istream& in;  ///< standard input, read only by subcommands that take data from it
   std::string& out;  ///< everything for standard output, written after a successful run
+  std::string command_line = {};  ///< the tool's arguments as given, joined by spaces
 };
 
 struct command {
@@ -35,5 +36,8 @@ struct command {
 command add_list_command(CLI::App& root);
 command add_softmax_command(CLI::App& root);
 command add_attention_command(CLI::App& root);
+command add_accuracy_command(CLI::App& root);
+command add_check_command(CLI::App& root);
+command add_blanchard_command(CLI::App& root);
 
 }  // namespace softlab::cli

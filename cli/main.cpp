@@ -3,14 +3,23 @@
 //   softlab list
 //   softlab softmax [--impl NAME] [--type TYPE] [--format dec|hex] [--log]   < scores
 //   softlab attention --query Q --keys K1,K2,... [--impl NAME] [--type TYPE] [--format dec|hex]
+//   softlab accuracy [--out DIR] [--full] [--seed S] [--family NAME ...] [--impl NAME ...]
+//                    [--type T ...] [--n N ...] [--threads N]
+//   softlab check [FILE] [--type T] [--format dec|hex]                         < scores
+//
+// Built with the peers (libtorch, oneDNN, XNNPACK; target softlab_peers), the registry holds
+// them too, and every subcommand sees them.
 //
 // Exit status: 0 on success; 2 for bad input, bad usage or a bad SOFTLAB_ISA (one line on
 // stderr, nothing on stdout); 1 if standard output cannot be written or something unexpected
-// fails.
+// fails (an output file of `softlab accuracy` that cannot be written, for one).
 #include "command.hpp"
 #include "scores.hpp"
 
 #include <softlab/softlab.hpp>
+#ifdef SOFTLAB_WITH_PEERS
+#include <softlab_peers/peers.hpp>
+#endif
 
 #include <CLI/CLI.hpp>
 
@@ -74,9 +83,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", SOFTLAB_VERSION);
   app.require_subcommand(1);
   const std::vector<cli::command> commands{
-      cli::add_list_command(app),
-      cli::add_softmax_command(app),
-      cli::add_attention_command(app),
+      cli::add_list_command(app),      cli::add_softmax_command(app),
+      cli::add_attention_command(app), cli::add_accuracy_command(app),
+      cli::add_check_command(app),     cli::add_blanchard_command(app),
   };
 
   std::vector<std::string> args = join_negative_values(argc, argv, commands);
@@ -103,8 +112,15 @@ int main(int argc, char** argv) {
 
   std::string out;
   try {
-    const softlab::registry registry = softlab::builtin_registry();
+    softlab::registry registry = softlab::builtin_registry();
+#ifdef SOFTLAB_WITH_PEERS
+    softlab::peers::register_peers(registry);
+#endif
     cli::context ctx{registry, std::cin, out};
+    for (int i = 0; i < argc; ++i) {
+      if (i > 0) ctx.command_line += ' ';
+      ctx.command_line += argv[i];
+    }
     for (const cli::command& c : commands)
       if (c.app->parsed()) c.run(ctx);
   } catch (const std::invalid_argument& e) {  // from a kernel: bad arguments

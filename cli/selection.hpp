@@ -51,8 +51,8 @@ template <class T>
 void require_format(number_format format) {
   if (!supports_format<T>(format))
     throw input_error("--format hex is not available for type \"" + std::string(type_token_v<T>) +
-                      "\" (printf's %a knows only float, double and long-double); use --format "
-                      "dec");
+                      "\" (printf's %a knows float, double and long-double, and fp16sim and "
+                      "bf16sim, whose values are doubles); use --format dec");
 }
 
 }  // namespace softlab::cli

@@ -1,9 +1,13 @@
 // softlab/facts.hpp: what every implementation states about itself.
 //
 // A stated bound is a claim the tests and the accuracy study check against an exact MPFR
-// reference, never decoration. Bounds are first-order in the unit roundoff u = 2^-p.
+// reference, never decoration. Bounds are derived to first order in the unit roundoff u = 2^-p,
+// then made valid for any size of B u by softlab::beyond_first_order (which matters only at low
+// precision: fp16sim, bf16sim).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <limits>
 #include <string_view>
@@ -34,6 +38,25 @@ struct bound_inputs {
 };
 
 inline constexpr double no_bound_claimed = std::numeric_limits<double>::infinity();
+
+/// A softmax bound derived to first order, B ULPs, made true however large B u is (u = 2^-p).
+/// The first-order analysis bounds the relative error by B u as a sum of perturbations: factors
+/// 1 + d_k (roundings), their inverses (the division by a perturbed sum) and exp(d_k) (a
+/// perturbed exp argument), with |d_k| <= c_k u and sum_k c_k = B. Each such factor lies in
+/// [(1 - u)^c_k, (1 - u)^-c_k], so their product is within a relative (1 - u)^-B - 1 of 1:
+/// B u + O((B u)^2), below Higham's gamma_B = B u / (1 - B u) and finite for every B. In ULPs
+/// (relative error / u), capped at the largest double: a vacuous bound is still a claim (the
+/// contract's outputs in [0, 1] hold regardless). It is about B (1 + B u / 2): B while B u is
+/// small (float, B = 1000: +0.03 ULP); in bfloat16 (u = 2^-8), where |x| u or n u reach 1, it
+/// is what keeps the bounds true: e.g. two_pass on scores near -900 (first-order B = 1913 ULP),
+/// whose reduced arguments carry an absolute error up to ~u|x| = 3.5, gives a weight 12 times
+/// the exact one (1928 ULP): a factor e^2.5, not 1 + 2.5.
+inline double beyond_first_order(double first_order_ulps, const bound_inputs& in) {
+  if (first_order_ulps == no_bound_claimed) return no_bound_claimed;
+  const double u = std::ldexp(1.0, -in.precision_bits);
+  const double relative = std::expm1(-first_order_ulps * std::log1p(-u));  // (1 - u)^-B - 1
+  return std::min(relative / u, std::numeric_limits<double>::max());
+}
 
 /// What happens to an exact result below the smallest normal number of T.
 enum class subnormal_results { kept, flushed_to_zero };

@@ -9,7 +9,8 @@
 // x (and keys) is any contiguous range of T (std::span, std::vector, std::array); y (and
 // weights) a writable contiguous range of the same T and length. Impl is an implementation type
 // (softlab::naive, stable, online, two_pass, divfree, xsimd_stable); T is float, double,
-// long double, softlab::bin50 or softlab::bin100 (the vectorized implementation: float, double).
+// long double, softlab::bin50, softlab::bin100, or the simulated low-precision softlab::fp16sim
+// and softlab::bf16sim (the vectorized implementation: float, double).
 //
 // THE CONTRACT, met by every implementation except `naive` (whose failures are the point):
 //  - finite input: every output in [0, 1], no NaN, each within the implementation's stated

@@ -1,8 +1,10 @@
 // softlab/types.hpp: the element types every generic algorithm supports, and their tokens.
 //
 // A token is the one spelling of a type used by the CLI, benchmark names, CSV and JSON:
-// float, double, long-double, bin50, bin100.
+// float, double, long-double, bin50, bin100, fp16sim, bf16sim.
 #pragma once
+
+#include <softlab/simulated.hpp>
 
 #include <boost/multiprecision/cpp_bin_float.hpp>
 
@@ -24,8 +26,10 @@ struct type_list {
   using tuple = std::tuple<Ts...>;
 };
 
-/// Every element type of the generic algorithms, in the order tools print them.
-using element_types = type_list<float, double, long double, bin50, bin100>;
+/// Every element type of the generic algorithms, in the order tools print them. fp16sim and
+/// bf16sim (softlab/simulated.hpp) are binary16 and bfloat16 simulated in double, correctly
+/// rounded: for studying the algorithms at low precision on any CPU, not for speed.
+using element_types = type_list<float, double, long double, bin50, bin100, fp16sim, bf16sim>;
 
 template <class T>
 struct type_token;
@@ -50,6 +54,15 @@ struct type_token<bin100> {
   static constexpr std::string_view value = "bin100";
 };
 
+template <>
+struct type_token<fp16sim> {
+  static constexpr std::string_view value = "fp16sim";
+};
+template <>
+struct type_token<bf16sim> {
+  static constexpr std::string_view value = "bf16sim";
+};
+
 template <class T>
 inline constexpr std::string_view type_token_v = type_token<T>::value;
 
@@ -67,8 +80,10 @@ inline constexpr bool is_hardware_float =
 /// below 1 ULP (measured here against MPFR: exp 0.50, 0.50, 0.92; log 0.51, 0.86). Boost
 /// 1.74's exp for cpp_bin_float reduces its argument at working precision, so its error grows
 /// with |x|: up to 3.2 ULP for |x| < 1 and 1.27 |x| ULP at |x| = 10^4 (bin50 and bin100
-/// alike); its log errs by up to 10 (bin50) and 13 (bin100) ULP. The models below cover these
-/// measurements with a margin; every stated bound carries them.
+/// alike); its log errs by up to 10 (bin50) and 13 (bin100) ULP. fp16sim and bf16sim round
+/// glibc's double exp and log once to the format: over every finite input of each format both
+/// are correctly rounded (max 0.49999 ULP, exp overflow to inf aside), so {1, 0, 1} has a margin
+/// of 2. The models below cover these measurements with a margin; every stated bound carries them.
 struct libm_error_model {
   double exp_ulps;
   double exp_per_unit;
@@ -80,5 +95,9 @@ template <>
 inline constexpr libm_error_model scalar_libm_error<bin50>{4.0, 1.5, 16.0};
 template <>
 inline constexpr libm_error_model scalar_libm_error<bin100>{4.0, 1.5, 16.0};
+template <>
+inline constexpr libm_error_model scalar_libm_error<fp16sim>{1.0, 0.0, 1.0};
+template <>
+inline constexpr libm_error_model scalar_libm_error<bf16sim>{1.0, 0.0, 1.0};
 
 }  // namespace softlab

@@ -33,6 +33,10 @@ ensure_packages() {
 SOFTLAB_BUILD_PACKAGES=(cmake ninja-build g++ clang binutils libboost-dev libxsimd-dev
   libmpfr-dev libgmp-dev catch2 libcli11-dev)
 
+# The peers (libtorch, oneDNN, XNNPACK; pthreadpool for xnnpack.h) and the report's Python.
+SOFTLAB_PEER_PACKAGES=(libtorch-dev libdnnl-dev libxnnpack-dev libpthreadpool-dev)
+SOFTLAB_REPORT_PACKAGES=(python3-numpy python3-matplotlib)
+
 STAGE_NAME=""
 STAGE_START=0
 STAGE_REPORT=()

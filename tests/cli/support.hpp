@@ -5,6 +5,9 @@
 
 #include <scores.hpp>
 #include <softlab/softlab.hpp>
+#ifdef SOFTLAB_WITH_PEERS
+#include <softlab_peers/peers.hpp>
+#endif
 
 #include <catch2/catch.hpp>
 
@@ -14,6 +17,15 @@
 #include <vector>
 
 namespace softlab::cli_test {
+
+/// The registry the tool builds: the builtin implementations, and the peers when built.
+inline registry tool_registry() {
+  registry reg = builtin_registry();
+#ifdef SOFTLAB_WITH_PEERS
+  peers::register_peers(reg);
+#endif
+  return reg;
+}
 
 /// Calls f(kernel, type token) for every registered kernel that meets the contract (every
 /// implementation but the naive baseline), for every type it supports; names come from the

@@ -55,7 +55,7 @@ TEST_CASE("errors: an implementation that does not support the type") {
 
 TEST_CASE("errors: --format hex for the multiprecision types, and unknown formats") {
   for_each_type(element_types{}, [&]<class T>() {
-    if constexpr (!is_hardware_float<T>) {
+    if constexpr (!cli::supports_format<T>(cli::number_format::hex)) {
       const std::string type(type_token_v<T>);
       require_rejected(run_softlab({"softmax", "--format", "hex", "--type", type}, "1 2"),
                        {"hex", type});

@@ -14,7 +14,7 @@ TEST_CASE("list: every registry name in order, its types, and the active ISA") {
   REQUIRE(r.status == 0);
   REQUIRE(r.err.empty());
   const std::vector<std::string> text = lines(r.out);
-  const registry reg = builtin_registry();
+  const registry reg = tool_registry();
   const auto names = reg.names();
   REQUIRE(text.size() == names.size() + 2);  // header, one row per name, the ISA line
   CHECK(text[0].rfind("name ", 0) == 0);

@@ -1,6 +1,7 @@
 // tests/cli/test_scores.cpp: the shared parsing and printing (cli/scores.hpp), in process.
 #include "support.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -105,4 +106,52 @@ TEST_CASE("scores: dec output reads back to the same value") {
       CHECK(*parse_value<bin100>(cli::format_value(b, number_format::dec)) == b);
     }
   }
+}
+
+TEST_CASE("scores: the simulated formats parse once from the exact value and print shortest") {
+  // 1 + 2^-11 is the binary16 midpoint of 1 and 1 + 2^-10 (1 + 2^-8: bfloat16's, of 1 and
+  // 1 + 2^-7). Just above it, the nearest double is the midpoint itself, which would round to
+  // even (1); the exact value rounds up.
+  CHECK(*parse_value<fp16sim>("1.00048828125") == fp16sim(1.0));
+  CHECK(*parse_value<fp16sim>("1.00048828125000001") == fp16sim(1.0009765625));
+  CHECK(*parse_value<fp16sim>("1.00048828124999999") == fp16sim(1.0));
+  CHECK(*parse_value<fp16sim>("-1.00048828125000001") == fp16sim(-1.0009765625));
+  CHECK(*parse_value<fp16sim>("0x1.002000000000000001p0") == fp16sim(1.0009765625));
+  CHECK(*parse_value<bf16sim>("1.00390625000000001") == bf16sim(1.0078125));
+  CHECK(*parse_value<bf16sim>("1.00390625") == bf16sim(1.0));
+  // The range: 65504 is binary16's largest, 65520 its midpoint with 2^16 (-> inf); 2^-24 the
+  // smallest subnormal, 2^-25 half of it (-> 0, ties to even), just above it -> 2^-24.
+  CHECK(*parse_value<fp16sim>("65519.99") == fp16sim(65504.0));
+  CHECK(*parse_value<fp16sim>("65520") == std::numeric_limits<fp16sim>::infinity());
+  CHECK(*parse_value<fp16sim>("0x1p-25") == fp16sim(0.0));
+  CHECK(*parse_value<fp16sim>("0x1.000001p-25") == std::numeric_limits<fp16sim>::denorm_min());
+  CHECK(*parse_value<bf16sim>("1e39") == std::numeric_limits<bf16sim>::infinity());
+  CHECK(*parse_value<bf16sim>("1e-40") == bf16sim(1e-40));
+  CHECK(*parse_value<bf16sim>("1e-400") == bf16sim(0.0));
+  CHECK(signbit(*parse_value<fp16sim>("-0")));
+  // dec: the shortest decimal that reads back; hex: %a of the value (a double).
+  const auto dec = number_format::dec;
+  CHECK(cli::format_value(fp16sim(0.1), dec) == "0.1");
+  CHECK(cli::format_value(fp16sim(65504.0), dec) == "6.55e+04");
+  CHECK(cli::format_value(fp16sim(1.0009765625), dec) == "1.001");
+  CHECK(cli::format_value(bf16sim(0.1), dec) == "0.1");
+  CHECK(cli::format_value(fp16sim(-0.5), number_format::hex) == "-0x1p-1");
+  CHECK(cli::format_value(fp16sim(0.1), number_format::hex) == "0x1.998p-4");
+  // Every finite value of both formats reads back from its dec and hex forms.
+  for_each_type(type_list<fp16sim, bf16sim>{}, [&]<class T>() {
+    INFO(type_token_v<T>);
+    std::size_t wrong = 0;
+    for (T v = std::numeric_limits<T>::denorm_min(); v <= std::numeric_limits<T>::max();) {
+      for (const T w : {v, T(-v)})
+        for (const auto format : {dec, number_format::hex})
+          if (!(*parse_value<T>(cli::format_value(w, format)) == w)) ++wrong;
+      // the next value up: v + the spacing at v, 2^(e - p) for v in [2^(e-1), 2^e), floored
+      // at the subnormal spacing
+      int e = 0;
+      (void)frexp(v, &e);
+      v += std::max(std::numeric_limits<T>::denorm_min(),
+                    T(ldexp(T(1), e - std::numeric_limits<T>::digits)));
+    }
+    CHECK(wrong == 0);
+  });
 }

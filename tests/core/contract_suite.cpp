@@ -9,10 +9,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -40,7 +42,8 @@ const std::vector<std::size_t> sizes_around_widths{1,  2,  3,  4,  5,  7,  8,  9
 
 template <class T>
 std::vector<std::size_t> family_sizes() {
-  // Multiprecision exp is slow; 100 elements still exercise the sum.
+  // Multiprecision exp is slow; 100 elements still exercise the sum. The simulated formats:
+  // the first-order bounds assume n u << 1, which n = 1000 breaks (binary16: n u = 0.49).
   if constexpr (is_hardware_float<T>) return {7, 100, 1000};
   return {7, 100};
 }
@@ -61,9 +64,11 @@ void seed_example(const kernel<T>& k) {
   softmax_tester<T>(k).label("seed example").test(scores);
   std::vector<T> y(4);
   k.softmax(scores, y);
-  // The exact softmax of [0.05, 0.25, 0.15, 0.45] to 7 decimals, in every type.
+  // The exact softmax of [0.05, 0.25, 0.15, 0.45] to 7 decimals, in every type; to about
+  // epsilon in the simulated formats, whose inputs alone move the weights by more than 1e-6.
   const double expected[] = {0.2075378, 0.2534873, 0.2293648, 0.3096101};
-  for (int i = 0; i < 4; ++i) CHECK(std::abs(double(y[i]) - expected[i]) < 1e-6);
+  const double tolerance = std::max(1e-6, double(std::numeric_limits<T>::epsilon()));
+  for (int i = 0; i < 4; ++i) CHECK(std::abs(double(y[i]) - expected[i]) < tolerance);
 }
 
 template <class T>

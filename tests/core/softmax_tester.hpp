@@ -164,7 +164,7 @@ inline void print_observation(std::string_view implementation, std::string_view 
                               std::string_view isa, std::string_view family,
                               const observation& seen) {
   std::printf(
-      "observed/stated %-9s %-11s %-5s %-15s max_ulp %9.3f  stated %10.1f  ratio %.3f  "
+      "observed/stated %-9s %-11s %-5s %-15s max_ulp %9.3f  stated %10.6g  ratio %.3f  "
       "log_ratio %.3f  (%zu results)\n",
       std::string(implementation).c_str(), std::string(type).c_str(), std::string(isa).c_str(),
       std::string(family).c_str(), seen.max_ulp, seen.bound_at_worst, seen.max_ratio,

@@ -4,6 +4,7 @@
 
 #include <softlab/detail/reductions.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstddef>
@@ -38,7 +39,8 @@ enum class family {
   uniform_1,       ///< uniform [-1, 1]: benign
   wide_80,         ///< uniform [-80, 80]: x - max rounds, exp amplifies it
   wide_500,        ///< uniform [-500, 500]: most weights underflow
-  equal_huge,      ///< all 1e30: exact ties, far beyond exp's range; exact answer 1/n
+  equal_huge,      ///< all 1e30 (max T / 4 if smaller: 16376 in fp16sim): exact ties,
+                   ///< far beyond exp's range yet finite; exact answer 1/n
   one_dominant,    ///< one entry 30 above uniform [-1, 1]: weight ~1, the rest ~e^-30
   very_negative,   ///< uniform [-1000, -900]: every exp(x) underflows in float and double
   half_masked,     ///< uniform [-1, 1] with a random half set to -inf (attention masks)
@@ -95,9 +97,13 @@ std::vector<T> generate(family f, std::size_t n, std::uint64_t seed) {
     case family::wide_500:
       fill_uniform(-500, 500);
       break;
-    case family::equal_huge:
-      for (T& v : x) v = T(1e30);
+    case family::equal_huge: {
+      // Huge for T but finite: 1e30, or a quarter of the largest T where that is smaller
+      // (binary16's max is 65504), so that the family tests ties, not the +inf limit.
+      const double largest = static_cast<double>(std::numeric_limits<T>::max());
+      for (T& v : x) v = T(std::min(1e30, largest / 4));
       break;
+    }
     case family::one_dominant:
       fill_uniform(-1, 1);
       if (n > 0) x[rng.below(n)] = T(30);

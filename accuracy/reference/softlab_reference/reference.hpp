@@ -62,8 +62,8 @@ constexpr mpfr_prec_t reference_bits() {
 /// v exactly (the precision must hold T's significand, which reference_bits<T> does).
 template <class T>
 void assign(mpfr_ptr out, const T& v) {
-  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
-    mpfr_set_d(out, static_cast<double>(v), MPFR_RNDN);
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> || is_simulated_float<T>) {
+    mpfr_set_d(out, static_cast<double>(v), MPFR_RNDN);  // exact: each is a double
   } else if constexpr (std::is_same_v<T, long double>) {
     mpfr_set_ld(out, v, MPFR_RNDN);
   } else {
@@ -95,7 +95,27 @@ void assign(mpfr_ptr out, const T& v) {
 /// The exact value rounded to nearest in T (subnormals included for the hardware types).
 template <class T>
 T round_to(mpfr_srcptr v) {
-  if constexpr (std::is_same_v<T, float>) {
+  if constexpr (is_simulated_float<T>) {
+    // MPFR's own emulation of a format with subnormals, independent of the simulation's chop:
+    // round to p bits in the default exponent range, then narrow the range to T's (MPFR's
+    // exponents are those of 0.1b * 2^e: emax = T's emax + 1, emin = that of the smallest
+    // subnormal, 2^(emin_T - p + 1)) and let mpfr_check_range (overflow to inf, underflow to 0
+    // or the smallest subnormal) and mpfr_subnormalize (fewer bits below 2^emin_T) finish. Both
+    // take the ternary value of the first rounding, so the result is v rounded once, exactly;
+    // the exponent range is restored before returning.
+    constexpr int p = std::numeric_limits<T>::digits;
+    exact rounded(p);
+    int ternary = mpfr_set(rounded.get(), v, MPFR_RNDN);
+    const mpfr_exp_t old_emin = mpfr_get_emin(), old_emax = mpfr_get_emax();
+    mpfr_set_emin(std::numeric_limits<T>::min_exponent - p + 1);
+    mpfr_set_emax(std::numeric_limits<T>::max_exponent);
+    ternary = mpfr_check_range(rounded.get(), ternary, MPFR_RNDN);
+    mpfr_subnormalize(rounded.get(), ternary, MPFR_RNDN);
+    const double result = mpfr_get_d(rounded.get(), MPFR_RNDN);  // exact: p <= 53 bits
+    mpfr_set_emin(old_emin);
+    mpfr_set_emax(old_emax);
+    return T::exactly(result);
+  } else if constexpr (std::is_same_v<T, float>) {
     return mpfr_get_flt(v, MPFR_RNDN);
   } else if constexpr (std::is_same_v<T, double>) {
     return mpfr_get_d(v, MPFR_RNDN);
@@ -139,7 +159,7 @@ double ulp_error(const T& computed, const exact& expected) {
   const bool computed_inf = computed == std::numeric_limits<T>::infinity() ||
                             computed == -std::numeric_limits<T>::infinity();
   if (mpfr_inf_p(e) || computed_inf) {
-    const bool same = mpfr_inf_p(e) && computed_inf && (mpfr_sgn(e) > 0) == (computed > 0);
+    const bool same = mpfr_inf_p(e) && computed_inf && (mpfr_sgn(e) > 0) == (computed > T(0));
     return same ? 0.0 : std::numeric_limits<double>::infinity();
   }
   const mpfr_prec_t bits = mpfr_get_prec(e);

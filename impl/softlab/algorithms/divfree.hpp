@@ -57,8 +57,10 @@ struct divfree {
 
   static double softmax_bound_ulps(const bound_inputs& in) {
     const double log_n = std::log(double(in.n));
-    return 2 * in.gap + in.mean_gap + double(in.n) - 1 + (1 + 2 * in.log_ulps) * log_n +
-           2 * in.exp_error(in.gap + log_n) + 2 * in.exp_error(in.mean_gap) + 2;
+    return beyond_first_order(2 * in.gap + in.mean_gap + double(in.n) - 1 +
+                                  (1 + 2 * in.log_ulps) * log_n + 2 * in.exp_error(in.gap + log_n) +
+                                  2 * in.exp_error(in.mean_gap) + 2,
+                              in);
   }
   static double log_bound_a(const bound_inputs& in) { return stable::log_bound_a(in); }
 };

@@ -56,8 +56,9 @@ struct naive {
     const bool all_exp_normal = in.max_value <= in.log_max_finite - std::log(double(in.n)) &&
                                 in.min_value >= in.log_min_normal;
     if (!all_exp_normal) return no_bound_claimed;
-    return double(in.n) - 1 + 2 * in.exp_error(in.magnitude) + 2 * in.exp_error(in.mean_magnitude) +
-           1;
+    return beyond_first_order(
+        double(in.n) - 1 + 2 * in.exp_error(in.magnitude) + 2 * in.exp_error(in.mean_magnitude) + 1,
+        in);
   }
   /// log_softmax and logsumexp: error <= a * u * max(1, |y|) (u = 2^-p), same domain.
   static double log_bound_a(const bound_inputs& in) {

@@ -64,9 +64,10 @@ struct online {
   static double softmax_bound_ulps(const bound_inputs& in) {
     const double spread = in.max_value - in.min_value;
     const double rescales = double(in.n) - 1;
-    return in.gap + in.mean_gap + spread + 2 * in.exp_ulps_per_unit * spread +
-           (2 * in.exp_ulps + 1) * rescales + rescales + 2 * in.exp_error(in.gap) +
-           2 * in.exp_error(in.mean_gap) + 1;
+    return beyond_first_order(in.gap + in.mean_gap + spread + 2 * in.exp_ulps_per_unit * spread +
+                                  (2 * in.exp_ulps + 1) * rescales + rescales +
+                                  2 * in.exp_error(in.gap) + 2 * in.exp_error(in.mean_gap) + 1,
+                              in);
   }
   static double log_bound_a(const bound_inputs& in) {
     const double spread = in.max_value - in.min_value;

@@ -60,8 +60,9 @@ struct stable {
   }
 
   static double softmax_bound_ulps(const bound_inputs& in) {
-    return in.gap + in.mean_gap + double(in.n) - 1 + 2 * in.exp_error(in.gap) +
-           2 * in.exp_error(in.mean_gap) + 1;
+    return beyond_first_order(in.gap + in.mean_gap + double(in.n) - 1 + 2 * in.exp_error(in.gap) +
+                                  2 * in.exp_error(in.mean_gap) + 1,
+                              in);
   }
   /// log_softmax and logsumexp: error <= a * u * max(1, |y|). From (x_i - m) - log s:
   /// |x_i - m| <= |y| + ln n, log s carries s's relative error, and two more roundings.

@@ -6,13 +6,17 @@
 //   Second pass: y_i = (m_i / M) * 2^(n_i - E), dividing before scaling so that a subnormal
 //   result is rounded once more at most, not computed from an already-rounded subnormal.
 // Passes: 2 (read x; read x, write y). exp is evaluated twice per element.
-// Range reduction: Cody-Waite with ln 2 = hi + lo, hi holding p - 12 bits (from a constant
-//   carrying p + 64 bits), so n_i * hi is exact and r_i nearly so while |n_i| < 2^12, i.e.
-//   |x_i| < 2^12 ln 2 ~ 2839. Beyond that n_i * hi rounds (absolute error ~u|x_i|); a reduced
-//   argument that lands outside [-ln2, ln2] is reduced again, so exp never overflows.
-// Stated bound, results >= smallest normal: n + 5 ULP while max|x| < 2839, independent of the
-//   spread (no x - max is ever rounded); add |x_i| (if |x_i| >= 2839) and sum_j g_j|x_j| (if
-//   max|x| >= 2839) beyond.
+// Range reduction: Cody-Waite with ln 2 = hi + lo, hi holding p - b bits, b = min(12, p/2)
+//   (from a constant carrying p + 64 bits), so n_i * hi is exact and r_i nearly so while
+//   |n_i| <= 2^b, i.e. |x_i| < L = 2^b ln 2: 2839 for p >= 24 (float and wider), 22 for
+//   binary16 (b = 5: every x whose exp is a nonzero finite binary16), 11 for bfloat16 (b = 4;
+//   lo keeps p bits of ln 2 - hi, so r_i is still accurate to about u). Beyond L, n_i * hi
+//   rounds (absolute error ~u|x_i|); a reduced argument that lands outside [-ln2, ln2] is
+//   reduced again, so exp never overflows. n_i is held in T: x_i * log2(e) must not overflow T
+//   (|x_i| < max T / 1.45: 45403 for binary16), or the result is wrong (not NaN).
+// Stated bound, results >= smallest normal: n + 5 ULP while max|x| < L, independent of the
+//   spread (no x - max is ever rounded); add |x_i| (if |x_i| >= L) and sum_j g_j|x_j| (if
+//   max|x| >= L) beyond.
 // Subnormal results: kept.
 // -inf: weight exactly 0; all -inf: all 0. +inf: the k infinite entries share 1/k, others 0.
 // NaN anywhere: all NaN. Empty: no-op.
@@ -24,6 +28,7 @@
 #include <boost/math/constants/constants.hpp>
 #include <boost/multiprecision/cpp_bin_float.hpp>
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <limits>
@@ -32,8 +37,9 @@
 namespace softlab {
 namespace detail {
 
-/// Bits of n for which n * ln2_hi is exact.
-inline constexpr int exact_reduction_bits = 12;
+/// Bits of n for which n * ln2_hi is exact: b = min(12, p/2), leaving p - b >= b bits to hi
+/// (hi = ln 2 to p - b bits, lo = the rest to p bits) for a p-bit type.
+constexpr int exact_reduction_bits(int precision_bits) { return std::min(12, precision_bits / 2); }
 
 template <class T>
 struct ln2_split {
@@ -53,7 +59,8 @@ const ln2_split<T>& ln2_split_for() {
         mp::number<mp::cpp_bin_float<std::numeric_limits<T>::digits + 64, mp::digit_base_2>,
                    mp::et_off>;
     const wide ln2 = boost::math::constants::ln_two<wide>();
-    constexpr int hi_bits = std::numeric_limits<T>::digits - exact_reduction_bits;
+    constexpr int p = std::numeric_limits<T>::digits;
+    constexpr int hi_bits = p - exact_reduction_bits(p);
     const wide hi = ldexp(floor(ldexp(ln2, hi_bits)), -hi_bits);  // ln 2 < 1: hi_bits bits
     const wide lo = ln2 - hi;
     const wide log2e = wide(1) / ln2;
@@ -90,7 +97,7 @@ exp_parts<T> split_exp(const T& x, const ln2_split<T>& c) {
   using std::round;
   T n = round(T(x * c.log2e));
   T r = T(x - T(n * c.hi)) - T(n * c.lo);
-  // Only when n * hi was inexact (|x| >= 2^12 ln 2): reduce the remainder again. Each round
+  // Only when n * hi was inexact (|x| >= 2^b ln 2): reduce the remainder again. Each round
   // shrinks |r| by about a factor u, so this ends within a few rounds even at x = FLT_MAX.
   while (abs(r) > c.ln2) {
     T more = round(T(r * c.log2e));
@@ -104,7 +111,7 @@ exp_parts<T> split_exp(const T& x, const ln2_split<T>& c) {
 template <class T>
 struct scaled_sum {
   T max = -infinity<T>();
-  T sum = 0;
+  T sum = T(0);
   T exponent = -infinity<T>();
 };
 
@@ -134,7 +141,9 @@ struct two_pass {
       .algorithm =
           "sum of exp kept as mantissa * 2^exponent, no max pass (Dukhan & Ablavatski 2020)",
       .passes = "2: read; read + write (exp computed twice)",
-      .stated_bound = "n + 5 ULP while max|x| < 2839; beyond, + |x_i| + sum_j y_j|x_j|",
+      .stated_bound =
+          "n + 5 ULP while max|x| < L = 2^min(12,p/2) ln 2 (2839 for p >= 24); beyond, + |x_i| "
+          "+ sum_j y_j|x_j|",
       .vectorized = false,
       .meets_contract = true,
       .subnormals = subnormal_results::kept,
@@ -150,7 +159,7 @@ struct two_pass {
     const auto& c = detail::ln2_split_for<T>();
     for (std::size_t i = 0; i < x.size(); ++i) {
       if (x[i] == -detail::infinity<T>()) {
-        y[i] = 0;
+        y[i] = T(0);
         continue;
       }
       const detail::exp_parts<T> e = detail::split_exp(x[i], c);
@@ -188,20 +197,26 @@ struct two_pass {
     return T(acc.exponent * c.hi) + T(T(acc.exponent * c.lo) + T(log(acc.sum)));
   }
 
-  static constexpr double exact_reduction_limit = 2839.0;  // 2^12 ln 2, rounded down
+  /// L = 2^b ln 2 rounded down (b = detail::exact_reduction_bits): 2839 for p >= 24, 22 for
+  /// binary16, 11 for bfloat16. Below it, n_i * hi is exact.
+  static double exact_reduction_limit(int precision_bits) {
+    return std::floor(std::ldexp(0.6931471805599453, detail::exact_reduction_bits(precision_bits)));
+  }
   static double softmax_bound_ulps(const bound_inputs& in) {
+    const double limit = exact_reduction_limit(in.precision_bits);
     const double max_magnitude = std::max(std::abs(in.max_value), std::abs(in.min_value));
     // exp of a reduced argument, |r| <= ln2/2 (< 0.35), in e_i and inside the sum.
     double bound = double(in.n) - 1 + 4 * in.exp_error(0.35) + 2;
-    if (in.magnitude >= exact_reduction_limit) bound += in.magnitude;
-    if (max_magnitude >= exact_reduction_limit) bound += in.mean_magnitude;
-    return bound;
+    if (in.magnitude >= limit) bound += in.magnitude;
+    if (max_magnitude >= limit) bound += in.mean_magnitude;
+    return beyond_first_order(bound, in);
   }
   static double log_bound_a(const bound_inputs& in) {
     const double max_magnitude = std::max(std::abs(in.max_value), std::abs(in.min_value));
     double a = double(in.n) + 8 + (1 + 2 * in.log_ulps) * std::log(double(in.n)) +
                2 * (in.exp_error(0.35) - 1);
-    if (max_magnitude >= exact_reduction_limit) a += in.magnitude + in.mean_magnitude;
+    if (max_magnitude >= exact_reduction_limit(in.precision_bits))
+      a += in.magnitude + in.mean_magnitude;
     return a;
   }
 };

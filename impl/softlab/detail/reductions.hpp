@@ -92,7 +92,7 @@ bool logsumexp_limit_if_max_not_finite(const T& max, T& result) {
 template <class T>
 T store_shifted_exp_and_sum(std::span<const T> x, const T& shift, std::span<T> y) {
   using std::exp;
-  T sum = 0;
+  T sum = T(0);
   for (std::size_t i = 0; i < x.size(); ++i) {
     T shifted = x[i] - shift;
     y[i] = exp(shifted);
@@ -105,7 +105,7 @@ T store_shifted_exp_and_sum(std::span<const T> x, const T& shift, std::span<T> y
 template <class T>
 T shifted_exp_sum(std::span<const T> x, const T& shift) {
   using std::exp;
-  T sum = 0;
+  T sum = T(0);
   for (const T& v : x) {
     T shifted = v - shift;
     sum += T(exp(shifted));
@@ -147,7 +147,7 @@ void write_log_softmax(std::span<const T> x, const T& shift, const T& log_sum, s
 template <class T>
 struct running_normalizer {
   T max = -infinity<T>();
-  T sum = 0;
+  T sum = T(0);
 };
 
 template <class T>

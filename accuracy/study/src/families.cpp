@@ -1,0 +1,128 @@
+// families.cpp: the study's family list, with a one-line reason for each.
+#include <softlab_accuracy/families.hpp>
+
+#include <array>
+#include <string>
+
+namespace softlab::accuracy {
+
+namespace {
+
+/// Why each shared family is in the study (softlab_reference/families.hpp says the same).
+std::string_view shared_reason(reference::family f) {
+  switch (f) {
+    case reference::family::uniform_1:
+      return "benign scores: every algorithm should be near 1 ULP";
+    case reference::family::wide_80:
+      return "x - max rounds before exp amplifies it: the 60-ULP loss of max-subtracting codes";
+    case reference::family::wide_500:
+      return "most weights underflow; naive overflows";
+    case reference::family::equal_huge:
+      return "exact ties far beyond exp's range: the answer is exactly 1/n";
+    case reference::family::one_dominant:
+      return "one weight near 1, the rest near e^-30";
+    case reference::family::very_negative:
+      return "every exp(x) underflows without the shift: naive gives 0/0";
+    case reference::family::half_masked:
+      return "attention padding: half the entries -inf";
+    case reference::family::near_ties:
+      return "scores one rounding apart";
+    case reference::family::query_keys_1e4:
+      return "attention scores query * key with a large query: huge gaps";
+    default:
+      break;  // a family added to softlab_reference since
+  }
+  return "see softlab_reference/families.hpp";
+}
+
+struct own_entry {
+  own_family family;
+  std::string_view name;
+  std::string_view reason;
+  size_class sizes;
+};
+
+constexpr std::array own_entries{
+    own_entry{own_family::fully_masked, "fully_masked",
+              "a row with every position masked: the contract's safe-softmax zeros",
+              size_class::specials},
+    own_entry{own_family::one_pos_inf, "one_pos_inf",
+              "a score that overflowed to +inf: the contract gives it weight 1, the rest 0",
+              size_class::specials},
+    own_entry{own_family::one_nan, "one_nan",
+              "a NaN score: every output must be NaN, never a silent number", size_class::specials},
+    own_entry{own_family::near_underflow, "near_underflow",
+              "exp(x - max) lands around FLT_MIN (e^-87.3) and below: float subnormal results",
+              size_class::standard},
+    own_entry{own_family::large_n, "large_n",
+              "long sums (10^6, 2^24 with --full): summation error grows with n",
+              size_class::large},
+    own_entry{own_family::subnormal_inputs, "subnormal_inputs",
+              "tiny scores (subnormal; the smallest normal binade for types without): "
+              "softmax ~ 1/n",
+              size_class::standard},
+    own_entry{own_family::near_max, "near_max",
+              "scores near the largest finite value, random sign: x - max overflows to -inf",
+              size_class::standard},
+    own_entry{own_family::random_bits, "random_bits",
+              "every finite value equally likely by its bits (IEEE-stored types only)",
+              size_class::standard},
+    own_entry{own_family::sorted_ascending, "sorted_ascending",
+              "ascending scores: the online normalizer rescales its sum at every element",
+              size_class::standard},
+    own_entry{own_family::classifier_logits, "classifier_logits",
+              "a trained classifier's logits: one confident class (+10) over a Gaussian "
+              "(sigma 3)",
+              size_class::standard},
+    own_entry{own_family::int8_dequantized, "int8_dequantized",
+              "scores of an int8-quantized model, dequantized: 255 values, many exact ties",
+              size_class::standard},
+    own_entry{own_family::causal_mask, "causal_mask",
+              "a causal-attention row: k finite scores, then -inf for the masked future",
+              size_class::standard},
+};
+
+std::vector<family_spec> build_families() {
+  std::vector<family_spec> result;
+  for (const reference::family f : reference::all_families)
+    result.push_back(family_spec{.name = reference::family_name(f),
+                                 .reason = shared_reason(f),
+                                 .sizes = size_class::standard,
+                                 .shared = f});
+  for (const own_entry& e : own_entries)
+    result.push_back(family_spec{.name = e.name,
+                                 .reason = e.reason,
+                                 .sizes = e.sizes,
+                                 .shared = std::nullopt,
+                                 .own = e.family});
+  return result;
+}
+
+}  // namespace
+
+std::vector<family_spec> study_families() {
+  static const std::vector<family_spec> families = build_families();
+  return families;
+}
+
+const family_spec* find_family(std::string_view name) {
+  static const std::vector<family_spec> families = build_families();
+  for (const family_spec& f : families)
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
+std::uint64_t family_seed(std::uint64_t base_seed, std::string_view family, std::size_t n,
+                          std::size_t index) {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a, 64 bits
+  for (const char c : family) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x100000001b3ULL;
+  }
+  reference::seeded_random mix(base_seed ^ hash);
+  std::uint64_t seed = mix.next();
+  seed = reference::seeded_random(seed ^ static_cast<std::uint64_t>(n)).next();
+  return reference::seeded_random(seed ^ static_cast<std::uint64_t>(index)).next();
+}
+
+}  // namespace softlab::accuracy

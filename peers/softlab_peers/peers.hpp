@@ -1,0 +1,60 @@
+// softlab_peers/peers.hpp: the peers, the libraries users would pick instead of softlab
+// (libtorch, oneDNN, XNNPACK), behind softlab's interface as runtime registry entries.
+//
+//   softlab::registry r = softlab::builtin_registry();
+//   softlab::peers::register_peers(r);   // adds "torch", "onednn", "xnnpack": those built
+//
+// Link softlab::peers (CMake: `if(TARGET softlab_peers)`; built with SOFTLAB_PEERS=AUTO|ON).
+// This header includes no peer library's header: nothing of libtorch, oneDNN or XNNPACK (their
+// flags, definitions, ABI macros) reaches the code that includes it.
+//
+// Every entry checks its arguments exactly like softlab (std::invalid_argument for a size
+// mismatch or a partial overlap; empty input a no-op; in place allowed), then calls the
+// library on the caller's buffers. None meets softlab's contract (facts.meets_contract is
+// false): the libraries state no error bound (softmax_bound_ulps and log_bound_a return
+// softlab::no_bound_claimed) and differ on -inf, +inf and NaN inputs; tests/peers prints how.
+//
+//  - torch   (float, double) at::softmax_out / at::log_softmax_out over torch::from_blob views
+//            of the caller's buffers, dim 0; logsumexp is at::logsumexp. Registration sets
+//            at::set_num_threads(1), process-wide, once.
+//  - onednn  (float) dnnl::softmax_v2_forward, softmax_accurate and softmax_log,
+//            forward_inference, on a 1-D f32 memory over the caller's buffers. logsumexp is
+//            DERIVED (oneDNN has no logsumexp primitive): one softmax_log into a per-thread
+//            scratch buffer, then x_m - y_m at the first largest x_m.
+//  - xnnpack (float) xnn_create_softmax_nc_f32 / xnn_setup / xnn_run_operator, batch 1, no
+//            thread pool. XNNPACK has no log-softmax: log_softmax and logsumexp throw
+//            std::logic_error("xnnpack has no log_softmax ...") after the argument checks.
+//
+// Deviations from the contract, as measured here (tests/peers prints them, peers_report.txt):
+//  - all -inf (a fully masked row): torch and onednn give NaN everywhere, xnnpack -inf;
+//  - +inf entries: torch NaN everywhere; onednn NaN at the +inf, 0 elsewhere; xnnpack -inf;
+//  - a NaN: torch NaN everywhere (as the contract); onednn hides it: NaN at its position, 0
+//    elsewhere; xnnpack -inf everywhere;
+//  - small results: torch keeps subnormals; onednn returns 0 below about 1.41 x the smallest
+//    normal float (normal results included); xnnpack returns 0 below the smallest normal, and
+//    just above it loses exp's polynomial term (t * 2^n underflows, and XNNPACK runs with
+//    denormals flushed), returning about 2^n: up to 41% off in [FLT_MIN, 2 FLT_MIN), 12% in
+//    [8, 16) FLT_MIN, 6% in [16, 64) FLT_MIN;
+//  - onednn's log_softmax errs by ~24 u (its log(1) is 1.4e-6), so does the derived logsumexp.
+//
+// Per-call setup is avoided: the oneDNN engine and stream are created once per thread, and
+// the oneDNN primitive (with its memory objects and argument map) and the XNNPACK operator are
+// cached per size in thread_local maps; a call rebinds the data pointers and runs.
+// Entry points are reentrant; the caches are per thread.
+#pragma once
+
+#include <softlab/registry.hpp>
+
+#include <string>
+#include <vector>
+
+namespace softlab::peers {
+
+/// Adds every peer built into this library to `into`, for every type each supports.
+/// Throws std::invalid_argument (from registry::add) if a name is already registered.
+void register_peers(softlab::registry& into);
+
+/// One line per peer: name, library and version, and whether it is built ("torch 1.13.1", ...).
+std::vector<std::string> peer_descriptions();
+
+}  // namespace softlab::peers

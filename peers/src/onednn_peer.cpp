@@ -1,0 +1,164 @@
+// The onednn peer: oneDNN's softmax_v2 primitive (float), on the caller's buffers.
+//
+// softmax: algorithm::softmax_accurate; log_softmax: algorithm::softmax_log; both
+// prop_kind::forward_inference over a 1-D f32 memory (format tag `a`, axis 0). The CPU engine
+// and stream are created once per thread; for each size a thread meets, the primitive, its two
+// memory objects (created without a buffer) and the execute() argument map are built once and
+// cached in a thread_local map, so a call only sets the two data handles, executes and waits.
+// oneDNN computes in place when src and dst are the same buffer.
+//
+// logsumexp: oneDNN has no logsumexp primitive. It is DERIVED from the library's own output:
+// one softmax_log into a per-thread scratch buffer, then lse = x_m - y_m at the first largest
+// entry x_m (y_m = x_m - max - log sum: the entry whose subtraction is exact to first order;
+// for the first finite entry instead, |y| may be large and x - y cancels). Whatever oneDNN gives
+// for -inf, +inf or NaN inputs carries through unchanged.
+#include "adapters.hpp"
+
+#include <softlab/detail/arguments.hpp>
+#include <softlab/detail/reductions.hpp>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#define SOFTLAB_STRINGIFY_(x) #x
+#define SOFTLAB_STRINGIFY(x) SOFTLAB_STRINGIFY_(x)
+#define SOFTLAB_DNNL_VERSION            \
+  SOFTLAB_STRINGIFY(DNNL_VERSION_MAJOR) \
+  "." SOFTLAB_STRINGIFY(DNNL_VERSION_MINOR) "." SOFTLAB_STRINGIFY(DNNL_VERSION_PATCH)
+
+namespace softlab::peers::detail {
+namespace {
+
+/// One thread's engine and stream, made on the thread's first call.
+struct context {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+};
+
+context& this_thread_context() {
+  thread_local context c;
+  return c;
+}
+
+/// One size's primitive, ready to run: memories without a buffer, bound at each call.
+struct prepared {
+  dnnl::softmax_v2_forward primitive;
+  dnnl::memory src;
+  dnnl::memory dst;
+  std::unordered_map<int, dnnl::memory> arguments;
+  std::string implementation;  ///< pd.impl_info_str(): which oneDNN kernel runs
+};
+
+prepared prepare(dnnl::algorithm algorithm, std::size_t n) {
+  context& c = this_thread_context();
+  const dnnl::memory::desc desc({static_cast<dnnl::memory::dim>(n)}, dnnl::memory::data_type::f32,
+                                dnnl::memory::format_tag::a);
+  const dnnl::softmax_v2_forward::desc op(dnnl::prop_kind::forward_inference, algorithm, desc, desc,
+                                          0);
+  const dnnl::softmax_v2_forward::primitive_desc pd(op, c.engine);
+  prepared p{dnnl::softmax_v2_forward(pd),
+             dnnl::memory(desc, c.engine, DNNL_MEMORY_NONE),
+             dnnl::memory(desc, c.engine, DNNL_MEMORY_NONE),
+             {},
+             pd.impl_info_str()};
+  // The map holds handles to the same memory objects: set_data_handle on p.src reaches it.
+  p.arguments = {{DNNL_ARG_SRC, p.src}, {DNNL_ARG_DST, p.dst}};
+  return p;
+}
+
+/// The cached primitive of one algorithm and size for this thread. Bounded: a thread that has
+/// met more than 256 sizes of one algorithm starts over.
+prepared& cached(dnnl::algorithm algorithm, std::size_t n) {
+  // The context first: thread_local objects die in reverse order of construction, so the
+  // primitives and memories below are destroyed before the engine they were made on.
+  this_thread_context();
+  thread_local std::unordered_map<std::size_t, prepared> softmax_cache, log_cache;
+  auto& cache = algorithm == dnnl::algorithm::softmax_log ? log_cache : softmax_cache;
+  auto found = cache.find(n);
+  if (found != cache.end()) return found->second;
+  if (cache.size() >= 256) cache.clear();
+  return cache.emplace(n, prepare(algorithm, n)).first->second;
+}
+
+void run(dnnl::algorithm algorithm, const float* x, float* y, std::size_t n) {
+  prepared& p = cached(algorithm, n);
+  p.src.set_data_handle(const_cast<float*>(x));  // read only: DNNL_ARG_SRC
+  p.dst.set_data_handle(y);
+  dnnl::stream& stream = this_thread_context().stream;
+  p.primitive.execute(stream, p.arguments);
+  stream.wait();
+}
+
+void onednn_softmax(std::span<const float> x, std::span<float> y) {
+  softlab::detail::check_elementwise<float>("softmax", x, std::span<const float>(y));
+  if (x.empty()) return;
+  run(dnnl::algorithm::softmax_accurate, x.data(), y.data(), x.size());
+}
+
+void onednn_log_softmax(std::span<const float> x, std::span<float> y) {
+  softlab::detail::check_elementwise<float>("log_softmax", x, std::span<const float>(y));
+  if (x.empty()) return;
+  run(dnnl::algorithm::softmax_log, x.data(), y.data(), x.size());
+}
+
+float onednn_logsumexp(std::span<const float> x) {
+  if (x.empty()) return -softlab::detail::infinity<float>();  // log of an empty sum, as softlab
+  thread_local std::vector<float> scratch;
+  scratch.resize(x.size());
+  run(dnnl::algorithm::softmax_log, x.data(), scratch.data(), x.size());
+  std::size_t m = 0;  // the first largest entry (NaN entries are never larger)
+  for (std::size_t i = 1; i < x.size(); ++i)
+    if (x[i] > x[m]) m = i;
+  return x[m] - scratch[m];
+}
+
+double no_bound(const bound_inputs&) { return no_bound_claimed; }
+
+}  // namespace
+
+kernel<float> onednn_float() {
+  static constexpr implementation_facts facts{
+      .name = "onednn",
+      .algorithm = "oneDNN " SOFTLAB_DNNL_VERSION
+                   " softmax_v2_forward, softmax_accurate (log_softmax: softmax_log), "
+                   "forward_inference: max; exp(x - max) stored and summed; times 1/sum",
+      .passes =
+          "3: read; read + write; read + write (jit kernel; logsumexp derived from log_softmax)",
+      .stated_bound = "none stated by the library",
+      .vectorized = true,
+      .meets_contract = false,
+      .subnormals = subnormal_results::flushed_to_zero,
+  };
+  return kernel<float>{
+      .facts = facts,
+      .softmax = &onednn_softmax,
+      .log_softmax = &onednn_log_softmax,
+      .logsumexp = &onednn_logsumexp,
+      .pairwise_attention = nullptr,
+      .softmax_bound_ulps = &no_bound,
+      .log_bound_a = &no_bound,
+      .origin = "oneDNN " SOFTLAB_DNNL_VERSION,
+  };
+}
+
+std::string onednn_description() {
+  const dnnl_version_t* v = dnnl::version();
+  std::string implementation = "?";
+  try {
+    implementation = cached(dnnl::algorithm::softmax_accurate, 1000).implementation;
+  } catch (const std::exception& e) {
+    implementation = std::string("no primitive: ") + e.what();
+  }
+  return "onednn: oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+         std::to_string(v->patch) +
+         " (compiled against " SOFTLAB_DNNL_VERSION "), built (float; CPU engine, kernel " +
+         implementation + " at n = 1000)";
+}
+
+}  // namespace softlab::peers::detail

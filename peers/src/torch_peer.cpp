@@ -1,0 +1,131 @@
+// The torch peer: libtorch's ATen softmax, log_softmax and logsumexp on the caller's buffers.
+//
+// Both buffers are wrapped with torch::from_blob (no copy; the input view is const_cast, never
+// written) as 1-D tensors and reduced over dim 0. at::softmax_out / at::log_softmax_out write
+// straight into the caller's output; at::logsumexp allocates its 0-d result and temporaries
+// (amax, x - max, its exp), which libtorch offers no way to avoid. Every call runs under
+// c10::InferenceMode, so no autograd bookkeeping (version counters, grad_fn) is done.
+//
+// ATen 1.13's CPU kernels for a contiguous last dimension (aten/src/ATen/native/cpu/
+// SoftMaxKernel.cpp, _vec_softmax_lastdim and _vec_log_softmax_lastdim), vectorized with
+// Vectorized<T> and Sleef's exp and log:
+//   softmax:     m = max x; y = exp(x - m); s = sum y; y *= 1/s          (4 passes)
+//   log_softmax: m = max x; s = sum exp(x - m); y = x - m - log s        (3 passes)
+//   logsumexp:   m = amax x (0 if +-inf); log(sum exp(x - m)) + m        (at::logsumexp)
+// The only threading is libtorch's intra-op pool; registration sets at::set_num_threads(1)
+// once, process-wide (a 1-D softmax has one row, so it would run on one thread anyway).
+#include "adapters.hpp"
+
+#include <softlab/detail/arguments.hpp>
+#include <softlab/detail/reductions.hpp>
+
+#include <ATen/Parallel.h>
+#include <ATen/Version.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <mutex>
+#include <span>
+#include <string>
+#include <type_traits>
+
+#ifndef SOFTLAB_TORCH_VERSION
+#error "SOFTLAB_TORCH_VERSION (the libtorch version string) is set by peers/CMakeLists.txt"
+#endif
+
+namespace softlab::peers::detail {
+namespace {
+
+template <class T>
+at::TensorOptions options() {
+  return at::TensorOptions().dtype(std::is_same_v<T, float> ? at::kFloat : at::kDouble);
+}
+
+template <class T>
+at::Tensor view_of(const T* data, std::size_t n) {
+  // from_blob never takes ownership; the input view is only read.
+  return torch::from_blob(const_cast<T*>(data), {static_cast<std::int64_t>(n)}, options<T>());
+}
+
+template <class T>
+void torch_softmax(std::span<const T> x, std::span<T> y) {
+  softlab::detail::check_elementwise<T>("softmax", x, std::span<const T>(y));
+  if (x.empty()) return;
+  c10::InferenceMode inference;
+  at::Tensor out = view_of<T>(y.data(), y.size());
+  at::softmax_out(out, view_of<T>(x.data(), x.size()), 0);
+}
+
+template <class T>
+void torch_log_softmax(std::span<const T> x, std::span<T> y) {
+  softlab::detail::check_elementwise<T>("log_softmax", x, std::span<const T>(y));
+  if (x.empty()) return;
+  c10::InferenceMode inference;
+  at::Tensor out = view_of<T>(y.data(), y.size());
+  at::log_softmax_out(out, view_of<T>(x.data(), x.size()), 0);
+}
+
+template <class T>
+T torch_logsumexp(std::span<const T> x) {
+  if (x.empty()) return -softlab::detail::infinity<T>();  // log of an empty sum, as softlab
+  c10::InferenceMode inference;
+  return at::logsumexp(view_of<T>(x.data(), x.size()), {0}).template item<T>();
+}
+
+double no_bound(const bound_inputs&) { return no_bound_claimed; }
+
+void one_thread_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { at::set_num_threads(1); });
+}
+
+constexpr implementation_facts facts{
+    .name = "torch",
+    .algorithm = "libtorch " SOFTLAB_TORCH_VERSION
+                 " at::softmax, ATen's vectorized CPU kernel (Sleef exp): max; exp(x - max) "
+                 "stored; sum; times 1/sum",
+    .passes = "4: read; read + write; read; read + write (log_softmax 3: read; read; read + write)",
+    .stated_bound = "none stated by the library",
+    .vectorized = true,
+    .meets_contract = false,
+    .subnormals = subnormal_results::kept,
+};
+
+template <class T>
+kernel<T> make() {
+  one_thread_once();
+  return kernel<T>{
+      .facts = facts,
+      .softmax = &torch_softmax<T>,
+      .log_softmax = &torch_log_softmax<T>,
+      .logsumexp = &torch_logsumexp<T>,
+      .pairwise_attention = nullptr,
+      .softmax_bound_ulps = &no_bound,
+      .log_bound_a = &no_bound,
+      .origin = "libtorch " SOFTLAB_TORCH_VERSION,
+  };
+}
+
+/// "AVX2" from at::show_config()'s "CPU capability usage: AVX2" line, or "?".
+std::string cpu_capability() {
+  const std::string config = at::show_config();
+  const std::string key = "CPU capability usage: ";
+  const auto at = config.find(key);
+  if (at == std::string::npos) return "?";
+  const auto begin = at + key.size();
+  return config.substr(begin, config.find('\n', begin) - begin);
+}
+
+}  // namespace
+
+kernel<float> torch_float() { return make<float>(); }
+kernel<double> torch_double() { return make<double>(); }
+
+std::string torch_description() {
+  return "torch: libtorch " SOFTLAB_TORCH_VERSION ", built (float, double; ATen CPU capability " +
+         cpu_capability() + "; intra-op threads now " + std::to_string(at::get_num_threads()) +
+         ", set to 1 at registration)";
+}
+
+}  // namespace softlab::peers::detail
