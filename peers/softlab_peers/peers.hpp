@@ -45,6 +45,7 @@
 
 #include <softlab/registry.hpp>
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -56,5 +57,19 @@ void register_peers(softlab::registry& into);
 
 /// One line per peer: name, library and version, and whether it is built ("torch 1.13.1", ...).
 std::vector<std::string> peer_descriptions();
+
+/// A float softmax as a library's users usually call it, with the library allocating the result
+/// on every call, e.g. torch::softmax(x, 0), which returns a new tensor. Not a registry entry:
+/// the registry's entries write into the caller's buffer, and the tests and the accuracy study
+/// iterate the registry. `softmax` checks its arguments like the registry's entries, makes the
+/// library's allocating call, copies the result into y (so it does the same job as every entry)
+/// and drops the result; the benchmarks time it as "torch_alloc".
+struct allocating_softmax {
+  std::string name;  ///< "torch_alloc"
+  void (*softmax)(std::span<const float> x, std::span<float> y) = nullptr;
+};
+
+/// The allocating calls of the peers built here: torch's when torch is built, else none.
+std::vector<allocating_softmax> allocating_softmax_variants();
 
 }  // namespace softlab::peers

@@ -6,6 +6,7 @@
 #include <softlab/registry.hpp>
 
 #include <optional>
+#include <span>
 #include <string>
 
 namespace softlab::peers::detail {
@@ -14,6 +15,8 @@ namespace softlab::peers::detail {
 kernel<float> torch_float();
 kernel<double> torch_double();
 std::string torch_description();
+/// torch::softmax(x, 0) (a new tensor each call), copied into y: peers::allocating_softmax.
+void torch_softmax_allocating(std::span<const float> x, std::span<float> y);
 
 // onednn_peer.cpp.
 kernel<float> onednn_float();

@@ -40,4 +40,12 @@ std::vector<std::string> peer_descriptions() {
   return lines;
 }
 
+std::vector<allocating_softmax> allocating_softmax_variants() {
+  std::vector<allocating_softmax> variants;
+#ifdef SOFTLAB_HAVE_TORCH
+  variants.push_back({.name = "torch_alloc", .softmax = &detail::torch_softmax_allocating});
+#endif
+  return variants;
+}
+
 }  // namespace softlab::peers

@@ -6,6 +6,9 @@
 // (amax, x - max, its exp), which libtorch offers no way to avoid. Every call runs under
 // c10::InferenceMode, so no autograd bookkeeping (version counters, grad_fn) is done.
 //
+// torch_softmax_allocating is torch::softmax(x, 0) as most users call it, a new tensor per call,
+// copied into y; it is not a registry entry (softlab_peers/peers.hpp, allocating_softmax).
+//
 // ATen 1.13's CPU kernels for a contiguous last dimension (aten/src/ATen/native/cpu/
 // SoftMaxKernel.cpp, _vec_softmax_lastdim and _vec_log_softmax_lastdim), vectorized with
 // Vectorized<T> and Sleef's exp and log:
@@ -24,6 +27,7 @@
 #include <c10/core/InferenceMode.h>
 #include <torch/types.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <mutex>
 #include <span>
@@ -126,6 +130,16 @@ std::string torch_description() {
   return "torch: libtorch " SOFTLAB_TORCH_VERSION ", built (float, double; ATen CPU capability " +
          cpu_capability() + "; intra-op threads now " + std::to_string(at::get_num_threads()) +
          ", set to 1 at registration)";
+}
+
+void torch_softmax_allocating(std::span<const float> x, std::span<float> y) {
+  softlab::detail::check_elementwise<float>("softmax", x, std::span<const float>(y));
+  if (x.empty()) return;
+  one_thread_once();  // as the registry's torch entries: single-threaded, whoever calls first
+  c10::InferenceMode inference;
+  // What most libtorch code writes: the result is a new tensor, allocated here, freed on return.
+  const at::Tensor result = torch::softmax(view_of<float>(x.data(), x.size()), 0);
+  std::copy_n(result.data_ptr<float>(), y.size(), y.data());
 }
 
 }  // namespace softlab::peers::detail

@@ -31,7 +31,7 @@ ensure_packages() {
 
 # The packages every build needs (compilers, CMake, the library's and the tests' dependencies).
 SOFTLAB_BUILD_PACKAGES=(cmake ninja-build g++ clang binutils libboost-dev libxsimd-dev
-  libmpfr-dev libgmp-dev catch2 libcli11-dev)
+  libmpfr-dev libgmp-dev catch2 libcli11-dev libbenchmark-dev)
 
 # The peers (libtorch, oneDNN, XNNPACK; pthreadpool for xnnpack.h) and the report's Python.
 SOFTLAB_PEER_PACKAGES=(libtorch-dev libdnnl-dev libxnnpack-dev libpthreadpool-dev)

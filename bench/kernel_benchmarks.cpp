@@ -1,0 +1,214 @@
+// bench/kernel_benchmarks.cpp: one templated registration loop, run for every operation and
+// every benchmarked type over the contenders a registry yields.
+#include "kernel_benchmarks.hpp"
+
+#include "buffers.hpp"
+#include "timing.hpp"
+
+#include <softlab/simd/isa.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <cstddef>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+
+namespace softlab::bench {
+namespace {
+
+/// One thing measured: a registry entry (at one instruction set, if it is a vectorized softlab
+/// kernel) or an extra float softmax.
+template <class T>
+struct contender {
+  std::string name;                 ///< the <impl> segment of the benchmark names
+  softlab::kernel<T> kernel;        ///< its entry points; the operations it lacks are skipped
+  std::optional<softlab::isa> isa;  ///< forced before each run
+};
+
+template <class T>
+std::vector<contender<T>> contenders_of(const softlab::registry& registry,
+                                        std::span<const extra_float_softmax> extras) {
+  std::vector<contender<T>> result;
+  for (const softlab::kernel<T>& k : registry.kernels<T>()) {
+    // Peers dispatch inside their own library; only softlab's ISA choice is ours to force.
+    if (k.facts.vectorized && k.origin == "softlab") {
+      for (softlab::isa which : softlab::available_isas())
+        result.push_back(
+            {std::string(k.facts.name) + "@" + std::string(softlab::isa_name(which)), k, which});
+    } else {
+      result.push_back({std::string(k.facts.name), k, std::nullopt});
+    }
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    for (const extra_float_softmax& extra : extras) {
+      softlab::kernel<float> softmax_only;  // every other entry point stays nullptr: not measured
+      softmax_only.facts.name = extra.name;
+      softmax_only.softmax = extra.softmax;
+      result.push_back({extra.name, softmax_only, std::nullopt});
+    }
+  }
+  return result;
+}
+
+// The operations. Each states its family (the first name segment), the shapes it runs on, how
+// many arrays of n elements it must touch (for bytes_per_second), whether a kernel provides it,
+// and the call timed.
+
+/// The query of pairwise_attention: scores 0.5 * keys, in [-5, 5] for the default keys.
+constexpr double attention_query = 0.5;
+
+struct softmax_op {
+  static constexpr std::string_view family = "softmax";
+  static constexpr std::size_t arrays = 2;  // x read, y written
+  static std::vector<shape> shapes(run_mode mode) { return vector_shapes(mode); }
+  template <class T>
+  static bool provided_by(const softlab::kernel<T>& k) {
+    return k.softmax != nullptr;
+  }
+  template <class T>
+  static void run(const softlab::kernel<T>& k, std::span<const T> x, std::span<T> y, shape) {
+    k.softmax(x, y);
+  }
+};
+
+struct log_softmax_op {
+  static constexpr std::string_view family = "log_softmax";
+  static constexpr std::size_t arrays = 2;
+  static std::vector<shape> shapes(run_mode mode) { return vector_shapes(mode); }
+  template <class T>
+  static bool provided_by(const softlab::kernel<T>& k) {
+    return k.log_softmax != nullptr;
+  }
+  template <class T>
+  static void run(const softlab::kernel<T>& k, std::span<const T> x, std::span<T> y, shape) {
+    k.log_softmax(x, y);
+  }
+};
+
+struct logsumexp_op {
+  static constexpr std::string_view family = "logsumexp";
+  static constexpr std::size_t arrays = 1;  // x read; one value out
+  static std::vector<shape> shapes(run_mode mode) { return vector_shapes(mode); }
+  template <class T>
+  static bool provided_by(const softlab::kernel<T>& k) {
+    return k.logsumexp != nullptr;
+  }
+  template <class T>
+  static void run(const softlab::kernel<T>& k, std::span<const T> x, std::span<T>, shape) {
+    const T result = k.logsumexp(x);
+    benchmark::DoNotOptimize(result);
+  }
+};
+
+struct pairwise_attention_op {
+  static constexpr std::string_view family = "pairwise_attention";
+  static constexpr std::size_t arrays = 2;  // keys read, weights written
+  static std::vector<shape> shapes(run_mode mode) { return vector_shapes(mode); }
+  // Not softlab::pairwise_attention(kernel, ...), whose fallback for entries without their own
+  // (the peers) allocates the scores: it would time an allocation, not the library.
+  template <class T>
+  static bool provided_by(const softlab::kernel<T>& k) {
+    return k.pairwise_attention != nullptr;
+  }
+  template <class T>
+  static void run(const softlab::kernel<T>& k, std::span<const T> keys, std::span<T> weights,
+                  shape) {
+    k.pairwise_attention(T(attention_query), keys, weights);
+  }
+};
+
+struct rows_op {
+  static constexpr std::string_view family = "rows";
+  static constexpr std::size_t arrays = 2;
+  static std::vector<shape> shapes(run_mode mode) { return row_shapes(mode); }
+  template <class T>
+  static bool provided_by(const softlab::kernel<T>& k) {
+    return k.softmax != nullptr;
+  }
+  // One call per row, as softlab::softmax_rows does: the registry has no batched entry point,
+  // so a peer's per-call overhead counts once per row, as it would for its users' row loops.
+  template <class T>
+  static void run(const softlab::kernel<T>& k, std::span<const T> x, std::span<T> y, shape s) {
+    for (std::size_t row = 0; row < s.rows; ++row)
+      k.softmax(x.subspan(row * s.cols, s.cols), y.subspan(row * s.cols, s.cols));
+  }
+};
+
+using operations =
+    std::tuple<softmax_op, log_softmax_op, logsumexp_op, pairwise_attention_op, rows_op>;
+
+/// Whether `who` can be measured on Op: it has the entry point, and a call on one element does
+/// not throw std::logic_error, a library's way to say it has no such operation (xnnpack's
+/// log_softmax). Other exceptions are not a reason to skip: the timed run reports them.
+template <class T, class Op>
+bool measurable(const contender<T>& who) {
+  if (!Op::provided_by(who.kernel)) return false;
+  if (who.isa) softlab::force_isa(*who.isa);
+  aligned_vector<T> x(1, T(0)), y(1);
+  try {
+    Op::run(who.kernel, std::span<const T>(x), std::span<T>(y), shape{.rows = 1, .cols = 1});
+  } catch (const std::invalid_argument&) {
+    return true;  // a std::logic_error, but a failed argument check: a bug the run reports
+  } catch (const std::logic_error&) {
+    return false;
+  } catch (const std::exception&) {
+    return true;
+  }
+  return true;
+}
+
+/// THE registration loop: <family>/<type>/<impl>/<shape> for every shape T affords and every
+/// contender that provides Op, in that order (shape outer), so the benchmarks sharing a size
+/// run one after another on the same buffers unless interleaved.
+template <class T, class Op>
+void register_operation(const std::string& family, const std::vector<contender<T>>& contenders,
+                        const std::vector<shape>& shapes, input_set set) {
+  std::vector<contender<T>> measured;
+  for (const contender<T>& who : contenders)
+    if (measurable<T, Op>(who)) measured.push_back(who);
+  for (const shape& s : shapes) {
+    if (s.elements() > max_elements<T>) continue;
+    for (const contender<T>& who : measured) {
+      const std::string name =
+          family + "/" + std::string(softlab::type_token_v<T>) + "/" + who.name + "/" + s.label();
+      benchmark::RegisterBenchmark(name.c_str(), [who, s, set](benchmark::State& state) {
+        if (who.isa) softlab::force_isa(*who.isa);
+        time_over_buffers<T>(
+            state, set, s.elements(), Op::arrays,
+            [&](std::span<const T> x, std::span<T> y) { Op::run(who.kernel, x, y, s); });
+      });
+    }
+  }
+}
+
+template <class T>
+void register_type(const softlab::registry& registry, std::span<const extra_float_softmax> extras,
+                   run_mode mode) {
+  const std::vector<contender<T>> contenders = contenders_of<T>(registry, extras);
+  std::apply(
+      [&]<class... Ops>(Ops...) {
+        (register_operation<T, Ops>(std::string(Ops::family), contenders, Ops::shapes(mode),
+                                    input_set::uniform),
+         ...);
+      },
+      operations{});
+  // The data-dependent sets, on softmax only. Hardware types only: bin50's exponent range makes
+  // near_underflow another experiment (and its size cap is below these lengths anyway).
+  if constexpr (softlab::is_hardware_float<T>)
+    for (input_set set : data_dependent_sets)
+      register_operation<T, softmax_op>("softmax_inputs/" + std::string(input_set_name(set)),
+                                        contenders, input_set_shapes(mode), set);
+}
+
+}  // namespace
+
+void register_kernel_benchmarks(const softlab::registry& registry,
+                                std::span<const extra_float_softmax> extras, run_mode mode) {
+  softlab::for_each_type(benchmarked_types{},
+                         [&]<class T>() { register_type<T>(registry, extras, mode); });
+}
+
+}  // namespace softlab::bench

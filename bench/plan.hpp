@@ -1,0 +1,57 @@
+// bench/plan.hpp: what a run of softlab-bench measures: the element types, the sizes, the row
+// shapes and the input sets, for each mode (full, --quick, --smoke).
+#pragma once
+
+#include <softlab/types.hpp>
+
+#include <cstddef>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace softlab::bench {
+
+/// full: every size (the default). quick: n = 16, 4096, 1M and a short --benchmark_min_time,
+/// for CI runs in seconds. smoke: n = 16 and rows 2x16 only, one iteration each, for the CTest
+/// smoke test that runs every family once.
+enum class run_mode { full, quick, smoke };
+
+std::string_view run_mode_name(run_mode mode);
+
+/// The element types measured. fp16sim and bf16sim are left out (simulated in double, a
+/// rounding per operation: they measure the simulation, not an algorithm), and so is bin100
+/// (bin50 already shows what multiprecision costs).
+using benchmarked_types = softlab::type_list<float, double, long double, softlab::bin50>;
+
+/// The largest element count measured for T, to keep a run short: long double up to 1M (x87
+/// arithmetic: stable softmax takes ~7x double's time here), bin50 up to 1024 (~800x double's).
+template <class T>
+inline constexpr std::size_t max_elements = std::numeric_limits<std::size_t>::max();
+template <>
+inline constexpr std::size_t max_elements<long double> = std::size_t{1} << 20;
+template <>
+inline constexpr std::size_t max_elements<softlab::bin50> = 1024;
+
+/// What one benchmark computes on: one vector of `cols` elements (rows == 1; its name segment is
+/// "<cols>"), or a batch of rows, one softmax per row (its name segment is "<rows>x<cols>").
+struct shape {
+  std::size_t rows = 1;
+  std::size_t cols = 0;
+  std::size_t elements() const { return rows * cols; }
+  std::string label() const;
+};
+
+/// Lengths of the one-vector benchmarks, ascending: powers of 4 from 16 to 16M (the last two
+/// out of any last-level cache in float), plus the lengths attention meets: 77 (CLIP's text
+/// context), 128, 1000 (ImageNet classes), 32000 and 128000 (LLM vocabularies).
+std::vector<shape> vector_shapes(run_mode mode);
+
+/// The batches of the rows/ benchmarks: short rows in many heads (4096x77), a classifier batch
+/// (64x1000), vocabulary rows (16x32000) and a small one bin50 can afford (8x128).
+std::vector<shape> row_shapes(run_mode mode);
+
+/// Lengths of the softmax_inputs/ benchmarks (the data-dependent input sets): one in cache, one
+/// out of L2, enough to show a slow path without multiplying the run time.
+std::vector<shape> input_set_shapes(run_mode mode);
+
+}  // namespace softlab::bench

@@ -1,0 +1,71 @@
+// bench/roofline.cpp: registration of the roofline references, one loop over references and
+// lengths, with the loops of the widest instruction set this CPU runs.
+#include "roofline.hpp"
+
+#include "roofline_loops.hpp"
+#include "timing.hpp"
+
+#include <softlab/simd/isa.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstring>
+#include <span>
+#include <string>
+
+namespace softlab::bench {
+namespace {
+
+bool cpu_has_avx2() {
+  const auto isas = softlab::available_isas();
+  return std::find(isas.begin(), isas.end(), softlab::isa::avx2) != isas.end();
+}
+
+const roofline::loops& widest_loops() {
+  static const roofline::loops loops =
+      cpu_has_avx2() ? roofline::avx2_loops() : roofline::sse2_loops();
+  return loops;
+}
+
+struct reference {
+  std::string_view name;
+  std::size_t arrays;  ///< 1: reads x; 2: reads x and writes y
+  void (*run)(std::span<const float> x, std::span<float> y);
+};
+
+constexpr reference references[] = {
+    {"read", 1,
+     [](std::span<const float> x, std::span<float>) {
+       const float sum = widest_loops().read(x.data(), x.size());
+       benchmark::DoNotOptimize(sum);
+     }},
+    {"copy", 2,
+     [](std::span<const float> x, std::span<float> y) {
+       widest_loops().copy(x.data(), y.data(), x.size());
+     }},
+    {"copy_nt", 2,
+     [](std::span<const float> x, std::span<float> y) {
+       widest_loops().copy_nt(x.data(), y.data(), x.size());
+     }},
+    {"memcpy", 2,
+     [](std::span<const float> x, std::span<float> y) {
+       std::memcpy(y.data(), x.data(), x.size_bytes());
+     }},
+};
+
+}  // namespace
+
+std::string_view roofline_isa_name() { return cpu_has_avx2() ? "avx2" : "sse2"; }
+
+void register_roofline_benchmarks(run_mode mode) {
+  for (const shape& s : vector_shapes(mode))  // length outer: consecutive runs share buffers
+    for (const reference& ref : references) {
+      const std::string name = "roofline/" + std::string(ref.name) + "/" + s.label();
+      benchmark::RegisterBenchmark(name.c_str(), [ref, s](benchmark::State& state) {
+        time_over_buffers<float>(state, input_set::uniform, s.elements(), ref.arrays, ref.run);
+      });
+    }
+}
+
+}  // namespace softlab::bench

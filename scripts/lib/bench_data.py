@@ -1,0 +1,117 @@
+"""Reading softlab-bench's Google Benchmark JSON: one record per benchmark, with the median over
+its repetitions and a noise estimate. Shared by bench_report.py and bench_compare.py.
+
+softlab-bench's names (bench/README.md):
+  softmax|log_softmax|logsumexp|pairwise_attention/<type>/<impl>/<n>
+  rows/<type>/<impl>/<rows>x<cols>
+  softmax_inputs/<set>/<type>/<impl>/<n>
+  roofline/<read|copy|copy_nt|memcpy>/<n>
+"""
+
+import json
+import math
+import re
+import statistics
+from collections import defaultdict
+
+# Suffixes Google Benchmark appends to a name for per-benchmark settings.
+_SETTING_SUFFIX = re.compile(r"/(min_time|repeats|iterations|real_time|manual_time)(:[^/]*)?$")
+
+
+class BenchInputError(Exception):
+    """The file is not softlab-bench JSON; the message names it."""
+
+
+def base_name(name):
+    while True:
+        stripped = _SETTING_SUFFIX.sub("", name)
+        if stripped == name:
+            return name
+        name = stripped
+
+
+def parse_name(name):
+    """The parts of a softlab-bench name as a dict (op, type, impl, set, n, rows, cols, kind),
+    or None for a name softlab-bench does not make."""
+    parts = name.split("/")
+    try:
+        if parts[0] in ("softmax", "log_softmax", "logsumexp", "pairwise_attention") \
+                and len(parts) == 4:
+            return {"op": parts[0], "type": parts[1], "impl": parts[2], "set": "uniform",
+                    "n": int(parts[3]), "rows": 1}
+        if parts[0] == "softmax_inputs" and len(parts) == 5:
+            return {"op": "softmax", "set": parts[1], "type": parts[2], "impl": parts[3],
+                    "n": int(parts[4]), "rows": 1}
+        if parts[0] == "rows" and len(parts) == 4:
+            rows, cols = (int(v) for v in parts[3].split("x"))
+            return {"op": "rows", "type": parts[1], "impl": parts[2], "set": "uniform",
+                    "n": rows * cols, "rows": rows, "cols": cols}
+        if parts[0] == "roofline" and len(parts) == 3:
+            return {"op": "roofline", "kind": parts[1], "type": "float", "n": int(parts[2])}
+    except ValueError:
+        return None
+    return None
+
+
+def _median(values):
+    return statistics.median(values) if values else math.nan
+
+
+def _relative_spread(values):
+    """Coefficient of variation of the repetitions (0 for one value)."""
+    if len(values) < 2:
+        return 0.0
+    mean = statistics.fmean(values)
+    return statistics.stdev(values) / mean if mean > 0 else math.nan
+
+
+def load(path):
+    """{"context": dict, "records": {name: record}} where a record has the parsed name parts and
+    ns (median ns per element), cycles (median cycles per element or nan), bytes_per_second
+    (median), repetitions, noise (relative: the cv aggregate, else computed), error (text or
+    None)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            document = json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+        raise BenchInputError(f"{path}: cannot read benchmark JSON: {e}") from e
+    if not isinstance(document, dict) or "benchmarks" not in document:
+        raise BenchInputError(f"{path}: no \"benchmarks\" list: not Google Benchmark JSON")
+
+    runs = defaultdict(list)      # name -> iteration entries (one per repetition)
+    aggregates = defaultdict(dict)  # name -> {aggregate_name: entry}
+    errors = {}
+    for entry in document["benchmarks"]:
+        name = base_name(entry.get("run_name") or entry.get("name", ""))
+        if entry.get("error_occurred"):
+            errors[name] = entry.get("error_message", "error")
+            continue
+        if entry.get("run_type") == "aggregate":
+            aggregates[name][entry.get("aggregate_name")] = entry
+        else:
+            runs[name].append(entry)
+
+    records = {}
+    for name in set(runs) | set(aggregates) | set(errors):
+        parts = parse_name(name)
+        if parts is None:
+            continue
+        record = dict(parts, name=name, error=errors.get(name))
+
+        def column(key):
+            values = [e[key] for e in runs[name] if key in e]
+            if values:
+                return _median(values), _relative_spread(values)
+            median_entry = aggregates[name].get("median")
+            if median_entry and key in median_entry:
+                cv_entry = aggregates[name].get("cv", {})
+                return median_entry[key], cv_entry.get(key, math.nan)
+            return math.nan, math.nan
+
+        record["ns"], record["noise"] = column("ns_per_element")
+        record["cycles"], _ = column("cycles_per_element")
+        record["bytes_per_second"], _ = column("bytes_per_second")
+        record["repetitions"] = len(runs[name]) or int(
+            aggregates[name].get("median", {}).get("repetitions", 0))
+        records[name] = record
+    return {"context": document.get("context", {}), "records": records}

@@ -1,0 +1,379 @@
+"""scripts/bench_report: softlab-bench's JSON (and the accuracy study's CSV, when present) to
+report/bench.md with PNG plots in report/img/.
+
+What a reader gets, in order: the machine and the run; softmax ns per element for every
+implementation and peer at each n, as a ratio to the fastest peer; every softmax as a multiple of
+the two-pass memory floor (roofline/read + the faster of roofline/copy and roofline/copy_nt,
+measured in the same run); throughput against n with the roofline lines; the data-dependent
+input sets against the default inputs; and speed against accuracy, with the Pareto front.
+Figures are medians over the run's repetitions; the noise column is their relative spread.
+"""
+
+import argparse
+import csv
+import math
+import os
+import sys
+from collections import defaultdict
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+import bench_data  # noqa: E402
+
+PEERS = ("torch", "onednn", "xnnpack")  # registry names of the peers (peers/softlab_peers)
+# The sizes the tables show (all sizes are in the plots).
+TABLE_SIZES = (16, 77, 128, 1000, 4096, 32000, 262144, 1048576, 16777216)
+
+
+def write_atomically(path, text_or_figure):
+    tmp = path + ".tmp"
+    if isinstance(text_or_figure, str):
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text_or_figure)
+    else:
+        text_or_figure.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+        plt.close(text_or_figure)
+    os.replace(tmp, path)
+    print(path)
+
+
+def fmt(v, digits=3):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    return f"{v:.{digits}g}"
+
+
+def md_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def is_peer(impl):
+    return impl.split("@")[0] in PEERS or impl.startswith("torch_")
+
+
+def select(records, **where):
+    return [r for r in records.values()
+            if not r["error"] and all(r.get(k) == v for k, v in where.items())]
+
+
+def by_impl_and_n(records, op, type_, set_="uniform"):
+    table = defaultdict(dict)
+    for r in select(records, op=op, type=type_, set=set_):
+        table[r["impl"]][r["n"]] = r
+    return table
+
+
+def impl_order(impls):
+    """softlab's own first (registry order is unknown here: alphabetical), then the peers."""
+    return sorted(impls, key=lambda i: (is_peer(i), i))
+
+
+def memory_floor(records):
+    """n -> ns per element of the two-pass floor: one read pass plus the faster copy."""
+    parts = defaultdict(dict)
+    for r in select(records, op="roofline"):
+        parts[r["n"]][r["kind"]] = r["ns"]
+    floor = {}
+    for n, kinds in parts.items():
+        copies = [kinds[k] for k in ("copy", "copy_nt") if k in kinds]
+        if "read" in kinds and copies:
+            floor[n] = kinds["read"] + min(copies)
+    return floor
+
+
+def fastest_peer(table, n):
+    candidates = [(rows[n]["ns"], impl) for impl, rows in table.items()
+                  if is_peer(impl) and not impl.startswith("torch_") and n in rows]
+    return min(candidates) if candidates else (math.nan, None)
+
+
+def ratio_table(table, sizes, floor=None):
+    """Rows: implementations; cells: ns/element (x fastest peer) [x memory floor]."""
+    impls = impl_order(table)
+    header = ["implementation"] + [f"n = {n}" for n in sizes]
+    rows = []
+    for impl in impls:
+        cells = [impl]
+        for n in sizes:
+            r = table[impl].get(n)
+            if not r:
+                cells.append("—")
+                continue
+            peer_ns, _ = fastest_peer(table, n)
+            cell = f"{fmt(r['ns'])}"
+            if not math.isnan(peer_ns):
+                cell += f" ({peer_ns / r['ns']:.2f}×)"
+            if floor and n in floor:
+                cell += f" [{r['ns'] / floor[n]:.1f}]"
+            cells.append(cell)
+        rows.append(cells)
+    return md_table(header, rows)
+
+
+def plot_throughput(records, type_, floor_kinds, path):
+    table = by_impl_and_n(records, "softmax", type_)
+    if not table:
+        return False
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    cmap = plt.get_cmap("tab20")
+    for i, impl in enumerate(impl_order(table)):
+        points = sorted((n, 1 / r["ns"]) for n, r in table[impl].items() if r["ns"] > 0)
+        style = "--" if is_peer(impl) else "-"
+        ax.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", ms=3,
+                color=cmap(i % 20), label=impl)
+    if type_ == "float":
+        for kind, colour in floor_kinds:
+            points = sorted((r["n"], 1 / r["ns"]) for r in select(records, op="roofline",
+                                                                      kind=kind) if r["ns"] > 0)
+            if points:
+                ax.plot([p[0] for p in points], [p[1] for p in points], ":", color=colour,
+                        lw=2, label=f"roofline/{kind}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("n (elements per row)")
+    ax.set_ylabel("throughput (G elements / s, median)")
+    ax.set_title(f"softmax, {type_}: throughput against n (higher is better; dashed: peers)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    write_atomically(path, fig)
+    return True
+
+
+def read_accuracy(path):
+    """(implementation label as softlab-bench names it) -> {family: max ULP over results >=
+    the smallest normal} for float, from the accuracy study's CSV (largest over n)."""
+    if not os.path.exists(path):
+        return None
+    result = defaultdict(dict)
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row.get("type") != "float":
+                continue
+            impl = row["implementation"]
+            if row.get("isa") not in ("-", "native", ""):
+                impl += "@" + row["isa"]
+            try:
+                value = float(row["max_ulp_normal"])
+            except (TypeError, ValueError):
+                continue
+            if int(row.get("nan_count") or 0):
+                value = math.inf
+            if math.isnan(value):
+                continue
+            family = row["family"]
+            result[impl][family] = max(result[impl].get(family, 0.0), value)
+    return result
+
+
+def pareto(points):
+    """The points (x, y, label) no other point beats on both axes (lower is better)."""
+    return [p for p in points
+            if not any(q[0] <= p[0] and q[1] <= p[1] and (q[0], q[1]) != (p[0], p[1])
+                       for q in points)]
+
+
+def plot_speed_accuracy(records, accuracy, n, families, path):
+    table = by_impl_and_n(records, "softmax", "float")
+    fig, axes = plt.subplots(1, len(families), figsize=(6 * len(families), 5))
+    for ax, family in zip(axes, families):
+        points = []
+        for impl, rows in table.items():
+            if n in rows and impl in accuracy and family in accuracy[impl]:
+                ulp = accuracy[impl][family]
+                points.append((rows[n]["ns"], min(ulp, 1e9) if math.isfinite(ulp) else 1e9,
+                               impl))
+        if not points:
+            ax.set_visible(False)
+            continue
+        front = sorted(pareto(points))
+        for x, y, label in points:
+            ax.scatter(x, max(y, 0.1), color="tab:red" if is_peer(label) else "tab:blue")
+            ax.annotate(label, (x, max(y, 0.1)), fontsize=7, xytext=(3, 3),
+                        textcoords="offset points")
+        ax.plot([p[0] for p in front], [max(p[1], 0.1) for p in front], "k--", lw=1,
+                label="Pareto front")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(f"ns per element at n = {n} (median)")
+        ax.set_ylabel(f"max ULP on {family} (results ≥ FLT_MIN)")
+        ax.set_title(f"float: speed against accuracy on {family}\n(lower left is better; red: "
+                     "peers)", fontsize=9)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    write_atomically(path, fig)
+
+
+def input_set_table(records):
+    rows = []
+    for r in sorted(select(records, op="softmax"), key=lambda r: (r["type"], r["impl"], r["n"])):
+        if r["set"] == "uniform":
+            continue
+        base = next(iter(select(records, op="softmax", type=r["type"], impl=r["impl"],
+                                n=r["n"], set="uniform")), None)
+        if base:
+            rows.append((r["type"], r["impl"], r["n"], r["set"], fmt(r["ns"]),
+                         f"{r['ns'] / base['ns']:.2f}"))
+    return rows
+
+
+def context_text(context, path):
+    keys = ("date", "host_name", "executable", "num_cpus", "mhz_per_cpu", "cpu_mhz",
+            "cpu_mhz_source", "llc_bytes", "library_build_type", "softlab_bench_mode",
+            "softlab_isas", "roofline_isa", "peers", "input_seed")
+    lines = [f"- `{k}`: {context[k]}" for k in keys if k in context]
+    caches = context.get("caches") or []
+    if caches:
+        lines.append("- caches: " + ", ".join(f"L{c.get('level')} {c.get('type', '')} "
+                                              f"{c.get('size', 0) // 1024} KiB"
+                                              for c in caches))
+    lines.append(f"- data: `{path}`")
+    return "\n".join(lines)
+
+
+def build(args):
+    try:
+        data = bench_data.load(args.json)
+    except bench_data.BenchInputError as e:
+        print(f"bench_report: {e}", file=sys.stderr)
+        return 2
+    records, context = data["records"], data["context"]
+    if not records:
+        print(f"bench_report: {args.json}: no softlab-bench benchmark in it", file=sys.stderr)
+        return 2
+    img = os.path.join(args.out, "img")
+    os.makedirs(img, exist_ok=True)
+    floor = memory_floor(records)
+    doc = ["# softlab: softmax speed report", ""]
+
+    float_table = by_impl_and_n(records, "softmax", "float")
+    sizes = [n for n in TABLE_SIZES if any(n in rows for rows in float_table.values())]
+    reps = sorted({r["repetitions"] for r in records.values() if r["repetitions"]})
+    noise = sorted(r["noise"] for r in records.values() if not math.isnan(r["noise"]))
+    doc.append("## The answer\n")
+    if sizes:
+        answer = []
+        for n in sizes:
+            peer_ns, peer = fastest_peer(float_table, n)
+            own = [(rows[n]["ns"], impl) for impl, rows in float_table.items()
+                   if not is_peer(impl) and n in rows]
+            if not own:
+                continue
+            best_ns, best = min(own)
+            text = f"n = {n}: fastest softlab implementation {best} at {fmt(best_ns)} ns/element"
+            if peer:
+                text += (f", fastest peer {peer} at {fmt(peer_ns)} ns/element "
+                         f"({peer_ns / best_ns:.2f}× the peer's speed)")
+            if n in floor:
+                text += f"; the two-pass memory floor is {fmt(floor[n])} ns/element"
+            answer.append("- " + text + ".")
+        doc += answer
+    doc.append("")
+    doc.append(f"Medians over {', '.join(map(str, reps)) or '?'} repetition(s) per benchmark; "
+               f"the relative spread (cv) of the repetitions has median "
+               f"{fmt(100 * noise[len(noise) // 2], 2) if noise else '—'} % and maximum "
+               f"{fmt(100 * noise[-1], 2) if noise else '—'} %.")
+    doc += ["", "## The run", "", context_text(context, args.json), ""]
+
+    errors = [r for r in records.values() if r["error"]]
+    if errors:
+        doc += ["Benchmarks that reported an error:", ""]
+        doc += [f"- `{r['name']}`: {r['error']}" for r in errors]
+        doc.append("")
+
+    for type_ in ("float", "double", "long-double", "bin50"):
+        table = by_impl_and_n(records, "softmax", type_)
+        if not table:
+            continue
+        type_sizes = [n for n in TABLE_SIZES if any(n in rows for rows in table.values())]
+        doc += [f"## softmax, {type_}", "",
+                "Cell: ns per element (median); (×): the fastest peer's time divided by this "
+                "one, so > 1 is faster than every peer" +
+                ("; [ ]: this time as a multiple of the two-pass memory floor (1 = as fast as "
+                 "memory allows)" if type_ == "float" else "") + ".", "",
+                ratio_table(table, type_sizes, floor if type_ == "float" else None), ""]
+        if plot_throughput(records, type_, (("read", "black"), ("copy", "grey"),
+                                            ("copy_nt", "tab:brown"), ("memcpy", "tab:olive")),
+                           os.path.join(img, f"bench_throughput_{type_}.png")):
+            doc += [f"![softmax throughput, {type_}](img/bench_throughput_{type_}.png)", ""]
+
+    if floor:
+        roof = defaultdict(dict)
+        for r in select(records, op="roofline"):
+            roof[r["n"]][r["kind"]] = r
+        rows = []
+        for n in sorted(roof):
+            cells = [n]
+            for kind in ("read", "copy", "copy_nt", "memcpy"):
+                r = roof[n].get(kind)
+                cells.append(f"{fmt(r['bytes_per_second'] / 1e9)} GB/s" if r else "—")
+            cells.append(fmt(floor.get(n)))
+            rows.append(cells)
+        doc += ["## The memory's limits (roofline references, float)", "",
+                "Measured in the same run: a vectorized read pass, a copy with plain stores, a "
+                "copy with non-temporal stores and memcpy; GB/s counts the bytes the operation "
+                "must move (read + written). The two-pass floor is the ns per element of one "
+                "read pass plus the faster copy: what any softmax that reads x twice and writes "
+                "y once must take.", "",
+                md_table(["n", "read", "copy", "copy_nt", "memcpy", "two-pass floor ns/el"],
+                         rows), ""]
+
+    for op in ("log_softmax", "logsumexp", "pairwise_attention", "rows"):
+        table = by_impl_and_n(records, op, "float")
+        if not table:
+            continue
+        op_sizes = sorted({n for rows in table.values() for n in rows})
+        shown = [n for n in op_sizes if n in TABLE_SIZES] or op_sizes[:6]
+        doc += [f"## {op}, float", "", ratio_table(table, shown), ""]
+
+    sets = input_set_table(records)
+    if sets:
+        doc += ["## Data-dependent inputs", "",
+                "softmax on wide [-80, 80], near-underflow and half-masked inputs against the "
+                "default uniform [-10, 10] at the same n (ratio > 1: slower on that input).", "",
+                md_table(["type", "implementation", "n", "input set", "ns/el", "× default"],
+                         sets), ""]
+
+    accuracy = read_accuracy(args.accuracy)
+    if accuracy and float_table:
+        n = 4096 if any(4096 in rows for rows in float_table.values()) else sizes[-1]
+        path = os.path.join(img, "bench_speed_accuracy.png")
+        plot_speed_accuracy(records, accuracy, n, ("wide_80", "large_n"), path)
+        doc += ["## Speed against accuracy", "",
+                f"Time at n = {n} (this run) against the largest error of the accuracy study "
+                f"(`{args.accuracy}`) on wide scores (wide_80) and on long sums (large_n, "
+                "n = 10^6): the Pareto front joins the implementations that nothing beats on "
+                "both.", "", "![speed against accuracy](img/bench_speed_accuracy.png)", ""]
+    else:
+        doc += ["## Speed against accuracy", "",
+                f"Not shown: no accuracy study at `{args.accuracy}` (run `softlab accuracy`).", ""]
+
+    doc += ["## Reproduce", "",
+            "```sh",
+            "build/release/bench/softlab-bench --benchmark_repetitions=5 "
+            "--benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true "
+            "--benchmark_out=report/data/bench.json --benchmark_out_format=json",
+            f"scripts/bench_report --json {args.json} --out {args.out}",
+            "```", ""]
+    write_atomically(os.path.join(args.out, "bench.md"), "\n".join(doc))
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", default="report/data/bench.json",
+                        help="softlab-bench's JSON (default: %(default)s)")
+    parser.add_argument("--accuracy", default="report/data/accuracy.csv",
+                        help="the accuracy study's CSV, for the speed-accuracy chart "
+                             "(default: %(default)s)")
+    parser.add_argument("--out", default="report", help="output directory (default: %(default)s)")
+    return build(parser.parse_args())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""report/index.md: the recommendation that opens the study's report. Which implementation to
+pick for speed, for accuracy and for safety on masks and special values, each with the measured
+evidence beside it and a link to the full section (accuracy.md, bench.md). Every figure comes
+from this run's files: report/data/accuracy.csv and report/data/bench.json.
+"""
+
+import argparse
+import csv
+import math
+import os
+import sys
+from collections import defaultdict
+
+import bench_data
+
+ROW_SIZE_LIMIT = 1000  # attention-sized rows, as accuracy.md's answer counts them
+MASK_FAMILIES = ("fully_masked", "half_masked", "causal_mask", "one_pos_inf")
+NAN_FAMILY = "one_nan"
+
+
+def label(row):
+    isa = row.get("isa", "-")
+    return row["implementation"] + ("" if isa in ("-", "native", "") else "@" + isa)
+
+
+def number(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def accuracy_verdicts(path, type_="float"):
+    """label -> {"worst": (ulp, family, n) over finite families at n <= ROW_SIZE_LIMIT,
+    "large_n": ulp, "safe_masks": bool, "problems": [text]}."""
+    verdicts = defaultdict(lambda: {"worst": (-1.0, "", 0), "large_n": math.nan,
+                                    "safe_masks": True, "problems": []})
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row["type"] != type_:
+                continue
+            v = verdicts[label(row)]
+            family, n = row["family"], int(row["n"])
+            nan, outputs = int(row["nan_count"]), n * int(row["vectors"])
+            if family == NAN_FAMILY:
+                if nan != outputs:
+                    v["safe_masks"] = False
+                    v["problems"].append(f"hides a NaN ({outputs - nan} of {outputs} outputs "
+                                         "not NaN)")
+                continue
+            if family in MASK_FAMILIES:
+                if nan or int(row["inf_count"]) or int(row["wrong_nonzero_count"]):
+                    v["safe_masks"] = False
+                    v["problems"].append(f"{family}: NaN/inf or weight on a masked entry")
+                continue
+            ulp = number(row["max_ulp_normal"])
+            if nan or int(row["inf_count"]):
+                ulp = math.inf
+            if family == "large_n":
+                v["large_n"] = ulp if math.isnan(v["large_n"]) else max(v["large_n"], ulp)
+            elif n <= ROW_SIZE_LIMIT and not math.isnan(ulp) and ulp > v["worst"][0]:
+                v["worst"] = (ulp, family, n)
+    return verdicts
+
+
+def speed(path, n=4096):
+    """label -> ns per element of softmax/float/<label>/<n> (median), and the run's context."""
+    data = bench_data.load(path)
+    times = {r["impl"]: r["ns"] for r in data["records"].values()
+             if r["op"] == "softmax" and r["type"] == "float" and r["set"] == "uniform"
+             and r["n"] == n and not r["error"]}
+    return times
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", default="report/data")
+    parser.add_argument("--out", default="report")
+    args = parser.parse_args()
+    accuracy_path = os.path.join(args.data, "accuracy.csv")
+    bench_path = os.path.join(args.data, "bench.json")
+    if not os.path.exists(accuracy_path):
+        print(f"index_report: {accuracy_path} missing (run softlab accuracy)", file=sys.stderr)
+        return 2
+    verdicts = accuracy_verdicts(accuracy_path)
+    times = {}
+    if os.path.exists(bench_path):
+        try:
+            times = speed(bench_path)
+        except bench_data.BenchInputError as e:
+            print(f"index_report: {e}", file=sys.stderr)
+            return 2
+
+    lines = ["# softlab: which softmax to pick", "",
+             "Measured on this machine by `scripts/study`; float, the most common case. The "
+             "details: [accuracy](accuracy.md), [speed](bench.md).", ""]
+    # Accuracy: the smallest worst-case error over finite families at attention sizes.
+    ranked = sorted(((v["worst"][0], name) for name, v in verdicts.items()
+                     if v["worst"][0] >= 0), key=lambda x: x[0])
+    if ranked:
+        ulp, name = ranked[0]
+        _, family, n = verdicts[name]["worst"]
+        lines.append(f"- **For accuracy: `{name}`**: its largest error over every finite family at "
+                     f"n ≤ {ROW_SIZE_LIMIT} is {ulp:.3g} ULP ({family}, n = {n}); at n = 10^6 "
+                     f"{verdicts[name]['large_n']:.3g} ULP. Runner-up: `{ranked[1][1]}` "
+                     f"({ranked[1][0]:.3g} ULP)." if len(ranked) > 1 else "")
+    safe = sorted(name for name, v in verdicts.items() if v["safe_masks"])
+    unsafe = {name: v["problems"] for name, v in verdicts.items() if not v["safe_masks"]}
+    if times:
+        fastest = sorted((t, name) for name, t in times.items() if not math.isnan(t))
+        t, name = fastest[0]
+        note = ("" if name in safe else
+                " — but it fails the contract on masks or NaN (below)")
+        lines.append(f"- **For speed: `{name}`** at {t:.3g} ns per element at n = 4096 "
+                     f"(median of the benchmark run){note}. Next: " +
+                     ", ".join(f"`{nm}` {tt:.3g}" for tt, nm in fastest[1:4]) + ".")
+        safe_fast = [(tt, nm) for tt, nm in fastest if nm in safe]
+        if safe_fast and safe_fast[0][1] != name:
+            lines.append(f"- **For speed with the contract kept:** `{safe_fast[0][1]}` at "
+                         f"{safe_fast[0][0]:.3g} ns per element.")
+    else:
+        lines.append("- For speed: no benchmark run in report/data/bench.json.")
+    lines.append(f"- **For safety on masks, +inf and NaN:** {', '.join(f'`{s}`' for s in safe)} "
+                 "return 0 for masked entries, all 0 for a fully masked row and NaN for a NaN "
+                 "input. Not: " + "; ".join(f"`{n}` ({p[0]})" for n, p in sorted(unsafe.items()))
+                 + ".")
+    lines += ["", "Reports: [accuracy.md](accuracy.md) (every implementation, family and type "
+              "against the exact MPFR softmax; Blanchard, Higham & Higham reproduced), "
+              "[bench.md](bench.md) (speed, roofline, speed against accuracy).", ""]
+    path = os.path.join(args.out, "index.md")
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        f.write("\n".join(line for line in lines if line is not None))
+    os.replace(path + ".tmp", path)
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
