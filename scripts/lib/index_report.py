@@ -34,7 +34,7 @@ def accuracy_verdicts(path, type_="float"):
     """label -> {"worst": (ulp, family, n) over finite families at n <= ROW_SIZE_LIMIT,
     "large_n": ulp, "safe_masks": bool, "problems": [text]}."""
     verdicts = defaultdict(lambda: {"worst": (-1.0, "", 0), "large_n": math.nan,
-                                    "safe_masks": True, "problems": []})
+                                    "safe_masks": True, "problems": [], "flushed": 0})
     with open(path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             if row["type"] != type_:
@@ -53,6 +53,7 @@ def accuracy_verdicts(path, type_="float"):
                     v["safe_masks"] = False
                     v["problems"].append(f"{family}: NaN/inf or weight on a masked entry")
                 continue
+            v["flushed"] += int(row["wrong_zero_count"])  # subnormal results set to 0
             ulp = number(row["max_ulp_normal"])
             if nan or int(row["inf_count"]):
                 ulp = math.inf
@@ -95,14 +96,19 @@ def main():
              "Measured on this machine by `scripts/study`; float, the most common case. The "
              "details: [accuracy](accuracy.md), [speed](bench.md).", ""]
     # Accuracy: the smallest worst-case error over finite families at attention sizes.
+    # Only implementations that keep the contract on masks and NaN are recommended for accuracy.
     ranked = sorted(((v["worst"][0], name) for name, v in verdicts.items()
-                     if v["worst"][0] >= 0), key=lambda x: x[0])
+                     if v["worst"][0] >= 0 and v["safe_masks"]), key=lambda x: x[0])
     if ranked:
         ulp, name = ranked[0]
         _, family, n = verdicts[name]["worst"]
         lines.append(f"- **For accuracy: `{name}`**: its largest error over every finite family at "
                      f"n ≤ {ROW_SIZE_LIMIT} is {ulp:.3g} ULP ({family}, n = {n}); at n = 10^6 "
-                     f"{verdicts[name]['large_n']:.3g} ULP. Runner-up: `{ranked[1][1]}` "
+                     + (f"{verdicts[name]['large_n']:.3g} ULP"
+                        if not math.isnan(verdicts[name]["large_n"]) else "not run")
+                     + (f" (over results ≥ FLT_MIN: it sets {verdicts[name]['flushed']} smaller "
+                        "results to 0)" if verdicts[name]["flushed"] else "")
+                     + f". Runner-up: `{ranked[1][1]}` "
                      f"({ranked[1][0]:.3g} ULP)." if len(ranked) > 1 else "")
     safe = sorted(name for name, v in verdicts.items() if v["safe_masks"])
     unsafe = {name: v["problems"] for name, v in verdicts.items() if not v["safe_masks"]}

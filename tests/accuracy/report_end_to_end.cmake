@@ -18,6 +18,17 @@ run_step("${SOFTLAB}" accuracy --out "${WORK_DIR}/data" --family uniform_1 --fam
 run_step("${SOFTLAB}" blanchard --out "${WORK_DIR}/data" --max-vectors 200 --family-vectors 5)
 run_step("${SOURCE_DIR}/scripts/accuracy_report" --data "${WORK_DIR}/data" --out "${WORK_DIR}")
 
+# The recommendation page (no benchmark run here: it must say so, not fail).
+run_step(/usr/bin/python3 "${SOURCE_DIR}/scripts/lib/index_report.py" --data "${WORK_DIR}/data"
+         --out "${WORK_DIR}")
+file(READ "${WORK_DIR}/index.md" index)
+foreach(claim "For accuracy:" "For safety on masks" "no benchmark run")
+  string(FIND "${index}" "${claim}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "report/index.md lacks \"${claim}\"")
+  endif()
+endforeach()
+
 file(READ "${WORK_DIR}/accuracy.md" report)
 foreach(section "## The answer" "## How this was measured" "| wide_80 |" "Blanchard"
                 "confirms" "Special values")
