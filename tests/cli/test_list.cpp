@@ -25,8 +25,10 @@ TEST_CASE("list: every registry name in order, its types, and the active ISA") {
     row >> name >> types;
     CHECK(name == names[i]);
     std::string expected_types;
-    for (const auto t : reg.types_of(names[i]))
-      expected_types += (expected_types.empty() ? "" : ",") + std::string(t);
+    for (const auto t : reg.types_of(names[i])) {
+      if (!expected_types.empty()) expected_types += ',';
+      expected_types += t;
+    }
     CHECK(types == expected_types);
     const implementation_facts* facts = nullptr;
     for_each_type(element_types{}, [&]<class T>() {
