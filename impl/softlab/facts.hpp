@@ -70,6 +70,9 @@ struct implementation_facts {
   bool vectorized = false;
   bool meets_contract = true;  ///< false only for `naive`, whose failures are the point
   subnormal_results subnormals = subnormal_results::kept;
+  /// Faithfully rounded: every result, subnormal ones included, within 1 ULP (error < 1) of
+  /// the exact softmax. The tests then require < 1 everywhere, not only the stated bound.
+  bool faithful = false;
 };
 
 }  // namespace softlab

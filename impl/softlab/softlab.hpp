@@ -41,6 +41,8 @@
 #include <softlab/detail/reductions.hpp>
 #include <softlab/entry_points.hpp>
 #include <softlab/facts.hpp>
+#include <softlab/simd/accurate.hpp>
+#include <softlab/simd/fast.hpp>
 #include <softlab/simd/xsimd_stable.hpp>
 #include <softlab/types.hpp>
 

@@ -5,7 +5,7 @@
 //   lanes (SSE2: 4 floats or 2 doubles; AVX2+FMA: 8 or 4), with 4 independent accumulators
 //   per reduction and a tail padded with -inf. The last pass multiplies by 1/sum, as the
 //   libraries users ship do: one more rounding than a division, for a multiply's throughput.
-// Dispatch: one translation unit per instruction set (impl/src/xsimd_stable_<isa>.cpp) fills a
+// Dispatch: one translation unit per instruction set (impl/src/kernels_<isa>.cpp) fills a
 //   table of function pointers; the choice is softlab::active_isa() (softlab/simd/isa.hpp).
 //   Arguments are checked before dispatch.
 // Passes: 3 (read; read + write; read + write).

@@ -1,0 +1,95 @@
+// softlab::accurate (registry name "accurate"): every weight within 1 ULP of the exact softmax
+// (faithfully rounded: the error is below one unit in the last place, subnormal results
+// included), float and double, at every n.
+//
+// Algorithm: m = max x; e_i = exp(x_i - m) and s = sum e_i computed in a wider type W, and
+//   y_i = T(e_i / s), the one rounding to T at the very end.
+//   float: W = double, vectorized (SSE2; AVX2 + FMA) with softlab's exp kernel in double lanes
+//     (softlab/simd/exp_kernel.hpp, degree 7: 2^-30.8); x_i - m is exact in double to 2^-53,
+//     e_i/s is e_i times 1/s (two roundings of 2^-53). n <= 4096: the e_i are kept in a 32 KiB
+//     stack buffer of doubles (never rounded to float); larger n: recomputed in the last pass,
+//     which streams its stores past the cache.
+//   double: W = x87 long double (64-bit significand), scalar: x_i - m split exactly by a
+//     two-sum into d + d', e_i = expl(d) (1 + d'), a compensated (Neumaier) sum, one division.
+// Passes: float: 3 (read; read + write scratch; read scratch + write y) for n <= 4096, else 3
+//   (read; read; read + write y); double: 3 (read; read; read + write).
+// Stated bound (every result, subnormal ones included): 0.5 ULP from the final rounding plus
+//   the relative error before it, which is 2^-29.6 + (n/4) 2^-53 (float: exp, roundings, sum;
+//   0.51 ULP at n = 1000, 0.52 at 2^24) or 2^-58 (double: expl's 1 ULP of long double,
+//   the split, the sum; 0.53 ULP). Always below 1: the tests require < 1 on every result.
+// log_softmax: (x_i - m) - log s in W, rounded once: a = 1. logsumexp: m + log s in W: a = 1.
+// pairwise_attention: the scores query * keys_i formed in W (exact for float, one rounding of
+//   2^-64 for double), so a product that overflows T does not reorder them: query 1e20, keys
+//   [1e20, 2e20, -1e20] in float give [0, 1, 0]; the weights are then those of wide softmax.
+// Subnormal results: kept, faithfully rounded. -inf: weight exactly 0; all -inf: all 0. +inf:
+//   the k infinite entries share 1/k, others 0. NaN anywhere: all NaN. Empty: no-op.
+#pragma once
+
+#include <softlab/detail/wide_softmax.hpp>
+#include <softlab/facts.hpp>
+#include <softlab/simd/isa.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <span>
+#include <type_traits>
+
+namespace softlab {
+
+struct accurate {
+  static constexpr implementation_facts facts{
+      .name = "accurate",
+      .algorithm =
+          "exp and sum in a wider type (float: double lanes, own exp; double: x87 "
+          "long double), one final rounding: faithfully rounded",
+      .passes = "3: read; read (+ write scratch when n <= 4096); read + write",
+      .stated_bound = "0.5 + (relative error before the final rounding) < 1 ULP, subnormals too",
+      .vectorized = true,
+      .meets_contract = true,
+      .subnormals = subnormal_results::kept,
+      .faithful = true,
+  };
+  template <class T>
+  static constexpr bool supports = std::is_same_v<T, float> || std::is_same_v<T, double>;
+
+  static void softmax(std::span<const float> x, std::span<float> y);
+  static void softmax(std::span<const double> x, std::span<double> y);
+  static void log_softmax(std::span<const float> x, std::span<float> y);
+  static void log_softmax(std::span<const double> x, std::span<double> y);
+  static float logsumexp(std::span<const float> x);
+  static double logsumexp(std::span<const double> x);
+
+  template <class T>
+  static void softmax(std::span<const T> x, std::span<T> y) requires supports<T> {
+    softmax(x, y);
+  }
+  template <class T>
+  static void log_softmax(std::span<const T> x, std::span<T> y) requires supports<T> {
+    log_softmax(x, y);
+  }
+  template <class T>
+  static T logsumexp(std::span<const T> x) requires supports<T> {
+    return logsumexp(x);
+  }
+  /// Scores formed in the wider type (see above); weights may be the keys' memory.
+  template <class T>
+  static void pairwise_attention(const T& query, std::span<const T> keys,
+                                 std::span<T> weights) requires supports<T> {
+    using W = detail::wider_t<T>;
+    const W q = W(query);
+    detail::wide_softmax<T, W>(
+        keys.size(), [&](std::size_t i) { return q * W(keys[i]); }, weights);
+  }
+
+  /// The relative error before the final rounding, in units of u = 2^-p of T.
+  static double relative_error_before_rounding_u(const bound_inputs& in) {
+    if (in.precision_bits <= 24) return std::ldexp(1.0, 24 - 29.6) + double(in.n) / 4 * 0x1p-29;
+    return std::ldexp(1.0, 53 - 58);
+  }
+  static double softmax_bound_ulps(const bound_inputs& in) {
+    return 0.5 + relative_error_before_rounding_u(in);
+  }
+  static double log_bound_a(const bound_inputs&) { return 1; }
+};
+
+}  // namespace softlab

@@ -1,0 +1,161 @@
+// softlab/simd/fast_kernel.hpp: the vectorized passes of softlab::fast, templates on the xsimd
+// architecture and the lane type, composed by the ISA-neutral dispatcher (impl/src/fast.cpp).
+// Included only by the per-ISA translation units (see softlab/simd/lanes.hpp).
+#pragma once
+
+#include <softlab/simd/exp_kernel.hpp>
+#include <softlab/simd/lanes.hpp>
+
+#include <xsimd/xsimd.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace softlab::simd {
+
+/// A sum as an unevaluated pair hi + lo (lo = 0 for float, whose sums are double).
+struct wide_sum {
+  double hi = 0, lo = 0;
+};
+
+/// The passes one ISA provides for one element type. Sums are of 2^headroom exp(x_i - m)
+/// (softlab/simd/exp_kernel.hpp).
+template <class T>
+struct fast_passes {
+  T (*max)(const T* x, std::size_t n);
+  wide_sum (*store_exp_and_sum)(const T* x, T m, T* y, std::size_t n);
+  wide_sum (*exp_sum)(const T* x, T m, std::size_t n);
+  /// y_i *= (inverse_hi + inverse_lo), one rounding: the reciprocal's own rounding is not paid.
+  void (*scale)(T* y, T inverse_hi, T inverse_lo, std::size_t n);
+  /// y_i = 2^headroom exp(x_i - m) (inverse_hi + inverse_lo), aligned stores bypassing the cache.
+  void (*stream_exp_scaled)(const T* x, T m, T inverse_hi, T inverse_lo, T* y, std::size_t n);
+  void (*shifted_minus)(const T* x, T shift, T log_sum, T* y, std::size_t n);  ///< (x - s) - l
+};
+
+/// A running sum of positive T vectors that does not drift with n. float: each group of four
+/// vectors is added as a tree (depth 2) and folded into double lanes, whose 2^-53 rounding is
+/// 2^-29 of a float ULP per term. double: the same tree, folded into a compensated sum
+/// (Knuth's two-sum per fold: the error stays O(u) however many terms).
+template <class Arch, class T>
+struct drift_free_sum;
+
+template <class Arch>
+struct drift_free_sum<Arch, float> {
+  using doubles = xsimd::batch<double, Arch>;
+  doubles low = doubles(0.0), high = doubles(0.0);
+  void add(const xsimd::batch<float, Arch>& v) {
+    low += widen_float<Arch>::low(v);
+    high += widen_float<Arch>::high(v);
+  }
+  wide_sum total() const { return {xsimd::hadd(low + high), 0.0}; }
+};
+
+template <class Arch>
+struct drift_free_sum<Arch, double> {
+  using doubles = xsimd::batch<double, Arch>;
+  doubles sum = doubles(0.0), compensation = doubles(0.0);
+  void add(const doubles& v) {
+    const doubles s = sum + v;
+    const doubles virtual_v = s - sum;
+    compensation += (sum - (s - virtual_v)) + (v - virtual_v);
+    sum = s;
+  }
+  wide_sum total() const { return {xsimd::hadd(sum), xsimd::hadd(compensation)}; }
+};
+
+template <class Arch, class T>
+struct fast_kernel {
+  using lane = lanes<Arch, T>;
+  using batch = typename lane::batch;
+  using exp = exp_kernel<Arch, T, std::is_same_v<T, float> ? 6 : 11>;
+  static constexpr std::size_t width = lane::width;
+  static constexpr std::size_t group = 4 * width;  // four vectors in flight per iteration
+
+  template <bool store>
+  static wide_sum exp_sum_impl(const T* x, T m, T* y, std::size_t n) {
+    const typename exp::shift s(m);
+    drift_free_sum<Arch, T> sum;
+    std::size_t i = 0;
+    for (; i + group <= n; i += group) {
+      std::array<batch, 4> e;
+      SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u] =
+          batch::load_unaligned(x + i + u * width);
+      exp::of_difference(e, s);
+      if constexpr (store) {
+        SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u].store_unaligned(y + i + u * width);
+      }
+      sum.add((e[0] + e[1]) + (e[2] + e[3]));
+    }
+    for (; i + width <= n; i += width) {
+      const batch e = exp::of_difference(batch::load_unaligned(x + i), s);
+      if constexpr (store) e.store_unaligned(y + i);
+      sum.add(e);
+    }
+    if (i < n) {
+      const batch e = exp::of_difference(lane::load_tail(x + i, n - i, -T(__builtin_inf())), s);
+      if constexpr (store) lane::store_tail(e, y + i, n - i);
+      sum.add(e);
+    }
+    return sum.total();
+  }
+  static wide_sum store_exp_and_sum(const T* x, T m, T* y, std::size_t n) {
+    return exp_sum_impl<true>(x, m, y, n);
+  }
+  static wide_sum exp_sum(const T* x, T m, std::size_t n) {
+    return exp_sum_impl<false>(x, m, nullptr, n);
+  }
+
+  static batch times(const batch& v, const batch& hi, const batch& lo) {
+    return xsimd::fma(v, hi, v * lo);
+  }
+
+  static void scale(T* y, T inverse_hi, T inverse_lo, std::size_t n) {
+    const batch hi(inverse_hi), lo(inverse_lo);
+    std::size_t i = 0;
+    for (; i + 2 * width <= n; i += 2 * width) {
+      times(batch::load_unaligned(y + i), hi, lo).store_unaligned(y + i);
+      times(batch::load_unaligned(y + i + width), hi, lo).store_unaligned(y + i + width);
+    }
+    for (; i + width <= n; i += width)
+      times(batch::load_unaligned(y + i), hi, lo).store_unaligned(y + i);
+    if (i < n) lane::store_tail(times(lane::load_tail(y + i, n - i, T(0)), hi, lo), y + i, n - i);
+  }
+
+  static void stream_exp_scaled(const T* x, T m, T inverse_hi, T inverse_lo, T* y, std::size_t n) {
+    const typename exp::shift s(m);
+    const batch hi(inverse_hi), lo(inverse_lo);
+    auto one = [&](std::size_t at) {
+      return times(exp::of_difference(batch::load_unaligned(x + at), s), hi, lo);
+    };
+    std::size_t i = 0;
+    // Plain stores up to the first vector-aligned y, streaming stores from there.
+    const std::size_t misaligned = reinterpret_cast<std::uintptr_t>(y) % (width * sizeof(T));
+    const std::size_t head = misaligned == 0 ? 0 : (width * sizeof(T) - misaligned) / sizeof(T);
+    if (misaligned % sizeof(T) == 0 && head < n) {
+      if (head > 0)
+        lane::store_tail(
+            times(exp::of_difference(lane::load_tail(x, head, -T(__builtin_inf())), s), hi, lo), y,
+            head);
+      for (i = head; i + 4 * width <= n; i += 4 * width) {
+        std::array<batch, 4> e;
+        SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u] =
+            batch::load_unaligned(x + i + u * width);
+        exp::of_difference(e, s);
+        SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u)
+            lane::store_streaming(times(e[u], hi, lo), y + i + u * width);
+      }
+    }
+    for (; i + width <= n; i += width) one(i).store_unaligned(y + i);
+    if (i < n)
+      lane::store_tail(
+          times(exp::of_difference(lane::load_tail(x + i, n - i, -T(__builtin_inf())), s), hi, lo),
+          y + i, n - i);
+    _mm_sfence();  // streamed stores are weakly ordered: make them visible before returning
+  }
+
+  static constexpr fast_passes<T> passes{&lane::max, &store_exp_and_sum, &exp_sum,
+                                         &scale,     &stream_exp_scaled, &lane::shifted_minus};
+};
+
+}  // namespace softlab::simd

@@ -1,0 +1,126 @@
+// softlab/simd/lanes.hpp: what every vectorized kernel needs around its arithmetic: padded
+// tails, horizontal reductions, the max pass, widening and streaming stores. Templates on the
+// xsimd architecture, included only by the per-ISA translation units (impl/src/kernels_<isa>.cpp).
+//
+// Every function here is a template on Arch, and nothing here calls a non-template inline
+// function or std:: scalar math: the linker merges identical inline symbols across objects and
+// could otherwise keep an AVX2-encoded copy for the SSE2 path (tests/core/check_no_vex.cmake).
+#pragma once
+
+#include <xsimd/xsimd.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include <immintrin.h>
+
+/// Fully unrolls the loop that follows (the kernels' stage loops over independent vectors).
+#if defined(__clang__)
+#define SOFTLAB_UNROLL _Pragma("unroll")
+#else
+#define SOFTLAB_UNROLL _Pragma("GCC unroll 16")
+#endif
+
+namespace softlab::simd {
+
+template <class Arch, class T>
+struct lanes {
+  using batch = xsimd::batch<T, Arch>;
+  static constexpr std::size_t width = batch::size;
+  static constexpr std::size_t unroll = 4;  // independent accumulators: hide the add latency
+
+  /// The last count < width elements, padded with `pad` (-inf: exp gives 0, max ignores it).
+  static batch load_tail(const T* x, std::size_t count, T pad) {
+    alignas(Arch::alignment()) T buffer[width];
+    for (std::size_t i = 0; i < width; ++i) buffer[i] = i < count ? x[i] : pad;
+    return batch::load_aligned(buffer);
+  }
+  static void store_tail(const batch& v, T* y, std::size_t count) {
+    alignas(Arch::alignment()) T buffer[width];
+    v.store_aligned(buffer);
+    for (std::size_t i = 0; i < count; ++i) y[i] = buffer[i];
+  }
+  static T horizontal_max(const batch& v) {
+    alignas(Arch::alignment()) T buffer[width];
+    v.store_aligned(buffer);
+    T m = buffer[0];
+    for (std::size_t i = 1; i < width; ++i) m = buffer[i] > m ? buffer[i] : m;
+    return m;
+  }
+
+  /// max of x; a NaN may be skipped (the callers recheck a non-finite max, and a NaN under a
+  /// finite max reaches their sums).
+  static T max(const T* x, std::size_t n) {
+    const T minus_inf = -T(__builtin_inf());
+    batch acc[unroll];
+    for (auto& a : acc) a = batch(minus_inf);
+    std::size_t i = 0;
+    for (; i + unroll * width <= n; i += unroll * width)
+      for (std::size_t u = 0; u < unroll; ++u)
+        acc[u] = xsimd::max(acc[u], batch::load_unaligned(x + i + u * width));
+    for (; i + width <= n; i += width) acc[0] = xsimd::max(acc[0], batch::load_unaligned(x + i));
+    if (i < n) acc[1] = xsimd::max(acc[1], load_tail(x + i, n - i, minus_inf));
+    return horizontal_max(xsimd::max(xsimd::max(acc[0], acc[1]), xsimd::max(acc[2], acc[3])));
+  }
+
+  /// y_i = (x_i - shift) - log_sum: log_softmax's last pass.
+  static void shifted_minus(const T* x, T shift, T log_sum, T* y, std::size_t n) {
+    const batch s(shift), l(log_sum);
+    std::size_t i = 0;
+    for (; i + width <= n; i += width)
+      ((batch::load_unaligned(x + i) - s) - l).store_unaligned(y + i);
+    if (i < n) store_tail((load_tail(x + i, n - i, T(0)) - s) - l, y + i, n - i);
+  }
+
+  /// max(floor, v) that keeps a NaN of v: the x86 max instructions return their second operand
+  /// when either is NaN, and xsimd::max(a, b) is (MAXPS a, b).
+  static batch max_keeping_nan(const batch& floor, const batch& v) { return xsimd::max(floor, v); }
+
+  /// Stores that bypass the cache (MOVNTPS/MOVNTPD) for outputs larger than it: the line is
+  /// not read first, so a streamed pass moves 8 bytes per float element instead of 12. y must
+  /// be aligned to the vector; the caller fences (softlab::simd::stream_fence) before returning.
+  static void store_streaming(const batch& v, T* y) {
+    if constexpr (std::is_same_v<Arch, xsimd::sse2>) {
+      if constexpr (std::is_same_v<T, float>)
+        _mm_stream_ps(y, v);
+      else
+        _mm_stream_pd(y, v);
+    } else {
+      if constexpr (std::is_same_v<T, float>)
+        _mm256_stream_ps(y, v);
+      else
+        _mm256_stream_pd(y, v);
+    }
+  }
+};
+
+/// The two halves of a float vector as double vectors of the same ISA (lossless).
+template <class Arch>
+struct widen_float {
+  using floats = xsimd::batch<float, Arch>;
+  using doubles = xsimd::batch<double, Arch>;
+  static doubles low(const floats& v) {
+    if constexpr (std::is_same_v<Arch, xsimd::sse2>)
+      return _mm_cvtps_pd(v);
+    else
+      return _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+  }
+  static doubles high(const floats& v) {
+    if constexpr (std::is_same_v<Arch, xsimd::sse2>)
+      return _mm_cvtps_pd(_mm_movehl_ps(v, v));
+    else
+      return _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+  }
+  /// The doubles of low and high rounded to float (to nearest, subnormal results included),
+  /// in one float vector: the inverse of low() and high().
+  static floats narrow(const doubles& low, const doubles& high) {
+    if constexpr (std::is_same_v<Arch, xsimd::sse2>)
+      return _mm_movelh_ps(_mm_cvtpd_ps(low), _mm_cvtpd_ps(high));
+    else
+      return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(low)),
+                                  _mm256_cvtpd_ps(high), 1);
+  }
+};
+
+}  // namespace softlab::simd
