@@ -17,8 +17,9 @@
 // 2^-headroom / sum (one correctly rounded product, subnormal results included).
 // x below m + lowest_argument (and -inf) is clamped: its exp is below half the smallest
 // subnormal and rounds to 0 in that final multiply. A NaN x gives a NaN result.
-// Accuracy: measured exhaustively over every float argument by accuracy/exp_exhaustive
-// (CTest label exhaustive); the kernels' stated bounds quote that run.
+// Accuracy: the polynomials' own errors are printed by scripts/dev/exp_coefficients.py; the
+// exhaustive check over every float argument (issue 5) is still to come, so the kernels'
+// bounds carry a provisional estimate (softlab::fast::exp_error_u).
 #pragma once
 
 #include <softlab/simd/lanes.hpp>
@@ -172,7 +173,7 @@ struct exp_kernel {
     return v[0];
   }
 
-  /// exp(d) of N vectors in place, for exact arguments d (no carried error): the exhaustive
+  /// exp(d) of N vectors in place, for exact arguments d (no carried error): the planned exhaustive
   /// test's entry point and the double-lane kernel's (there x - m is formed in double from
   /// floats, exact to 2^-53 |d|).
   template <std::size_t N>
