@@ -15,8 +15,8 @@
 //   read x, write y with non-temporal stores (8 bytes per float element instead of 20).
 // No allocation, no virtual call: one indirect call per pass, through the ISA's table.
 // Stated bound, every result >= the smallest normal: 2E + 3 ULP, E the exp kernel's largest
-//   relative error in units of u (provisionally 1.5, see exp_error_u): E in e_i, E + 2 in s (its terms and the tree), 1 for the final product.
-//   Independent of n and of the spread of x.
+//   relative error in units of u (provisionally 1.5, see exp_error_u): E in e_i, E + 2 in s (its
+//   terms and the tree), 1 for the final product. Independent of n and of the spread of x.
 // Subnormal results: kept (the product with 2^-h / s rounds once, to the subnormal grid).
 // -inf: weight exactly 0; all -inf: all 0. +inf: the k infinite entries share 1/k, others 0.
 // NaN anywhere: all NaN. Empty: no-op. x at the lowest finite T: the entries equal to the max
