@@ -8,7 +8,8 @@
 //   a tree and folded into double lanes (float) or a compensated double sum (double), so the
 //   sum does not drift with n; y_i = e_i (1/s as a hi + lo pair): one rounding, gradual
 //   underflow included.
-// Passes, chosen by size (the crossover measured by softlab-bench, see impl/src/fast.cpp):
+// Passes, chosen by size (fast::two_pass_from_elements: double from 4 MiB; float never, as
+//   measured):
 //   in cache, 3: read x (max); read x, write e (y) and sum; read + write y (scale);
 //   out of cache, 2: read x once, block by block (the block max then its exps from L1, the
 //   running sum rescaled when the max grows, as in Milakov & Gimelshein's online softmax);
