@@ -1,10 +1,11 @@
 // What the ISA-neutral dispatchers of the vectorized kernels share: resolving a row whose max
-// is not finite (or is the lowest finite T) exactly, before any vector pass runs on it.
+// is not finite (or so large that every other exp is 0) exactly, before any vector pass runs on it.
 // Internal to the library.
 #pragma once
 
 #include <softlab/detail/reductions.hpp>
 
+#include <cmath>
 #include <cstddef>
 #include <limits>
 #include <span>
@@ -28,18 +29,24 @@ void write_nan(std::span<T> y) {
   for (T& v : y) v = detail::quiet_nan<T>();
 }
 
-/// A finite max equal to the lowest finite T: every finite x_i equals it, the rest are -inf.
-/// The entries at the max share 1/k (log: -log k), the others 0 (log: -inf). Returns true when
-/// y is written.
+/// A finite max so large that max + lowest_exp_argument rounds to max (the lowest finite T is
+/// one): the spacing of T below max is then at least -2 lowest_exp_argument, so every x_i <
+/// max has exp(x_i - max) = 0 in T and the kernels' reductions need not reach that far. The k
+/// entries at the max share 1/k, the others get 0 (log: (x_i - max) - log k). Returns true
+/// when y is written; the caller has ruled out NaN and a non-finite max.
 template <class T>
-bool lowest_max_written(T max, std::span<const T> x, std::span<T> y, detail::output_scale scale) {
-  if (max != std::numeric_limits<T>::lowest()) return false;
+bool dominant_max_written(T max, T lowest_exp_argument, std::span<const T> x, std::span<T> y,
+                          detail::output_scale scale) {
+  if (max + lowest_exp_argument != max) return false;
   std::size_t at_max = 0;
   for (const T& v : x) at_max += v == max ? 1 : 0;
-  const bool log_scale = scale == detail::output_scale::log_probability;
-  const T share = log_scale ? T(-std::log(T(at_max))) : T(1) / T(at_max);
-  const T rest = log_scale ? -detail::infinity<T>() : T(0);
-  for (std::size_t i = 0; i < x.size(); ++i) y[i] = x[i] == max ? share : rest;
+  if (scale == detail::output_scale::log_probability) {
+    const T log_k = T(std::log(T(at_max)));
+    for (std::size_t i = 0; i < x.size(); ++i) y[i] = (x[i] - max) - log_k;
+  } else {
+    const T share = T(1) / T(at_max);
+    for (std::size_t i = 0; i < x.size(); ++i) y[i] = x[i] == max ? share : T(0);
+  }
   return true;
 }
 

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
-#include <limits>
 #include <type_traits>
 
 namespace softlab {
@@ -24,89 +23,108 @@ bool two_pass(std::span<const T> x) {
 constexpr std::size_t block_elements = 2048;
 
 template <class T>
-constexpr double headroom =
-    double(simd::exp_constants<T, std::is_same_v<T, float> ? 6 : 11>::headroom);
+using exp_constants = simd::exp_constants<T, std::is_same_v<T, float> ? 6 : 11>;
+template <class T>
+constexpr double headroom = double(exp_constants<T>::headroom);
 
-/// 1 / (hi + lo) as a T pair: the pair's reciprocal to about 2^-100, so that the final product
-/// is the only rounding.
+/// 1 / (hi + lo) as a T pair, so that the final product is the only rounding. float: the
+/// double reciprocal (2^-53) already holds the pair (2^-48). double: one Newton correction
+/// gives the pair to about 2^-100.
 template <class T>
 void reciprocal(const wide_sum& s, T& inverse_hi, T& inverse_lo) {
-  const double hi = 1.0 / s.hi;
-  const double residual = std::fma(-hi, s.hi, 1.0) - hi * s.lo;  // 1 - hi (s.hi + s.lo)
-  const double lo = residual * hi;
-  inverse_hi = T(hi);
-  inverse_lo = T((hi - double(inverse_hi)) + lo);
+  if constexpr (std::is_same_v<T, float>) {
+    const double hi = 1.0 / (s.hi + s.lo);
+    inverse_hi = T(hi);
+    inverse_lo = T(hi - double(inverse_hi));
+  } else {
+    const double hi = 1.0 / s.hi;
+    const double residual = std::fma(-hi, s.hi, 1.0) - hi * s.lo;  // 1 - hi (s.hi + s.lo)
+    inverse_hi = hi;
+    inverse_lo = residual * hi;
+  }
 }
 
-/// A max that the vector passes handle: finite and above the lowest finite T.
+/// A max that the vector passes handle: finite, and not so large that max + the exp kernel's
+/// lowest argument rounds to max (simd::dominant_max_written).
 template <class T>
 bool ordinary(T max) {
-  return detail::is_finite(max) && max != std::numeric_limits<T>::lowest();
+  return detail::is_finite(max) && max + T(exp_constants<T>::lowest_argument) != max;
 }
 
-/// max and sum in one read of x from memory: block by block, the block's max (loading it into
-/// L1), then its exps against the running max; the sum is rescaled when the max grows. False
-/// when the row is not ordinary (the caller resolves it exactly).
+enum class online { summed, not_ordinary, beyond_pivot };
+
+/// max and the shifted sum in one read of x from memory: block by block, the block's max
+/// (loading it into L1), then its exps against the running max, as in Milakov & Gimelshein's
+/// online softmax. The running max only grows, and with it the pivot exponent j of the shifted
+/// exps, 2^(h - j) exp(x_i): the sum is brought to the new j by 2^(j_old - j_new), exactly.
+/// beyond_pivot: a max with |max| >= the pivot's limit (scores beyond +-240 in float), whose
+/// exps carry no pivot; the caller takes three passes.
 template <class T>
-bool online_max_and_sum(const simd::fast_passes<T>& passes, std::span<const T> x, T& max,
-                        wide_sum& sum) {
+online online_max_and_sum(const simd::fast_passes<T>& passes, std::span<const T> x, T& max,
+                          wide_sum& sum) {
+  constexpr T pivot_below = simd::exp_pivot_below < T, std::is_same_v<T, float> ? 6 : 11 > ;
   max = -detail::infinity<T>();
   sum = {};
   for (std::size_t start = 0; start < x.size(); start += block_elements) {
     const std::size_t count = std::min(block_elements, x.size() - start);
-    const T block_max = passes.max(x.data() + start, count);
-    if (block_max == detail::infinity<T>()) return false;
-    if (block_max > max) {
-      const double rescale = std::exp(double(max) - double(block_max));  // 0 for the first block
-      sum.hi *= rescale;
-      sum.lo *= rescale;
-      max = block_max;
-    }
-    if (!ordinary(max)) continue;  // all -inf (or the lowest T) so far
-    const wide_sum block = passes.exp_sum(x.data() + start, max, count);
-    const double hi = sum.hi + block.hi;  // Knuth's two-sum: the fold loses nothing
-    const double virtual_block = hi - sum.hi;
-    sum.lo += (sum.hi - (hi - virtual_block)) + (block.hi - virtual_block) + block.lo;
+    max = std::max(max, passes.max(x.data() + start, count));
+    if (max == detail::infinity<T>()) return online::not_ordinary;
+    if (max == -detail::infinity<T>()) continue;  // all -inf so far
+    if (!(max < pivot_below && max > -pivot_below)) return online::beyond_pivot;
+    const wide_sum block = passes.shifted_exp_sum(x.data() + start, max, count);
+    const int rescale = sum.pivot - block.pivot;  // <= 0: j grows with the max
+    const double old_hi = std::ldexp(sum.hi, rescale);
+    const double hi = old_hi + block.hi;  // Knuth's two-sum: the fold loses nothing
+    const double virtual_block = hi - old_hi;
+    sum.lo = std::ldexp(sum.lo, rescale) +
+             ((old_hi - (hi - virtual_block)) + (block.hi - virtual_block) + block.lo);
     sum.hi = hi;
+    sum.pivot = block.pivot;
   }
-  return ordinary(max);
-}
-
-/// The max and the sum, by the structure the size calls for; false when the row is not
-/// ordinary. With `y`, the in-cache structure stores the exps there.
-template <class T>
-bool max_and_sum(std::span<const T> x, T* y, T& max, wide_sum& sum) {
-  const auto& passes = *simd::active_table<T>().fast;
-  if (two_pass(x)) return online_max_and_sum(passes, x, max, sum);
-  max = passes.max(x.data(), x.size());
-  if (!ordinary(max)) return false;
-  sum = y ? passes.store_exp_and_sum(x.data(), max, y, x.size())
-          : passes.exp_sum(x.data(), max, x.size());
-  return true;
+  return ordinary(max) ? online::summed : online::not_ordinary;
 }
 
 /// A row that is not ordinary, exactly: its NaN, +inf or all -inf limit, or the shares of the
-/// entries at the lowest finite T.
+/// entries at a dominant max.
 template <class T>
 void write_not_ordinary(std::span<const T> x, std::span<T> y, detail::output_scale scale) {
   const T max = detail::max_propagating_nan(x);
   if (!detail::write_limit_if_max_not_finite(max, x, y, scale))
-    simd::lowest_max_written(max, x, y, scale);
+    simd::dominant_max_written(max, T(exp_constants<T>::lowest_argument), x, y, scale);
 }
 
 template <class T>
 void softmax_impl(std::span<const T> x, std::span<T> y) {
   const auto& passes = *simd::active_table<T>().fast;
-  const bool streaming = two_pass(x);
   T max, inverse_hi, inverse_lo;
   wide_sum sum;
-  if (!max_and_sum(x, streaming ? nullptr : y.data(), max, sum))
-    return write_not_ordinary(x, y, detail::output_scale::probability);
+  if (two_pass(x)) {
+    switch (online_max_and_sum(passes, x, max, sum)) {
+      case online::summed:
+        reciprocal(sum, inverse_hi, inverse_lo);
+        return passes.stream_exp_scaled(x.data(), max, inverse_hi, inverse_lo, y.data(), x.size());
+      case online::not_ordinary:
+        return write_not_ordinary(x, y, detail::output_scale::probability);
+      case online::beyond_pivot:
+        break;
+    }
+  }
+  max = passes.max(x.data(), x.size());
+  if (!ordinary(max)) return write_not_ordinary(x, y, detail::output_scale::probability);
+  sum = passes.store_exp_and_sum(x.data(), max, y.data(), x.size());
   reciprocal(sum, inverse_hi, inverse_lo);
-  if (streaming)
-    passes.stream_exp_scaled(x.data(), max, inverse_hi, inverse_lo, y.data(), x.size());
-  else
-    passes.scale(y.data(), inverse_hi, inverse_lo, y.size());
+  passes.scale(y.data(), inverse_hi, inverse_lo, y.size());
+}
+
+/// The max and the sum of the exact exps 2^headroom exp(x_i - m) (two reads of x); false when
+/// the row is not ordinary.
+template <class T>
+bool max_and_exact_sum(std::span<const T> x, T& max, wide_sum& sum) {
+  const auto& passes = *simd::active_table<T>().fast;
+  max = passes.max(x.data(), x.size());
+  if (!ordinary(max)) return false;
+  sum = passes.exp_sum(x.data(), max, x.size());
+  return true;
 }
 
 /// log s of the unscaled sum: the kernels sum 2^headroom exp(x_i - m). The scaling is undone
@@ -120,7 +138,7 @@ template <class T>
 void log_softmax_impl(std::span<const T> x, std::span<T> y) {
   T max;
   wide_sum sum;
-  if (!max_and_sum(x, static_cast<T*>(nullptr), max, sum))
+  if (!max_and_exact_sum(x, max, sum))
     return write_not_ordinary(x, y, detail::output_scale::log_probability);
   simd::active_table<T>().fast->shifted_minus(x.data(), max, T(log_unscaled<T>(sum)), y.data(),
                                               x.size());
@@ -130,10 +148,9 @@ template <class T>
 T logsumexp_impl(std::span<const T> x) {
   T max;
   wide_sum sum;
-  if (max_and_sum(x, static_cast<T*>(nullptr), max, sum))
-    return T(double(max) + log_unscaled<T>(sum));
-  const T exact = detail::max_propagating_nan(x);  // NaN, +inf, -inf or the lowest T
-  if (exact != std::numeric_limits<T>::lowest()) return exact;
+  if (max_and_exact_sum(x, max, sum)) return T(double(max) + log_unscaled<T>(sum));
+  const T exact = detail::max_propagating_nan(x);  // NaN, +inf, -inf or a dominant max
+  if (!detail::is_finite(exact)) return exact;
   std::size_t at_max = 0;
   for (const T& v : x) at_max += v == exact ? 1 : 0;
   return T(double(exact) + std::log(double(at_max)));

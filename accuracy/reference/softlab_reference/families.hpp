@@ -46,12 +46,14 @@ enum class family {
   half_masked,     ///< uniform [-1, 1] with a random half set to -inf (attention masks)
   near_ties,       ///< 8 + k ulp, k in [0, 16): differences of one rounding
   query_keys_1e4,  ///< scores = T(1e4) * key, keys uniform [-1, 1]: attention, large query
+  offset_rows,     ///< uniform [-20, 20] around a row offset c = ±{0.5, 200, ..., 2^62, 1e30}:
+                   ///< where kernels switch how they form x - max, and coarse spacings
 };
 
 inline constexpr std::array all_families{
-    family::uniform_1,   family::wide_80,      family::wide_500,
-    family::equal_huge,  family::one_dominant, family::very_negative,
-    family::half_masked, family::near_ties,    family::query_keys_1e4,
+    family::uniform_1,      family::wide_80,       family::wide_500,    family::equal_huge,
+    family::one_dominant,   family::very_negative, family::half_masked, family::near_ties,
+    family::query_keys_1e4, family::offset_rows,
 };
 
 constexpr std::string_view family_name(family f) {
@@ -74,6 +76,8 @@ constexpr std::string_view family_name(family f) {
       return "near_ties";
     case family::query_keys_1e4:
       return "query_keys_1e4";
+    case family::offset_rows:
+      return "offset_rows";
   }
   return "?";
 }
@@ -126,6 +130,21 @@ std::vector<T> generate(family f, std::size_t n, std::uint64_t seed) {
     case family::query_keys_1e4: {
       const T query(1e4);
       for (T& v : x) v = T(query * T(rng.uniform(-1, 1)));
+      break;
+    }
+    case family::offset_rows: {
+      // The same spread at offsets on both sides of the |max| where softlab::fast switches
+      // from its exponent-bit pivot to an exact x - max (240 for float, 1520 for double), and
+      // far beyond, where T's spacing near c is 16 to 1024 (float 2^27..2^30, double 2^56..
+      // 2^62) and a few ties dominate. Offsets past a quarter of the largest T are left out.
+      constexpr std::array<double, 14> offsets{0.5,  200, 239,    241,    300,    1e3,    1519,
+                                               1521, 1e5, 0x1p27, 0x1p30, 0x1p61, 0x1p62, 1e30};
+      const double largest = static_cast<double>(std::numeric_limits<T>::max()) / 4;
+      std::size_t usable = 0;
+      while (usable < offsets.size() && offsets[usable] + 20 <= largest) ++usable;
+      const double sign = rng.below(2) == 0 ? 1.0 : -1.0;
+      const double c = sign * offsets[rng.below(usable)];
+      fill_uniform(c - 20, c + 20);
       break;
     }
   }

@@ -29,6 +29,8 @@ std::string_view shared_reason(reference::family f) {
       return "scores one rounding apart";
     case reference::family::query_keys_1e4:
       return "attention scores query * key with a large query: huge gaps";
+    case reference::family::offset_rows:
+      return "the same spread at offsets up to 1e30: how x - max is formed, ties at huge max";
     default:
       break;  // a family added to softlab_reference since
   }

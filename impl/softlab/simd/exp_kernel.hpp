@@ -3,23 +3,26 @@
 // by the per-ISA translation units (see softlab/simd/lanes.hpp for why everything is a template).
 //
 // Algorithm (Cody & Waite reduction, as in Cephes, fdlibm and SLEEF; constants cited below):
-//   d = fl(x - m) and its rounding error e, exactly (Knuth's two-sum): the error of x - m is
-//     what costs the libraries users ship 60 ULP on scores spread over [-80, 80], since exp
-//     turns an absolute error e into a relative one;
+//   the rounding of x - m must not reach the result: exp turns that absolute error into a
+//     relative one, the 60 ULP the libraries users ship lose on scores spread over [-80, 80].
+//     Per row (exp_kernel::pivot), either m is subtracted in the exponent bits (a pivot j ln 2
+//     near m whose factor e^(m - j ln2) cancels in the normalization: no x - m at all), or
+//     x - m is exact (Sterbenz, |m| large), or its rounding error is computed by Knuth's
+//     two-sum and carried into r (log-sum-exp, whose sum must be of exp(x - m) itself);
 //   k = round(d / ln 2) by the 1.5 * 2^p trick (the sum's low bits hold k);
-//   r = (d - k ln2_hi) - k ln2_lo + e; ln2_hi has so few bits that k ln2_hi is exact, and
+//   r = (d - k ln2_hi) - k ln2_lo; ln2_hi has so few bits that k ln2_hi is exact, and
 //     d - k ln2_hi is exact by Sterbenz's lemma, with or without FMA;
 //   exp(r) = 1 + r + r^2 q(r), |r| <= ln(2)/2 + 0.04, q a near-minimax polynomial from
 //     scripts/dev/exp_coefficients.py (mpmath Chebyshev fit in 60 digits, then rounded);
-//   the result scaled by 2^k by adding k to the exponent bits.
-// The result is 2^headroom exp(x - m): scaled up, so that every result that is not 0 in T is
-// a normal number here and gradual underflow happens once, in the caller's final multiply by
-// 2^-headroom / sum (one correctly rounded product, subnormal results included).
-// x below m + lowest_argument (and -inf) is clamped: its exp is below half the smallest
-// subnormal and rounds to 0 in that final multiply. A NaN x gives a NaN result.
+//   the result scaled by 2^(k - j) by adding k - j to the exponent bits.
+// The result is 2^headroom exp(x - m) (times the row's factor): scaled up, so that every
+// result that is not 0 in T is a normal number here and gradual underflow happens once, in the
+// caller's final multiply by 2^-headroom / sum (one correctly rounded product, subnormal
+// results included). x below m + lowest_argument (and -inf) is clamped: its exp is below half
+// the smallest subnormal and rounds to 0 in that final multiply. A NaN x gives a NaN result.
 // Accuracy: the polynomials' own errors are printed by scripts/dev/exp_coefficients.py; the
-// exhaustive check over every float argument (issue 5) is still to come, so the kernels'
-// bounds carry a provisional estimate (softlab::fast::exp_error_u).
+// whole kernel is checked on every float argument by accuracy/exp_exhaustive, whose measured
+// maximum is softlab::fast::exp_error_u.
 #pragma once
 
 #include <softlab/simd/lanes.hpp>
@@ -85,27 +88,70 @@ struct exp_constants<double, 7> : exp_constants<double, 11> {
                                  0.16666666695464852,    0.50000000259301058};
 };
 
+/// Below this |max|, a row's exps can be taken with the pivot j ln 2 (exp_kernel::pivot::
+/// shifted); from it on, x - max is exact (Sterbenz: x >= max / 2 for x in [max + lowest, max]).
+template <class T, int Degree>
+inline constexpr T exp_pivot_below = -2 * T(exp_constants<T, Degree>::lowest_argument);
+
 template <class Arch, class T, int Degree>
 struct exp_kernel {
   using constants = exp_constants<T, Degree>;
   using batch = xsimd::batch<T, Arch>;
   using bits = xsimd::batch<typename constants::bits, Arch>;
+  using bits_scalar = typename constants::bits;
 
-  /// The row's constants, broadcast once per pass.
-  struct shift {
-    batch m, minus_m, lowest, floor;
-    explicit shift(T max)
-        : m(max), minus_m(-max), lowest(constants::lowest_argument), floor(floor_below(max)) {}
+  static constexpr T pivot_below = exp_pivot_below<T, Degree>;
+
+  /// A row's constants, computed once per pass from its max m, for every x in [floor, m] with
+  /// floor ~ m + lowest_argument (x below it, -inf included, is clamped: its exp is 0 in the
+  /// caller's final product). The caller leaves out rows where m + lowest_argument rounds to
+  /// m (every x < m then has exp(x - m) = 0 in T: dispatch.hpp writes them exactly).
+  /// Each way keeps the rounding of x - m, the 60-ULP error of the libraries users ship on
+  /// scores spread over [-80, 80], out of the result:
+  struct pivot {
+    batch floor, offset, minus_offset;
+    bits exponent;  // (bias + headroom - j) in the exponent field
+    bits_scalar j;
+
+    /// 2^headroom exp(x - m) F(m), F(m) = exp(m - j ln 2) in [0.7, 1.42], a factor common to
+    /// the row that cancels in softmax's normalization. |m| < pivot_below: exp(x - m) F(m) =
+    /// 2^-j exp(x), j = round(m / ln 2): m is subtracted in the exponent bits, exactly, and x
+    /// is reduced as in a plain exp (exact while k ln2_hi is: |x| < 3 |lowest| keeps |k| <
+    /// 2^10). |m| >= pivot_below: d = x - m is exact, j = 0 and F = 1.
+    static pivot shifted(T max) {
+      const bool exact = !(max < pivot_below && max > -pivot_below);
+      const T j = exact ? T(0) : max * T(constants::log2e);
+      return pivot(floor_below(max), exact ? max : T(0),
+                   bits_scalar(j < 0 ? j - T(0.5) : j + T(0.5)));  // |j| < 2^10: to nearest
+    }
+    /// 2^headroom exp(x - m) exactly (F = 1): d = x - m is rounded, and its rounding error,
+    /// exact by Knuth's two-sum, is carried into the reduced argument (of_row<true>). For
+    /// log-sum-exp and log_softmax, which need the sum of exp(x - m) itself.
+    static pivot difference(T max) { return pivot(floor_below(max), max, 0); }
+    /// 2^headroom exp(d), d clamped at lowest_argument: a plain exp.
+    static pivot plain() { return pivot(T(constants::lowest_argument), T(0), 0); }
+
+   private:
+    pivot(T floor_value, T offset_value, bits_scalar j_value)
+        : floor(floor_value),
+          offset(offset_value),
+          minus_offset(-offset_value),
+          exponent((constants::exponent_bias + constants::headroom - j_value)
+                   << constants::mantissa_bits),
+          j(j_value) {}
   };
 
-  /// The clamp for x: m + lowest_argument, or, when |m| is so large that this rounds to m, the
-  /// next T below m. The caller excludes m = the lowest finite T (no T lies below it).
+  /// m + lowest_argument rounded down: exp(x - m) for x below it is below half the smallest
+  /// subnormal (float: e^-104; double: e^-745), and x - m at it stays where 2^headroom
+  /// exp(x - m) is normal (float: -131; double: -1063), for every m whose T spacing is at
+  /// most -lowest_argument (float: 128; double: 1024); coarser m are the caller's dominant
+  /// rows. Rounding to nearest could give m - 512 for a double m spaced 512: not negligible.
   static T floor_below(T max) {
     const T floor = max + T(constants::lowest_argument);
-    if (floor < max) return floor;
-    using unsigned_bits = std::make_unsigned_t<typename constants::bits>;
-    const auto pattern = __builtin_bit_cast(unsigned_bits, max);  // |max| >= 2^p here
-    return __builtin_bit_cast(T, max > T(0) ? pattern - 1 : pattern + 1);
+    if (floor - max <= T(constants::lowest_argument)) return floor;  // exact here (Sterbenz)
+    using unsigned_bits = std::make_unsigned_t<bits_scalar>;
+    const auto pattern = __builtin_bit_cast(unsigned_bits, floor);
+    return __builtin_bit_cast(T, floor > T(0) ? pattern - 1 : pattern + 1);  // one step down
   }
 
   /// q(r) by pairs: (a0 + a1 r) + r^2 (a2 + a3 r) + ...: depth 1 + (pairs - 1) instead of
@@ -122,68 +168,54 @@ struct exp_kernel {
     return q;
   }
 
-  /// 2^k (1 + p) * 2^headroom, from the rounding sum t = k + 1.5 * 2^p (its low bits are k).
-  static batch scale(const batch& t, const batch& p) {
-    const bits exponent =
-        (xsimd::bitwise_cast<bits>(t) << constants::mantissa_bits) +
-        bits((constants::exponent_bias + constants::headroom) << constants::mantissa_bits);
-    const batch two_to_k = xsimd::bitwise_cast<batch>(exponent);
-    return xsimd::fma(p, two_to_k, two_to_k);
-  }
-
-  /// exp(r + carried) of N independent vectors, in place (v holds d, then the result), stage
-  /// by stage: each exp is a chain of about 20 dependent operations, and written one after
-  /// another they fill the out-of-order scheduler with waiting work; interleaved, the N chains
-  /// advance together.
-  template <std::size_t N>
-  static void reduced(std::array<batch, N>& v, const std::array<batch, N>& carried) {
-    std::array<batch, N> t, r;
-    SOFTLAB_UNROLL for (std::size_t u = 0; u < N; ++u) t[u] =
-        xsimd::fma(v[u], batch(constants::log2e), batch(constants::rounding_shift));
+  /// The pivot's exps of N vectors of one row, in place; with `carry`, the rounding error of
+  /// x - offset is carried into the reduced argument (pivot::difference). Stage by stage: each
+  /// exp is a chain of about 12 dependent operations, and written one after another they fill
+  /// the out-of-order scheduler with waiting work; interleaved, the N chains advance together.
+  /// A NaN x gives a NaN.
+  template <bool carry = false, std::size_t N>
+  static void of_row(std::array<batch, N>& v, const pivot& p) {
+    std::array<batch, N> t, r, e;
+    SOFTLAB_UNROLL for (std::size_t u = 0; u < N; ++u) {
+      const batch xc = lanes<Arch, T>::max_keeping_nan(p.floor, v[u]);
+      v[u] = xc - p.offset;  // exact unless `carry` (see pivot)
+      if constexpr (carry) {
+        // Knuth's two-sum: e = (xc - offset) - d exactly, whatever the magnitudes.
+        const batch virtual_b = v[u] - xc;
+        e[u] = (xc - (v[u] - virtual_b)) + (p.minus_offset - virtual_b);
+      }
+      t[u] = xsimd::fma(v[u], batch(constants::log2e), batch(constants::rounding_shift));
+    }
     SOFTLAB_UNROLL for (std::size_t u = 0; u < N; ++u) {
       const batch k = t[u] - batch(constants::rounding_shift);
       const batch r_hi = xsimd::fnma(k, batch(constants::ln2_hi), v[u]);  // exact (see above)
-      r[u] = r_hi + xsimd::fnma(k, batch(constants::ln2_lo), carried[u]);
+      if constexpr (carry)
+        r[u] = r_hi + xsimd::fnma(k, batch(constants::ln2_lo), e[u]);
+      else
+        r[u] = xsimd::fnma(k, batch(constants::ln2_lo), r_hi);
     }
     SOFTLAB_UNROLL for (std::size_t u = 0; u < N; ++u) {
       const batch r2 = r[u] * r[u];
-      v[u] = scale(t[u], xsimd::fma(r2, polynomial_q(r[u], r2), r[u]));  // exp(r) - 1, scaled
+      const batch expm1 = xsimd::fma(r2, polynomial_q(r[u], r2), r[u]);
+      // 2^(k - j) by the exponent bits: t's low bits hold k.
+      const batch two_to_k = xsimd::bitwise_cast<batch>(
+          (xsimd::bitwise_cast<bits>(t[u]) << constants::mantissa_bits) + p.exponent);
+      v[u] = xsimd::fma(expm1, two_to_k, two_to_k);
     }
   }
-
-  /// 2^headroom exp(x_u - m) of N vectors in place, the rounding of x - m carried into r.
-  template <std::size_t N>
-  static void of_difference(std::array<batch, N>& x, const shift& s) {
-    std::array<batch, N> e;
-    SOFTLAB_UNROLL for (std::size_t u = 0; u < N; ++u) {
-      const batch xc = lanes<Arch, T>::max_keeping_nan(s.floor, x[u]);
-      const batch d = xc - s.m;
-      // Knuth's two-sum: e = (xc - m) - d exactly, whatever the magnitudes (6 additions).
-      const batch virtual_b = d - xc;
-      e[u] = (xc - (d - virtual_b)) + (s.minus_m - virtual_b);
-      // When |m| is so large that the floor is m - ulp(m), d = -ulp(m) is exact (e = 0) but
-      // beyond the reduction's range; clamp it too (its exp is 0 either way).
-      x[u] = lanes<Arch, T>::max_keeping_nan(s.lowest, d);
-    }
-    reduced(x, e);
-  }
-  static batch of_difference(const batch& x, const shift& s) {
+  template <bool carry = false>
+  static batch of_row(const batch& x, const pivot& p) {
     std::array<batch, 1> v{x};
-    of_difference(v, s);
+    of_row<carry>(v, p);
     return v[0];
   }
 
-  /// exp(d) of N vectors in place, for exact arguments d (no carried error): the planned exhaustive
-  /// test's entry point and the double-lane kernel's (there x - m is formed in double from
-  /// floats, exact to 2^-53 |d|).
+  /// 2^headroom exp(d) of N vectors in place, d clamped below at lowest_argument: the kernel
+  /// the exhaustive test (accuracy/exp_exhaustive) checks, and the double-lane kernel's (there
+  /// x - m is formed in double from floats, exact to 2^-53 |d|). The same code as of_row.
   template <std::size_t N>
   static void of_exact(std::array<batch, N>& d) {
-    std::array<batch, N> zero;
-    SOFTLAB_UNROLL for (std::size_t u = 0; u < N; ++u) {
-      d[u] = lanes<Arch, T>::max_keeping_nan(batch(constants::lowest_argument), d[u]);
-      zero[u] = batch(T(0));
-    }
-    reduced(d, zero);
+    of_row(d, pivot::plain());
   }
   static batch of_exact(const batch& d) {
     std::array<batch, 1> v{d};

@@ -1,27 +1,35 @@
 // softlab::fast (registry name "fast"): the fastest softmax softlab makes that still keeps the
 // contract, float and double, vectorized with runtime ISA dispatch (SSE2; AVX2 + FMA).
 //
-// Algorithm: m = max x; e_i = 2^h exp(x_i - m) by softlab's own exp (softlab/simd/exp_kernel.hpp:
-//   the rounding error of x_i - m carried into the reduced argument by a two-sum, so scores
-//   spread over [-80, 80] cost nothing; a degree-6 (float) or 11 (double) polynomial; 2^k by
-//   exponent bits; the 2^h headroom keeps every e_i normal); s = sum e_i, four vectors added as
-//   a tree and folded into double lanes (float) or a compensated double sum (double), so the
-//   sum does not drift with n; y_i = e_i (1/s as a hi + lo pair): one rounding, gradual
-//   underflow included.
-// Passes, chosen by size (fast::two_pass_from_elements: double from 4 MiB; float never, as
+// Algorithm: m = max x; e_i = 2^h exp(x_i - m) F by softlab's own exp (softlab/simd/
+//   exp_kernel.hpp): the rounding of x_i - m, which costs the libraries users ship 60 ULP on
+//   scores spread over [-80, 80], never happens: for |m| < 240 (float; double 1520) m is
+//   subtracted in the exponent bits, e_i = 2^(h - j) exp(x_i) with j = round(m / ln 2), and
+//   the row's factor F = e^(m - j ln 2) cancels in e_i / s; beyond, x_i - m is exact; a
+//   degree-6 (float) or 11 (double) polynomial; 2^k by exponent bits; the 2^h headroom keeps
+//   every e_i normal. s = sum e_i, four vectors added as a tree and folded into double lanes
+//   (float) or a compensated double sum (double), so the sum does not drift with n;
+//   y_i = e_i (1/s as a hi + lo pair): one rounding, gradual underflow included. log_softmax,
+//   logsumexp and the out-of-cache sums (whose m changes) take exp(x_i - m) exactly (F = 1),
+//   the rounding of x_i - m carried into the reduced argument by a two-sum.
+// Passes, chosen by size (fast::two_pass_from_elements: double from 4 MiB, float from 8 MiB, as
 //   measured):
 //   in cache, 3: read x (max); read x, write e (y) and sum; read + write y (scale);
-//   out of cache, 2: read x once, block by block (the block max then its exps from L1, the
-//   running sum rescaled when the max grows, as in Milakov & Gimelshein's online softmax);
-//   read x, write y with non-temporal stores (8 bytes per float element instead of 20).
+//   out of cache, 2: read x once, block by block (the block max then its exps from L1 while
+//   the next block is prefetched, the running sum rescaled by 2^(j_old - j_new) when the max
+//   grows, as in Milakov & Gimelshein's online softmax); read x, write y with non-temporal
+//   stores (8 bytes per float element instead of 20). A row whose max reaches +-240 (float;
+//   double 1520) goes back to three passes (its exps carry no pivot to rescale by).
 // No allocation, no virtual call: one indirect call per pass, through the ISA's table.
 // Stated bound, every result >= the smallest normal: 2E + 3 ULP, E the exp kernel's largest
-//   relative error in units of u (provisionally 1.5, see exp_error_u): E in e_i, E + 2 in s (its
-//   terms and the tree), 1 for the final product. Independent of n and of the spread of x.
+//   relative error in units of u (measured: 1.62 float, 1.69 double; exp_error_u): E in e_i, E + 2
+//   in s (its terms and the tree), 1 for the final product. Independent of n and of the spread of
+//   x.
 // Subnormal results: kept (the product with 2^-h / s rounds once, to the subnormal grid).
 // -inf: weight exactly 0; all -inf: all 0. +inf: the k infinite entries share 1/k, others 0.
-// NaN anywhere: all NaN. Empty: no-op. x at the lowest finite T: the entries equal to the max
-//   share 1/k (every other exp is 0).
+// NaN anywhere: all NaN. Empty: no-op. A max so large that T's spacing below it exceeds 240
+//   (float; double 1520), the lowest finite T included: the k entries equal to it share 1/k
+//   (every other exp is 0 in T).
 #pragma once
 
 #include <softlab/facts.hpp>
@@ -38,8 +46,8 @@ struct fast {
   static constexpr implementation_facts facts{
       .name = "fast",
       .algorithm =
-          "softlab's own exp with the x - max rounding carried (two-sum), drift-free "
-          "sum, hi/lo reciprocal; 3 passes in cache, 2 with streaming stores beyond",
+          "softlab's own exp with max subtracted in the exponent bits (no rounded x - max), "
+          "drift-free sum, hi/lo reciprocal; 3 passes in cache, 2 with streaming stores beyond",
       .passes = "3 in cache (read; read + write; read + write), 2 beyond (read; read + write NT)",
       .stated_bound = "2E + 3 ULP, E = the exp kernel's measured relative error in u",
       .vectorized = true,
@@ -52,13 +60,14 @@ struct fast {
   /// From this n on, the two-pass structure with streaming stores (and the online max).
   /// Measured with softlab-bench (release, AVX2, 3 repetitions, 2026-11-28): double: at n = 2^20
   /// two passes took 3.8 ms where three took 4.2-4.4 (the peers' and xsimd's structure); float:
-  /// three passes stayed ahead at every n up to 2^24 (19-20 ms against 27 at 2^24: a second
-  /// float exp costs more than the 8 bytes per element it saves), so float never switches.
+  /// at n = 2^20 (4 MiB, in the 32 MiB L3) three passes 0.76 ms, two 0.87; at 2^22 three 5.9
+  /// ms, two 4.2; at 2^24 three 22 ms, two 16.4 (the online pass prefetching its next block).
   template <class T>
   static constexpr std::size_t two_pass_from_elements = std::is_same_v<T, double>
                                                             ? (std::size_t(4) << 20) /
                                                                   sizeof(double)
-                                                            : ~std::size_t(0);
+                                                            : (std::size_t(8) << 20) /
+                                                                  sizeof(float);
 
   static void softmax(std::span<const float> x, std::span<float> y);
   static void softmax(std::span<const double> x, std::span<double> y);
@@ -80,12 +89,14 @@ struct fast {
     return logsumexp(x);
   }
 
-  /// E: the exp kernel's largest relative error in units of u. PROVISIONAL: 1.5 is an
-  /// estimate from the polynomial (0.37 u float, 0.58 u double), the reduction (<= 0.3 u) and
-  /// the two final FMAs (<= 1 u), not yet a measurement: the exhaustive run over every float
-  /// argument (issue 5, item 3) has not landed. The contract suite checks the resulting 6 ULP
-  /// on every family and both ISAs (largest seen: 1.74 ULP float, 2.56 double).
-  static double exp_error_u(const bound_inputs&) { return 1.5; }
+  /// E: the exp kernel's largest relative error in units of u, as measured by
+  /// softlab-exp-exhaustive (accuracy/exp_exhaustive, 2026-11-28, SSE2 and AVX2): float, every
+  /// float argument of both the plain and the pivoted kernel, 1.618 u at most (1.164 ULP);
+  /// double, 2^28 random and special arguments, 1.685 u (1.227 ULP), a sample, not every double.
+  /// The contract suite checks the resulting bound on every family and both ISAs.
+  static double exp_error_u(const bound_inputs& in) {
+    return in.precision_bits <= 24 ? 1.62 : 1.69;
+  }
   static double softmax_bound_ulps(const bound_inputs& in) { return 2 * exp_error_u(in) + 3; }
   /// log_softmax and logsumexp: s's relative error E + 2 becomes an absolute error in log s;
   /// the roundings of log s, of x_i - m (<= |y| + ln n) and of the result add |y| + 2 ln n + 2.

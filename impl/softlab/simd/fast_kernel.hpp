@@ -14,21 +14,29 @@
 
 namespace softlab::simd {
 
-/// A sum as an unevaluated pair hi + lo (lo = 0 for float, whose sums are double).
+/// A sum as an unevaluated pair hi + lo (lo = 0 for float, whose sums are double), and the
+/// pivot exponent j of its terms (exp_kernel::pivot::shifted; 0 for exact differences).
 struct wide_sum {
   double hi = 0, lo = 0;
+  int pivot = 0;
 };
 
-/// The passes one ISA provides for one element type. Sums are of 2^headroom exp(x_i - m)
-/// (softlab/simd/exp_kernel.hpp).
+/// The passes one ISA provides for one element type. "Shifted" exps are 2^headroom exp(x_i -
+/// m) F(m), F the row's factor of exp_kernel::pivot::shifted, which cancels in softmax's
+/// normalization; "exact" ones have F = 1 (softlab/simd/exp_kernel.hpp).
 template <class T>
 struct fast_passes {
   T (*max)(const T* x, std::size_t n);
+  /// y_i = the shifted exps, and their sum.
   wide_sum (*store_exp_and_sum)(const T* x, T m, T* y, std::size_t n);
+  /// The sum of the exact exps (log_softmax, logsumexp).
   wide_sum (*exp_sum)(const T* x, T m, std::size_t n);
+  /// The sum of the shifted exps (the online max: the caller rescales by 2^(j_old - j_new)),
+  /// prefetching the n elements after x.
+  wide_sum (*shifted_exp_sum)(const T* x, T m, std::size_t n);
   /// y_i *= (inverse_hi + inverse_lo), one rounding: the reciprocal's own rounding is not paid.
   void (*scale)(T* y, T inverse_hi, T inverse_lo, std::size_t n);
-  /// y_i = 2^headroom exp(x_i - m) (inverse_hi + inverse_lo), aligned stores bypassing the cache.
+  /// y_i = the shifted exps times (inverse_hi + inverse_lo), aligned stores bypassing the cache.
   void (*stream_exp_scaled)(const T* x, T m, T inverse_hi, T inverse_lo, T* y, std::size_t n);
   void (*shifted_minus)(const T* x, T shift, T log_sum, T* y, std::size_t n);  ///< (x - s) - l
 };
@@ -72,38 +80,61 @@ struct fast_kernel {
   static constexpr std::size_t width = lane::width;
   static constexpr std::size_t group = 4 * width;  // four vectors in flight per iteration
 
-  template <bool store>
+  /// Prefetches the group of elements `ahead` bytes past `at`. Addresses, not pointers: past
+  /// the row's end they point nowhere (a prefetch never faults, and no out-of-bounds pointer
+  /// is formed).
+  static void prefetch(const T* at, std::size_t ahead) {
+    const std::uintptr_t start = reinterpret_cast<std::uintptr_t>(at) + ahead;
+    SOFTLAB_UNROLL for (std::size_t line = 0; line < group * sizeof(T); line += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(start + line), _MM_HINT_T0);
+  }
+
+  /// The shifted exps (store them when `store`), or the exact ones (`!shifted`: the rounding
+  /// of x - m carried), and their sum. `prefetch_next`: the online max's blocks, where the
+  /// next n elements are the next block, fetched from memory while these exps are computed
+  /// (its max pass would otherwise wait for memory with the FMA units idle).
+  template <bool store, bool shifted, bool prefetch_next = false>
   static wide_sum exp_sum_impl(const T* x, T m, T* y, std::size_t n) {
-    const typename exp::shift s(m);
+    constexpr bool carry = !shifted;
+    const auto p = shifted ? exp::pivot::shifted(m) : exp::pivot::difference(m);
     drift_free_sum<Arch, T> sum;
     std::size_t i = 0;
     for (; i + group <= n; i += group) {
+      if constexpr (prefetch_next) {
+        prefetch(x + i, n * sizeof(T));
+      }
       std::array<batch, 4> e;
       SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u] =
           batch::load_unaligned(x + i + u * width);
-      exp::of_difference(e, s);
+      exp::template of_row<carry>(e, p);
       if constexpr (store) {
         SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u].store_unaligned(y + i + u * width);
       }
       sum.add((e[0] + e[1]) + (e[2] + e[3]));
     }
     for (; i + width <= n; i += width) {
-      const batch e = exp::of_difference(batch::load_unaligned(x + i), s);
+      const batch e = exp::template of_row<carry>(batch::load_unaligned(x + i), p);
       if constexpr (store) e.store_unaligned(y + i);
       sum.add(e);
     }
     if (i < n) {
-      const batch e = exp::of_difference(lane::load_tail(x + i, n - i, -T(__builtin_inf())), s);
+      const batch e =
+          exp::template of_row<carry>(lane::load_tail(x + i, n - i, -T(__builtin_inf())), p);
       if constexpr (store) lane::store_tail(e, y + i, n - i);
       sum.add(e);
     }
-    return sum.total();
+    wide_sum total = sum.total();
+    total.pivot = int(p.j);
+    return total;
   }
   static wide_sum store_exp_and_sum(const T* x, T m, T* y, std::size_t n) {
-    return exp_sum_impl<true>(x, m, y, n);
+    return exp_sum_impl<true, true>(x, m, y, n);
   }
   static wide_sum exp_sum(const T* x, T m, std::size_t n) {
-    return exp_sum_impl<false>(x, m, nullptr, n);
+    return exp_sum_impl<false, false>(x, m, nullptr, n);
+  }
+  static wide_sum shifted_exp_sum(const T* x, T m, std::size_t n) {
+    return exp_sum_impl<false, true, true>(x, m, nullptr, n);
   }
 
   static batch times(const batch& v, const batch& hi, const batch& lo) {
@@ -123,39 +154,37 @@ struct fast_kernel {
   }
 
   static void stream_exp_scaled(const T* x, T m, T inverse_hi, T inverse_lo, T* y, std::size_t n) {
-    const typename exp::shift s(m);
+    const auto s = exp::pivot::shifted(m);
     const batch hi(inverse_hi), lo(inverse_lo);
-    auto one = [&](std::size_t at) {
-      return times(exp::of_difference(batch::load_unaligned(x + at), s), hi, lo);
-    };
+    auto exp_of = [&](const batch& v) { return exp::of_row(v, s); };
+    auto one = [&](std::size_t at) { return times(exp_of(batch::load_unaligned(x + at)), hi, lo); };
     std::size_t i = 0;
     // Plain stores up to the first vector-aligned y, streaming stores from there.
     const std::size_t misaligned = reinterpret_cast<std::uintptr_t>(y) % (width * sizeof(T));
     const std::size_t head = misaligned == 0 ? 0 : (width * sizeof(T) - misaligned) / sizeof(T);
     if (misaligned % sizeof(T) == 0 && head < n) {
       if (head > 0)
-        lane::store_tail(
-            times(exp::of_difference(lane::load_tail(x, head, -T(__builtin_inf())), s), hi, lo), y,
-            head);
+        lane::store_tail(times(exp_of(lane::load_tail(x, head, -T(__builtin_inf()))), hi, lo), y,
+                         head);
       for (i = head; i + 4 * width <= n; i += 4 * width) {
         std::array<batch, 4> e;
         SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u] =
             batch::load_unaligned(x + i + u * width);
-        exp::of_difference(e, s);
+        exp::of_row(e, s);
         SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u)
             lane::store_streaming(times(e[u], hi, lo), y + i + u * width);
       }
     }
     for (; i + width <= n; i += width) one(i).store_unaligned(y + i);
     if (i < n)
-      lane::store_tail(
-          times(exp::of_difference(lane::load_tail(x + i, n - i, -T(__builtin_inf())), s), hi, lo),
-          y + i, n - i);
+      lane::store_tail(times(exp_of(lane::load_tail(x + i, n - i, -T(__builtin_inf()))), hi, lo),
+                       y + i, n - i);
     _mm_sfence();  // streamed stores are weakly ordered: make them visible before returning
   }
 
-  static constexpr fast_passes<T> passes{&lane::max, &store_exp_and_sum, &exp_sum,
-                                         &scale,     &stream_exp_scaled, &lane::shifted_minus};
+  static constexpr fast_passes<T> passes{
+      &lane::max,         &store_exp_and_sum,  &exp_sum, &shifted_exp_sum, &scale,
+      &stream_exp_scaled, &lane::shifted_minus};
 };
 
 }  // namespace softlab::simd

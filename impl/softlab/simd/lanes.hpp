@@ -41,12 +41,27 @@ struct lanes {
     v.store_aligned(buffer);
     for (std::size_t i = 0; i < count; ++i) y[i] = buffer[i];
   }
+  /// The largest lane, by halving shuffles: a spill to memory and a scalar loop would put a
+  /// store-forwarding stall and width - 1 dependent compares on every row's critical path.
   static T horizontal_max(const batch& v) {
-    alignas(Arch::alignment()) T buffer[width];
-    v.store_aligned(buffer);
-    T m = buffer[0];
-    for (std::size_t i = 1; i < width; ++i) m = buffer[i] > m ? buffer[i] : m;
-    return m;
+    if constexpr (std::is_same_v<T, float>) {
+      __m128 m;
+      if constexpr (std::is_same_v<Arch, xsimd::sse2>)
+        m = v;
+      else
+        m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+      m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+      m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+      return _mm_cvtss_f32(m);
+    } else {
+      __m128d m;
+      if constexpr (std::is_same_v<Arch, xsimd::sse2>)
+        m = v;
+      else
+        m = _mm_max_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+      m = _mm_max_sd(m, _mm_unpackhi_pd(m, m));
+      return _mm_cvtsd_f64(m);
+    }
   }
 
   /// max of x; a NaN may be skipped (the callers recheck a non-finite max, and a NaN under a
