@@ -1104,27 +1104,28 @@ int run(const options& o) {
   }
 
   // The reference's own statistics.
-  if (any_float) {
-    const reference_stats& r = floats.reference;
+  auto report_reference = [&](const reference_stats& r, const char* type, const char* arguments,
+                              const char* libm) {
     std::printf(
-        "float reference: %llu arguments (both float kernels), %llu via MPFR (%.2e); "
-        "%llu cross-checked with MPFR, %llu disagree; glibc exp max error %.3f double "
-        "ULP on them\n",
-        static_cast<unsigned long long>(r.arguments), static_cast<unsigned long long>(r.mpfr),
-        double(r.mpfr) / double(r.arguments), static_cast<unsigned long long>(r.checked),
-        static_cast<unsigned long long>(r.disagree), r.max_libm_error);
-    if (r.disagree > 0) gates.fail("float reference disagrees with MPFR");
+        "%s reference: %llu arguments%s, %llu via MPFR (%.2e); %llu cross-checked with MPFR, "
+        "%llu disagree; %s on them\n",
+        type, static_cast<unsigned long long>(r.arguments), arguments,
+        static_cast<unsigned long long>(r.mpfr), double(r.mpfr) / double(r.arguments),
+        static_cast<unsigned long long>(r.checked), static_cast<unsigned long long>(r.disagree),
+        libm);
+    if (r.disagree > 0) gates.fail(std::string(type) + " reference disagrees with MPFR");
+  };
+  char libm_error[96];
+  if (any_float) {
+    std::snprintf(libm_error, sizeof libm_error, "glibc exp max error %.3f double ULP",
+                  floats.reference.max_libm_error);
+    report_reference(floats.reference, "float", " (both float kernels)", libm_error);
   }
   if (o.kernels[double_kernel]) {
-    const reference_stats& r = doubles.reference;
-    std::printf(
-        "double reference: %llu arguments, %llu via MPFR (%.2e); %llu cross-checked "
-        "with MPFR, %llu disagree; expl max error %.3f long double ULP on them (margin "
-        "2^-60 = 8)\n",
-        static_cast<unsigned long long>(r.arguments), static_cast<unsigned long long>(r.mpfr),
-        double(r.mpfr) / double(r.arguments), static_cast<unsigned long long>(r.checked),
-        static_cast<unsigned long long>(r.disagree), r.max_libm_error);
-    if (r.disagree > 0) gates.fail("double reference disagrees with MPFR");
+    std::snprintf(libm_error, sizeof libm_error,
+                  "expl max error %.3f long double ULP (margin 2^-60 = 8)",
+                  doubles.reference.max_libm_error);
+    report_reference(doubles.reference, "double", "", libm_error);
   }
   std::printf("time: float sweep (both float kernels) %.1f s, double sweep %.1f s, total %.1f s\n",
               seconds[float_kernel], seconds[double_kernel], seconds_since(start));
