@@ -1,9 +1,11 @@
-# Install rules: headers, the static library, the exported package, the tool.
+# Install rules: the public headers, the static library, the exported package, the programs.
 include(CMakePackageConfigHelpers)
 
+# The public headers only: the vector kernels' own headers (they include xsimd) stay in the
+# source tree; the installed ones need nothing the package config does not find.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/impl/softlab DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
         FILES_MATCHING PATTERN "*.hpp")
-install(TARGETS softlab EXPORT softlabTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(TARGETS softlab_library EXPORT softlabTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(EXPORT softlabTargets NAMESPACE softlab:: FILE softlabTargets.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/softlab)
 
@@ -17,6 +19,8 @@ install(FILES ${PROJECT_BINARY_DIR}/softlabConfig.cmake
               ${PROJECT_BINARY_DIR}/softlabConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/softlab)
 
-if(SOFTLAB_BUILD_TOOLS)
-  install(TARGETS softlab_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-endif()
+foreach(program softlab softlab-bench)
+  if(TARGET ${program})
+    install(TARGETS ${program} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  endif()
+endforeach()

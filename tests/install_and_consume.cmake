@@ -16,6 +16,19 @@ foreach(installed include/softlab/softlab.hpp bin/softlab lib/cmake/softlab/soft
     message(FATAL_ERROR "not installed: ${installed}")
   endif()
 endforeach()
+# Only public headers: none of the installed ones may include a library the package config does
+# not look for (xsimd is the vector kernels' own dependency, and on this machine it would be
+# found in /usr/include anyway, so the consumer's compile alone would not notice).
+file(GLOB_RECURSE installed_headers "${prefix}/include/softlab/*.hpp")
+foreach(header IN LISTS installed_headers)
+  file(STRINGS "${header}" private_includes REGEX "^#include <(xsimd/|[a-z]*intrin\\.h)")
+  if(private_includes)
+    message(FATAL_ERROR "installed header ${header} includes ${private_includes}: not a public header")
+  endif()
+endforeach()
+list(LENGTH installed_headers installed_count)
+message(STATUS "${installed_count} installed headers, none including xsimd or intrinsics")
+
 run(${CMAKE_COMMAND} -S "${SOURCE_DIR}/tests/consumer" -B "${WORK_DIR}/build" -G "${GENERATOR}"
     -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=Release "-DCMAKE_PREFIX_PATH=${prefix}")
 run(${CMAKE_COMMAND} --build "${WORK_DIR}/build")

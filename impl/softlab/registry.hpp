@@ -149,10 +149,17 @@ class registry {
 };
 
 /// A registry holding every builtin implementation for every type it supports. A value, not a
-/// global: a tool builds one, and may add peers to it.
-inline registry builtin_registry() {
+/// global: a tool builds one, and may add peers to it. Defined in impl/src/registry.cpp, the one
+/// translation unit that instantiates every (implementation, type) of builtin_implementations:
+/// code that only needs the runtime view compiles none of the algorithms again.
+registry builtin_registry();
+
+/// The registry of an implementation list; builtin_registry() is this over builtin_implementations.
+/// A program that adds its own implementation types can build its registry the same way.
+template <class... Impls>
+registry registry_of(implementation_list<Impls...> list) {
   registry result;
-  for_each_implementation(builtin_implementations{}, [&]<class Impl>() {
+  for_each_implementation(list, [&]<class Impl>() {
     for_each_type(element_types{}, [&]<class T>() {
       if constexpr (Impl::template supports<T>) result.add(make_kernel<Impl, T>());
     });

@@ -32,18 +32,11 @@
 // state is the instruction set chosen for the vectorized kernels (see softlab/simd/isa.hpp).
 #pragma once
 
-#include <softlab/algorithms/divfree.hpp>
-#include <softlab/algorithms/naive.hpp>
-#include <softlab/algorithms/online.hpp>
-#include <softlab/algorithms/stable.hpp>
-#include <softlab/algorithms/two_pass.hpp>
+// Every implementation's header comes through the registry, the one list of them.
 #include <softlab/detail/arguments.hpp>
 #include <softlab/detail/reductions.hpp>
 #include <softlab/entry_points.hpp>
-#include <softlab/facts.hpp>
-#include <softlab/simd/accurate.hpp>
-#include <softlab/simd/fast.hpp>
-#include <softlab/simd/xsimd_stable.hpp>
+#include <softlab/registry.hpp>
 #include <softlab/types.hpp>
 
 #include <cstddef>
@@ -135,5 +128,3 @@ void pairwise_attention(const Q& query, const K& keys, W&& weights) {
 }
 
 }  // namespace softlab
-
-#include <softlab/registry.hpp>

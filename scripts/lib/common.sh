@@ -1,5 +1,7 @@
 # Shared by scripts/test and scripts/study: Debian packages, stage timing.
 # shellcheck shell=bash
+# The variables below are read by the scripts that source this file:
+# shellcheck disable=SC2034
 
 SOFTLAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
@@ -30,12 +32,14 @@ ensure_packages() {
 }
 
 # The packages every build needs (compilers, CMake, the library's and the tests' dependencies).
-SOFTLAB_BUILD_PACKAGES=(cmake ninja-build g++ clang binutils libboost-dev libxsimd-dev
+SOFTLAB_BUILD_PACKAGES=(cmake ninja-build g++ clang binutils pkgconf libboost-dev libxsimd-dev
   libmpfr-dev libgmp-dev catch2 libcli11-dev libbenchmark-dev)
 
 # The peers (libtorch, oneDNN, XNNPACK; pthreadpool for xnnpack.h) and the report's Python.
 SOFTLAB_PEER_PACKAGES=(libtorch-dev libdnnl-dev libxnnpack-dev libpthreadpool-dev)
 SOFTLAB_REPORT_PACKAGES=(python3-numpy python3-matplotlib)
+# What scripts/test checks the tree with besides the compilers.
+SOFTLAB_CHECK_PACKAGES=(clang-format shellcheck)
 
 STAGE_NAME=""
 STAGE_START=0
@@ -60,4 +64,37 @@ stage_summary() {
   echo
   echo "time per stage:"
   printf '  %s\n' "${STAGE_REPORT[@]}"
+}
+
+# The tree's own files, tracked by git (a clean clone) or, outside a checkout, found on disk.
+tracked_files() {
+  if git -C "$SOFTLAB_ROOT" rev-parse --is-inside-work-tree > /dev/null 2>&1; then
+    git -C "$SOFTLAB_ROOT" ls-files -- "$@"
+  else
+    (cd "$SOFTLAB_ROOT" && for pattern in "$@"; do find . -path "./build" -prune -o -path "./$pattern" -print; done | sed 's|^\./||')
+  fi
+}
+
+# Fails on any C++ file of ours that clang-format (the repository's .clang-format) would change.
+check_formatting() {
+  local files
+  mapfile -t files < <(tracked_files '*.cpp' '*.hpp')
+  if ! clang-format --dry-run --Werror "${files[@]}"; then
+    echo "clang-format would change the files above: run clang-format -i on them" >&2
+    return 1
+  fi
+  echo "clang-format: ${#files[@]} files formatted"
+}
+
+# Fails on any shell script that shellcheck flags (following the files they source).
+check_shell_scripts() {
+  local scripts=()
+  local file
+  while IFS= read -r file; do
+    if head -n 1 "$file" | grep -q -E '^#!.*\b(bash|sh)\b' || [[ $file == *.sh ]]; then
+      scripts+=("$file")
+    fi
+  done < <(tracked_files 'scripts/*' '.ci/*')
+  shellcheck -x "${scripts[@]}"
+  echo "shellcheck: ${#scripts[@]} scripts clean"
 }

@@ -1,7 +1,6 @@
 // The core suite: one Catch2 test case per (implementation, type) of the registry, registered
 // at start-up from softlab::builtin_registry(), so an implementation added to the registry is
 // tested with no edit here. Vectorized kernels run the whole suite on every ISA this CPU has.
-#define CATCH_CONFIG_MAIN
 #include "softmax_tester.hpp"
 
 #include <softlab/softlab.hpp>

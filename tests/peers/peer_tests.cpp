@@ -13,7 +13,6 @@
 // types and facts, arguments are checked exactly as softlab checks them, in place works, the
 // adapters' own machinery (caches, XNNPACK's padded path, threads) gives the library's result,
 // and every peer is within 8 ULP on the seed example.
-#define CATCH_CONFIG_MAIN
 #include <softlab/softlab.hpp>
 #include <softlab_peers/peers.hpp>
 #include <softlab_reference/families.hpp>

@@ -1,7 +1,6 @@
-// bench/tests/listing_tests.cpp: softlab-bench registers what the registry holds, under the
+// tests/bench/listing_tests.cpp: softlab-bench registers what the registry holds, under the
 // documented names (bench/README.md), checked through --benchmark_list_tests; and the one entry
 // it times that is not in the registry (torch_alloc) computes what its registry sibling does.
-#define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
 #include <softlab/registry.hpp>

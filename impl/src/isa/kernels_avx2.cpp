@@ -1,5 +1,5 @@
 // Every vectorized kernel for AVX2 + FMA (xsimd 8.1's fma3<avx2>), compiled with -mavx2 -mfma.
-#include "kernel_tables.hpp"
+#include "../kernel_tables.hpp"
 
 namespace softlab::simd::avx2 {
 using arch = xsimd::fma3<xsimd::avx2>;
