@@ -88,7 +88,9 @@ def load(path):
     runs = defaultdict(list)      # name -> iteration entries (one per repetition)
     aggregates = defaultdict(dict)  # name -> {aggregate_name: entry}
     errors = {}
-    for entry in document["benchmarks"]:
+    for index, entry in enumerate(document["benchmarks"]):
+        if not isinstance(entry, dict):
+            raise BenchInputError(f"{path}: benchmarks[{index}] is not an object")
         name = base_name(entry.get("run_name") or entry.get("name", ""))
         if entry.get("error_occurred"):
             errors[name] = entry.get("error_message", "error")

@@ -87,6 +87,13 @@ def test_not_benchmark_json(tmp_path):
         bench_data.load(str(broken))
     with pytest.raises(bench_data.BenchInputError, match=r"missing\.json: cannot read"):
         bench_data.load(str(tmp_path / "missing.json"))
+    entries = write(tmp_path / "entries.json", json.dumps({"benchmarks": [{}, 3]}))
+    with pytest.raises(bench_data.BenchInputError,
+                       match=r"entries\.json: benchmarks\[1\] is not an object"):
+        bench_data.load(str(entries))
+    context = write(tmp_path / "context.json", json.dumps({"benchmarks": [], "context": []}))
+    with pytest.raises(bench_data.BenchInputError, match=r'context\.json: "context" is not an'):
+        bench_data.load(str(context))
 
 
 @pytest.mark.parametrize("ratio, noise, word", [
