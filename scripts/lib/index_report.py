@@ -42,9 +42,9 @@ def primary_type(rows):
 
 def accuracy_verdicts(path, type_):
     """label -> {"worst": (ulp, family, n) over finite families at n <= ROW_SIZE_LIMIT,
-    "large_n": ulp over the long-sum families (size class "large"), "safe_masks": bool,
+    "long_sum": ulp over the long-sum families (size class "large"), "safe_masks": bool,
     "problems": [text]} in type_."""
-    verdicts = defaultdict(lambda: {"worst": (-1.0, "", 0), "large_n": math.nan,
+    verdicts = defaultdict(lambda: {"worst": (-1.0, "", 0), "long_sum": math.nan,
                                     "safe_masks": True, "problems": [], "flushed": 0})
     with open(path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
@@ -70,7 +70,7 @@ def accuracy_verdicts(path, type_):
             if nan or int(row["inf_count"]):
                 ulp = math.inf
             if row.get("family_sizes") == "large":
-                v["large_n"] = ulp if math.isnan(v["large_n"]) else max(v["large_n"], ulp)
+                v["long_sum"] = ulp if math.isnan(v["long_sum"]) else max(v["long_sum"], ulp)
             elif n <= ROW_SIZE_LIMIT and not math.isnan(ulp) and ulp > v["worst"][0]:
                 v["worst"] = (ulp, family, n)
     return verdicts
@@ -118,8 +118,8 @@ def main():
         _, family, n = verdicts[name]["worst"]
         lines.append(f"- **For accuracy: `{name}`**: its largest error over every finite family at "
                      f"n ≤ {ROW_SIZE_LIMIT} is {ulp:.3g} ULP ({family}, n = {n}); at n = 10^6 "
-                     + (f"{verdicts[name]['large_n']:.3g} ULP"
-                        if not math.isnan(verdicts[name]["large_n"]) else "not run")
+                     + (f"{verdicts[name]['long_sum']:.3g} ULP"
+                        if not math.isnan(verdicts[name]["long_sum"]) else "not run")
                      + (f" (over results ≥ FLT_MIN: it sets {verdicts[name]['flushed']} smaller "
                         "results to 0)" if verdicts[name]["flushed"] else "")
                      + f". Runner-up: `{ranked[1][1]}` "
