@@ -10,7 +10,9 @@
 #include <benchmark/benchmark.h>
 
 #include <cstddef>
+#include <limits>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string_view>
 #include <tuple>
@@ -26,6 +28,9 @@ struct contender {
   std::string name;                 ///< the <impl> segment of the benchmark names
   softlab::kernel<T> kernel;        ///< its entry points; the operations it lacks are skipped
   std::optional<softlab::isa> isa;  ///< forced before each run
+  std::string origin;               ///< "softlab", or the peer's library and version
+  std::string isa_label;            ///< the ISA forced, "-" for scalar code, "native" for a peer
+  std::string variant_of;           ///< for an extra: the registry entry whose library it calls
 };
 
 template <class T>
@@ -34,12 +39,15 @@ std::vector<contender<T>> contenders_of(const softlab::registry& registry,
   std::vector<contender<T>> result;
   for (const softlab::kernel<T>& k : registry.kernels<T>()) {
     // Peers dispatch inside their own library; only softlab's ISA choice is ours to force.
+    const std::string origin(k.origin);
     if (k.facts.vectorized && k.origin == "softlab") {
-      for (softlab::isa which : softlab::available_isas())
-        result.push_back(
-            {std::string(k.facts.name) + "@" + std::string(softlab::isa_name(which)), k, which});
+      for (softlab::isa which : softlab::available_isas()) {
+        const std::string isa(softlab::isa_name(which));
+        result.push_back({std::string(k.facts.name) + "@" + isa, k, which, origin, isa, ""});
+      }
     } else {
-      result.push_back({std::string(k.facts.name), k, std::nullopt});
+      result.push_back({std::string(k.facts.name), k, std::nullopt, origin,
+                        k.origin == "softlab" ? "-" : "native", ""});
     }
   }
   if constexpr (std::is_same_v<T, float>) {
@@ -47,7 +55,10 @@ std::vector<contender<T>> contenders_of(const softlab::registry& registry,
       softlab::kernel<float> softmax_only;  // every other entry point stays nullptr: not measured
       softmax_only.facts.name = extra.name;
       softmax_only.softmax = extra.softmax;
-      result.push_back({extra.name, softmax_only, std::nullopt});
+      const softlab::kernel<float>* library = registry.find<float>(extra.variant_of);
+      const std::string origin(library != nullptr ? library->origin : "unknown");
+      result.push_back({extra.name, softmax_only, std::nullopt, origin,
+                        origin == "softlab" ? "-" : "native", extra.variant_of});
     }
   }
   return result;
@@ -184,10 +195,23 @@ void register_operation(const std::string& family, const std::vector<contender<T
   }
 }
 
+/// The facts of each <impl> segment, once (the same entry is benchmarked in several types).
+template <class T>
+void describe_contenders(const std::vector<contender<T>>& contenders,
+                         std::set<std::string>& described) {
+  for (const contender<T>& who : contenders) {
+    if (!described.insert(who.name).second) continue;
+    std::string facts = "origin=" + who.origin + ";isa=" + who.isa_label;
+    if (!who.variant_of.empty()) facts += ";variant_of=" + who.variant_of;
+    benchmark::AddCustomContext("softlab_impl:" + who.name, facts);
+  }
+}
+
 template <class T>
 void register_type(const softlab::registry& registry, std::span<const extra_float_softmax> extras,
-                   run_mode mode) {
+                   run_mode mode, std::set<std::string>& described) {
   const std::vector<contender<T>> contenders = contenders_of<T>(registry, extras);
+  describe_contenders(contenders, described);
   std::apply(
       [&]<class... Ops>(Ops...) {
         (register_operation<T, Ops>(std::string(Ops::family), contenders, Ops::shapes(mode),
@@ -207,8 +231,16 @@ void register_type(const softlab::registry& registry, std::span<const extra_floa
 
 void register_kernel_benchmarks(const softlab::registry& registry,
                                 std::span<const extra_float_softmax> extras, run_mode mode) {
-  softlab::for_each_type(benchmarked_types{},
-                         [&]<class T>() { register_type<T>(registry, extras, mode); });
+  std::set<std::string> described;
+  std::string types;
+  softlab::for_each_type(benchmarked_types{}, [&]<class T>() {
+    register_type<T>(registry, extras, mode, described);
+    types += (types.empty() ? "" : ",") + std::string(softlab::type_token_v<T>) + ":" +
+             std::to_string(std::numeric_limits<T>::digits);
+  });
+  // The types in the order the report shows them, each with p: the report's first one is the
+  // one it compares against the roofline and the accuracy study.
+  benchmark::AddCustomContext("softlab_types", types);
 }
 
 }  // namespace softlab::bench

@@ -30,9 +30,15 @@ namespace softlab::bench {
 /// allocating call, softlab_peers' allocating_softmax_variants()), under its own <impl> name.
 struct extra_float_softmax {
   std::string name;
+  std::string variant_of;  ///< the registry entry whose library it calls (its origin is that one's)
   void (*softmax)(std::span<const float> x, std::span<float> y) = nullptr;
 };
 
+/// Registers the benchmarks and adds to the JSON's context, for each <impl> segment, the
+/// key "softlab_impl:<impl>" with "origin=<softlab or the peer's library and version>;isa=<the
+/// forced ISA, - for scalar code, native for a peer's own dispatch>" and, for an extra,
+/// ";variant_of=<registry entry>"; and "softlab_types": "<type>:<precision bits>,...". The
+/// report reads these facts instead of keeping lists of names.
 void register_kernel_benchmarks(const softlab::registry& registry,
                                 std::span<const extra_float_softmax> extras, run_mode mode);
 

@@ -95,6 +95,9 @@ void describe_run(run_mode mode, const std::vector<std::string>& peers) {
   for (softlab::isa which : softlab::available_isas()) isas.push_back(softlab::isa_name(which));
   benchmark::AddCustomContext("softlab_isas", joined(isas, ","));
   benchmark::AddCustomContext("roofline_isa", std::string(softlab::bench::roofline_isa_name()));
+  // The roofline references move float arrays (roofline.hpp): the report divides that type's
+  // times by them.
+  benchmark::AddCustomContext("roofline_type", std::string(softlab::type_token_v<float>));
   benchmark::AddCustomContext("peers", peers.empty() ? "none built" : joined(peers, "; "));
 }
 
@@ -120,7 +123,8 @@ int main(int argc, char** argv) {
 #ifdef SOFTLAB_WITH_PEERS
   softlab::peers::register_peers(registry);  // libtorch set to one thread here
   for (const auto& variant : softlab::peers::allocating_softmax_variants())
-    extras.push_back({.name = variant.name, .softmax = variant.softmax});
+    extras.push_back(
+        {.name = variant.name, .variant_of = variant.variant_of, .softmax = variant.softmax});
   peers = softlab::peers::peer_descriptions();
 #endif
   describe_run(mode, peers);

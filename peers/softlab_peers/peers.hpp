@@ -65,7 +65,8 @@ std::vector<std::string> peer_descriptions();
 /// library's allocating call, copies the result into y (so it does the same job as every entry)
 /// and drops the result; the benchmarks time it as "torch_alloc".
 struct allocating_softmax {
-  std::string name;  ///< "torch_alloc"
+  std::string name;        ///< "torch_alloc"
+  std::string variant_of;  ///< the registry entry whose library it calls ("torch")
   void (*softmax)(std::span<const float> x, std::span<float> y) = nullptr;
 };
 

@@ -43,7 +43,8 @@ std::vector<std::string> peer_descriptions() {
 std::vector<allocating_softmax> allocating_softmax_variants() {
   std::vector<allocating_softmax> variants;
 #ifdef SOFTLAB_HAVE_TORCH
-  variants.push_back({.name = "torch_alloc", .softmax = &detail::torch_softmax_allocating});
+  variants.push_back(
+      {.name = "torch_alloc", .variant_of = "torch", .softmax = &detail::torch_softmax_allocating});
 #endif
   return variants;
 }

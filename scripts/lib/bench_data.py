@@ -47,7 +47,8 @@ def parse_name(name):
             return {"op": "rows", "type": parts[1], "impl": parts[2], "set": "uniform",
                     "n": rows * cols, "rows": rows, "cols": cols}
         if parts[0] == "roofline" and len(parts) == 3:
-            return {"op": "roofline", "kind": parts[1], "type": "float", "n": int(parts[2])}
+            # The type comes from the context's roofline_type (load fills it in).
+            return {"op": "roofline", "kind": parts[1], "type": None, "n": int(parts[2])}
     except ValueError:
         return None
     return None
@@ -66,7 +67,8 @@ def _relative_spread(values):
 
 
 def load(path):
-    """{"context": dict, "records": {name: record}} where a record has the parsed name parts and
+    """{"context": dict, "records": {name: record}, "implementations": implementation_facts,
+    "types": benchmarked_types} where a record has the parsed name parts and
     ns (median ns per element), cycles (median cycles per element or nan), bytes_per_second
     (median), repetitions, noise (relative: the cv aggregate, else computed), error (text or
     None)."""
@@ -77,11 +79,18 @@ def load(path):
         raise BenchInputError(f"{path}: cannot read benchmark JSON: {e}") from e
     if not isinstance(document, dict) or "benchmarks" not in document:
         raise BenchInputError(f"{path}: no \"benchmarks\" list: not Google Benchmark JSON")
+    context = document.get("context", {})
+    if not isinstance(context, dict):
+        raise BenchInputError(f"{path}: \"context\" is not an object")
+    if not isinstance(document["benchmarks"], list):
+        raise BenchInputError(f"{path}: \"benchmarks\" is not a list")
 
     runs = defaultdict(list)      # name -> iteration entries (one per repetition)
     aggregates = defaultdict(dict)  # name -> {aggregate_name: entry}
     errors = {}
-    for entry in document["benchmarks"]:
+    for index, entry in enumerate(document["benchmarks"]):
+        if not isinstance(entry, dict):
+            raise BenchInputError(f"{path}: benchmarks[{index}] is not an object")
         name = base_name(entry.get("run_name") or entry.get("name", ""))
         if entry.get("error_occurred"):
             errors[name] = entry.get("error_message", "error")
@@ -113,5 +122,34 @@ def load(path):
         record["bytes_per_second"], _ = column("bytes_per_second")
         record["repetitions"] = len(runs[name]) or int(
             aggregates[name].get("median", {}).get("repetitions", 0))
+        if record["op"] == "roofline":
+            record["type"] = context.get("roofline_type")
         records[name] = record
-    return {"context": document.get("context", {}), "records": records}
+    return {"context": context, "records": records,
+            "implementations": implementation_facts(context), "types": benchmarked_types(context)}
+
+
+def implementation_facts(context):
+    """<impl> segment -> {"origin", "isa", "variant_of"} from the context's "softlab_impl:<impl>"
+    entries ("origin=...;isa=...[;variant_of=...]", written by softlab-bench)."""
+    facts = {}
+    for key, value in context.items():
+        if not key.startswith("softlab_impl:") or not isinstance(value, str):
+            continue
+        entry = {"origin": None, "isa": None, "variant_of": None}
+        for field in value.split(";"):
+            name, _, text = field.partition("=")
+            entry[name.strip()] = text.strip()
+        facts[key[len("softlab_impl:"):]] = entry
+    return facts
+
+
+def benchmarked_types(context):
+    """[(type, precision bits)] in softlab-bench's order, from the context's "softlab_types"
+    ("float:24,double:53,..."); [] when the context does not say."""
+    result = []
+    for item in str(context.get("softlab_types", "")).split(","):
+        name, _, bits = item.partition(":")
+        if name.strip():
+            result.append((name.strip(), int(bits) if bits.strip().isdigit() else None))
+    return result

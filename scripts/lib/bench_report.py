@@ -22,38 +22,33 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 import bench_data  # noqa: E402
+from softlab_report.output import fmt_g as fmt, md_table, save_figure  # noqa: E402
+from softlab_report.output import write_atomically as write_text  # noqa: E402
 
-PEERS = ("torch", "onednn", "xnnpack")  # registry names of the peers (peers/softlab_peers)
 # The sizes the tables show (all sizes are in the plots).
 TABLE_SIZES = (16, 77, 128, 1000, 4096, 32000, 262144, 1048576, 16777216)
 
 
 def write_atomically(path, text_or_figure):
-    tmp = path + ".tmp"
+    """Text or a figure to path (NAME.tmp, then rename), and the path printed."""
     if isinstance(text_or_figure, str):
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text_or_figure)
+        write_text(path, text_or_figure)
     else:
-        text_or_figure.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-        plt.close(text_or_figure)
-    os.replace(tmp, path)
+        save_figure(text_or_figure, path)
     print(path)
 
 
-def fmt(v, digits=3):
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "—"
-    return f"{v:.{digits}g}"
+def is_peer(impl, facts):
+    """A peer library's code (the context's origin is not softlab), a registry entry or an
+    extra variant of one. An <impl> the context does not describe counts as softlab's."""
+    origin = facts.get(impl, {}).get("origin")
+    return origin is not None and origin != "softlab"
 
 
-def md_table(header, rows):
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def is_peer(impl):
-    return impl.split("@")[0] in PEERS or impl.startswith("torch_")
+def is_peer_entry(impl, facts):
+    """A peer's registry entry, not an extra variant (e.g. an allocating call) of one: the
+    peers the tables compare with."""
+    return is_peer(impl, facts) and not facts.get(impl, {}).get("variant_of")
 
 
 def select(records, **where):
@@ -68,9 +63,9 @@ def by_impl_and_n(records, op, type_, set_="uniform"):
     return table
 
 
-def impl_order(impls):
+def impl_order(impls, facts):
     """softlab's own first (registry order is unknown here: alphabetical), then the peers."""
-    return sorted(impls, key=lambda i: (is_peer(i), i))
+    return sorted(impls, key=lambda i: (is_peer(i, facts), i))
 
 
 def memory_floor(records):
@@ -86,15 +81,15 @@ def memory_floor(records):
     return floor
 
 
-def fastest_peer(table, n):
+def fastest_peer(table, n, facts):
     candidates = [(rows[n]["ns"], impl) for impl, rows in table.items()
-                  if is_peer(impl) and not impl.startswith("torch_") and n in rows]
+                  if is_peer_entry(impl, facts) and n in rows]
     return min(candidates) if candidates else (math.nan, None)
 
 
-def ratio_table(table, sizes, floor=None):
+def ratio_table(table, sizes, facts, floor=None):
     """Rows: implementations; cells: ns/element (x fastest peer) [x memory floor]."""
-    impls = impl_order(table)
+    impls = impl_order(table, facts)
     header = ["implementation"] + [f"n = {n}" for n in sizes]
     rows = []
     for impl in impls:
@@ -104,7 +99,7 @@ def ratio_table(table, sizes, floor=None):
             if not r:
                 cells.append("—")
                 continue
-            peer_ns, _ = fastest_peer(table, n)
+            peer_ns, _ = fastest_peer(table, n, facts)
             cell = f"{fmt(r['ns'])}"
             if not math.isnan(peer_ns):
                 cell += f" ({peer_ns / r['ns']:.2f}×)"
@@ -115,18 +110,18 @@ def ratio_table(table, sizes, floor=None):
     return md_table(header, rows)
 
 
-def plot_throughput(records, type_, floor_kinds, path):
+def plot_throughput(records, type_, facts, floor_kinds, path, roofline_type):
     table = by_impl_and_n(records, "softmax", type_)
     if not table:
         return False
     fig, ax = plt.subplots(figsize=(9, 5.5))
     cmap = plt.get_cmap("tab20")
-    for i, impl in enumerate(impl_order(table)):
+    for i, impl in enumerate(impl_order(table, facts)):
         points = sorted((n, 1 / r["ns"]) for n, r in table[impl].items() if r["ns"] > 0)
-        style = "--" if is_peer(impl) else "-"
+        style = "--" if is_peer(impl, facts) else "-"
         ax.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", ms=3,
                 color=cmap(i % 20), label=impl)
-    if type_ == "float":
+    if type_ == roofline_type:
         for kind, colour in floor_kinds:
             points = sorted((r["n"], 1 / r["ns"]) for r in select(records, op="roofline",
                                                                       kind=kind) if r["ns"] > 0)
@@ -144,15 +139,22 @@ def plot_throughput(records, type_, floor_kinds, path):
     return True
 
 
-def read_accuracy(path):
+def read_accuracy(path, type_):
     """(implementation label as softlab-bench names it) -> {family: max ULP over results >=
-    the smallest normal} for float, from the accuracy study's CSV (largest over n)."""
+    the smallest normal} in type_, from the accuracy study's CSV (largest over n); and the
+    families the speed chart shows: the first of kind "wide" (wide scores) and the first of
+    size class "large" (long sums), as the CSV's family_kind and family_sizes say."""
     if not os.path.exists(path):
-        return None
+        return None, []
     result = defaultdict(dict)
+    wide, large = [], []
     with open(path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
-            if row.get("type") != "float":
+            if row.get("family_kind") == "wide" and row["family"] not in wide:
+                wide.append(row["family"])
+            if row.get("family_sizes") == "large" and row["family"] not in large:
+                large.append(row["family"])
+            if row.get("type") != type_:
                 continue
             impl = row["implementation"]
             if row.get("isa") not in ("-", "native", ""):
@@ -167,7 +169,7 @@ def read_accuracy(path):
                 continue
             family = row["family"]
             result[impl][family] = max(result[impl].get(family, 0.0), value)
-    return result
+    return result, wide[:1] + large[:1]
 
 
 def pareto(points):
@@ -177,9 +179,10 @@ def pareto(points):
                        for q in points)]
 
 
-def plot_speed_accuracy(records, accuracy, n, families, path):
-    table = by_impl_and_n(records, "softmax", "float")
-    fig, axes = plt.subplots(1, len(families), figsize=(6 * len(families), 5))
+def plot_speed_accuracy(records, accuracy, n, families, facts, type_, path):
+    table = by_impl_and_n(records, "softmax", type_)
+    fig, axes = plt.subplots(1, len(families), figsize=(6 * len(families), 5), squeeze=False)
+    axes = axes[0]
     for ax, family in zip(axes, families):
         points = []
         for impl, rows in table.items():
@@ -192,7 +195,7 @@ def plot_speed_accuracy(records, accuracy, n, families, path):
             continue
         front = sorted(pareto(points))
         for x, y, label in points:
-            ax.scatter(x, max(y, 0.1), color="tab:red" if is_peer(label) else "tab:blue")
+            ax.scatter(x, max(y, 0.1), color="tab:red" if is_peer(label, facts) else "tab:blue")
             ax.annotate(label, (x, max(y, 0.1)), fontsize=7, xytext=(3, 3),
                         textcoords="offset points")
         ax.plot([p[0] for p in front], [max(p[1], 0.1) for p in front], "k--", lw=1,
@@ -201,7 +204,7 @@ def plot_speed_accuracy(records, accuracy, n, families, path):
         ax.set_yscale("log")
         ax.set_xlabel(f"ns per element at n = {n} (median)")
         ax.set_ylabel(f"max ULP on {family} (results ≥ FLT_MIN)")
-        ax.set_title(f"float: speed against accuracy on {family}\n(lower left is better; red: "
+        ax.set_title(f"{type_}: speed against accuracy on {family}\n(lower left is better; red: "
                      "peers)", fontsize=9)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
@@ -241,7 +244,7 @@ def build(args):
     except bench_data.BenchInputError as e:
         print(f"bench_report: {e}", file=sys.stderr)
         return 2
-    records, context = data["records"], data["context"]
+    records, context, facts = data["records"], data["context"], data["implementations"]
     if not records:
         print(f"bench_report: {args.json}: no softlab-bench benchmark in it", file=sys.stderr)
         return 2
@@ -250,7 +253,13 @@ def build(args):
     floor = memory_floor(records)
     doc = ["# softlab: softmax speed report", ""]
 
-    float_table = by_impl_and_n(records, "softmax", "float")
+    # The types in softlab-bench's order; the first is the one the answer, the roofline and the
+    # accuracy chart speak of.
+    types = [t for t, _ in data["types"]] or sorted({r["type"] for r in records.values()
+                                                      if r["op"] != "roofline" and r["type"]})
+    primary = types[0] if types else None
+    roofline_type = context.get("roofline_type")
+    float_table = by_impl_and_n(records, "softmax", primary)
     sizes = [n for n in TABLE_SIZES if any(n in rows for rows in float_table.values())]
     reps = sorted({r["repetitions"] for r in records.values() if r["repetitions"]})
     noise = sorted(r["noise"] for r in records.values() if not math.isnan(r["noise"]))
@@ -258,9 +267,9 @@ def build(args):
     if sizes:
         answer = []
         for n in sizes:
-            peer_ns, peer = fastest_peer(float_table, n)
+            peer_ns, peer = fastest_peer(float_table, n, facts)
             own = [(rows[n]["ns"], impl) for impl, rows in float_table.items()
-                   if not is_peer(impl) and n in rows]
+                   if not is_peer(impl, facts) and n in rows]
             if not own:
                 continue
             best_ns, best = min(own)
@@ -285,7 +294,7 @@ def build(args):
         doc += [f"- `{r['name']}`: {r['error']}" for r in errors]
         doc.append("")
 
-    for type_ in ("float", "double", "long-double", "bin50"):
+    for type_ in types:
         table = by_impl_and_n(records, "softmax", type_)
         if not table:
             continue
@@ -294,11 +303,13 @@ def build(args):
                 "Cell: ns per element (median); (×): the fastest peer's time divided by this "
                 "one, so > 1 is faster than every peer" +
                 ("; [ ]: this time as a multiple of the two-pass memory floor (1 = as fast as "
-                 "memory allows)" if type_ == "float" else "") + ".", "",
-                ratio_table(table, type_sizes, floor if type_ == "float" else None), ""]
-        if plot_throughput(records, type_, (("read", "black"), ("copy", "grey"),
-                                            ("copy_nt", "tab:brown"), ("memcpy", "tab:olive")),
-                           os.path.join(img, f"bench_throughput_{type_}.png")):
+                 "memory allows)" if type_ == roofline_type else "") + ".", "",
+                ratio_table(table, type_sizes, facts, floor if type_ == roofline_type else None),
+                ""]
+        if plot_throughput(records, type_, facts, (("read", "black"), ("copy", "grey"),
+                                                   ("copy_nt", "tab:brown"),
+                                                   ("memcpy", "tab:olive")),
+                           os.path.join(img, f"bench_throughput_{type_}.png"), roofline_type):
             doc += [f"![softmax throughput, {type_}](img/bench_throughput_{type_}.png)", ""]
 
     if floor:
@@ -323,12 +334,12 @@ def build(args):
                          rows), ""]
 
     for op in ("log_softmax", "logsumexp", "pairwise_attention", "rows"):
-        table = by_impl_and_n(records, op, "float")
+        table = by_impl_and_n(records, op, primary)
         if not table:
             continue
         op_sizes = sorted({n for rows in table.values() for n in rows})
         shown = [n for n in op_sizes if n in TABLE_SIZES] or op_sizes[:6]
-        doc += [f"## {op}, float", "", ratio_table(table, shown), ""]
+        doc += [f"## {op}, {primary}", "", ratio_table(table, shown, facts), ""]
 
     sets = input_set_table(records)
     if sets:
@@ -338,16 +349,21 @@ def build(args):
                 md_table(["type", "implementation", "n", "input set", "ns/el", "× default"],
                          sets), ""]
 
-    accuracy = read_accuracy(args.accuracy)
-    if accuracy and float_table:
+    accuracy, chart_families = read_accuracy(args.accuracy, primary)
+    if accuracy and float_table and chart_families:
         n = 4096 if any(4096 in rows for rows in float_table.values()) else sizes[-1]
         path = os.path.join(img, "bench_speed_accuracy.png")
-        plot_speed_accuracy(records, accuracy, n, ("wide_80", "large_n"), path)
+        plot_speed_accuracy(records, accuracy, n, chart_families, facts, primary, path)
+        if len(chart_families) == 2:
+            on = (f"on wide scores ({chart_families[0]}) and on long sums ({chart_families[1]}, "
+                  "n = 10^6)")
+        else:
+            on = f"on {chart_families[0]}"
         doc += ["## Speed against accuracy", "",
                 f"Time at n = {n} (this run) against the largest error of the accuracy study "
-                f"(`{args.accuracy}`) on wide scores (wide_80) and on long sums (large_n, "
-                "n = 10^6): the Pareto front joins the implementations that nothing beats on "
-                "both.", "", "![speed against accuracy](img/bench_speed_accuracy.png)", ""]
+                f"(`{args.accuracy}`) {on}: the Pareto front joins the implementations that "
+                "nothing beats on both.", "",
+                "![speed against accuracy](img/bench_speed_accuracy.png)", ""]
     else:
         doc += ["## Speed against accuracy", "",
                 f"Not shown: no accuracy study at `{args.accuracy}` (run `softlab accuracy`).", ""]

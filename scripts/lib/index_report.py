@@ -12,10 +12,13 @@ import sys
 from collections import defaultdict
 
 import bench_data
+from softlab_report.output import write_atomically
 
 ROW_SIZE_LIMIT = 1000  # attention-sized rows, as accuracy.md's answer counts them
-MASK_FAMILIES = ("fully_masked", "half_masked", "causal_mask", "one_pos_inf")
-NAN_FAMILY = "one_nan"
+# The family kinds the study writes (accuracy.csv's family_kind): -inf entries and a +inf test
+# the mask rules, a NaN entry the NaN rule; the others are finite scores.
+MASK_KINDS = ("masks", "pos_inf")
+NAN_KIND = "nan"
 
 
 def label(row):
@@ -30,10 +33,18 @@ def number(text):
         return math.nan
 
 
-def accuracy_verdicts(path, type_="float"):
+def primary_type(rows):
+    """The type the page speaks of: the first stored as IEEE bits (the study's first, float),
+    else the first type of the file."""
+    ieee = [r["type"] for r in rows if r.get("type_ieee_storage") == "true"]
+    return ieee[0] if ieee else (rows[0]["type"] if rows else None)
+
+
+def accuracy_verdicts(path, type_):
     """label -> {"worst": (ulp, family, n) over finite families at n <= ROW_SIZE_LIMIT,
-    "large_n": ulp, "safe_masks": bool, "problems": [text]}."""
-    verdicts = defaultdict(lambda: {"worst": (-1.0, "", 0), "large_n": math.nan,
+    "long_sum": ulp over the long-sum families (size class "large"), "safe_masks": bool,
+    "problems": [text]} in type_."""
+    verdicts = defaultdict(lambda: {"worst": (-1.0, "", 0), "long_sum": math.nan,
                                     "safe_masks": True, "problems": [], "flushed": 0})
     with open(path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
@@ -42,13 +53,14 @@ def accuracy_verdicts(path, type_="float"):
             v = verdicts[label(row)]
             family, n = row["family"], int(row["n"])
             nan, outputs = int(row["nan_count"]), n * int(row["vectors"])
-            if family == NAN_FAMILY:
+            kind = row.get("family_kind")
+            if kind == NAN_KIND:
                 if nan != outputs:
                     v["safe_masks"] = False
                     v["problems"].append(f"hides a NaN ({outputs - nan} of {outputs} outputs "
                                          "not NaN)")
                 continue
-            if family in MASK_FAMILIES:
+            if kind in MASK_KINDS:
                 if nan or int(row["inf_count"]) or int(row["wrong_nonzero_count"]):
                     v["safe_masks"] = False
                     v["problems"].append(f"{family}: NaN/inf or weight on a masked entry")
@@ -57,18 +69,18 @@ def accuracy_verdicts(path, type_="float"):
             ulp = number(row["max_ulp_normal"])
             if nan or int(row["inf_count"]):
                 ulp = math.inf
-            if family == "large_n":
-                v["large_n"] = ulp if math.isnan(v["large_n"]) else max(v["large_n"], ulp)
+            if row.get("family_sizes") == "large":
+                v["long_sum"] = ulp if math.isnan(v["long_sum"]) else max(v["long_sum"], ulp)
             elif n <= ROW_SIZE_LIMIT and not math.isnan(ulp) and ulp > v["worst"][0]:
                 v["worst"] = (ulp, family, n)
     return verdicts
 
 
-def speed(path, n=4096):
-    """label -> ns per element of softmax/float/<label>/<n> (median), and the run's context."""
+def speed(path, type_, n=4096):
+    """label -> ns per element of softmax/<type_>/<label>/<n> (median)."""
     data = bench_data.load(path)
     times = {r["impl"]: r["ns"] for r in data["records"].values()
-             if r["op"] == "softmax" and r["type"] == "float" and r["set"] == "uniform"
+             if r["op"] == "softmax" and r["type"] == type_ and r["set"] == "uniform"
              and r["n"] == n and not r["error"]}
     return times
 
@@ -83,17 +95,19 @@ def main():
     if not os.path.exists(accuracy_path):
         print(f"index_report: {accuracy_path} missing (run softlab accuracy)", file=sys.stderr)
         return 2
-    verdicts = accuracy_verdicts(accuracy_path)
+    with open(accuracy_path, newline="", encoding="utf-8") as f:
+        type_ = primary_type(list(csv.DictReader(f)))
+    verdicts = accuracy_verdicts(accuracy_path, type_)
     times = {}
     if os.path.exists(bench_path):
         try:
-            times = speed(bench_path)
+            times = speed(bench_path, type_)
         except bench_data.BenchInputError as e:
             print(f"index_report: {e}", file=sys.stderr)
             return 2
 
     lines = ["# softlab: which softmax to pick", "",
-             "Measured on this machine by `scripts/study`; float, the most common case. The "
+             f"Measured on this machine by `scripts/study`; {type_}, the most common case. The "
              "details: [accuracy](accuracy.md), [speed](bench.md).", ""]
     # Accuracy: the smallest worst-case error over finite families at attention sizes.
     # Only implementations that keep the contract on masks and NaN are recommended for accuracy.
@@ -104,8 +118,8 @@ def main():
         _, family, n = verdicts[name]["worst"]
         lines.append(f"- **For accuracy: `{name}`**: its largest error over every finite family at "
                      f"n ≤ {ROW_SIZE_LIMIT} is {ulp:.3g} ULP ({family}, n = {n}); at n = 10^6 "
-                     + (f"{verdicts[name]['large_n']:.3g} ULP"
-                        if not math.isnan(verdicts[name]["large_n"]) else "not run")
+                     + (f"{verdicts[name]['long_sum']:.3g} ULP"
+                        if not math.isnan(verdicts[name]["long_sum"]) else "not run")
                      + (f" (over results ≥ FLT_MIN: it sets {verdicts[name]['flushed']} smaller "
                         "results to 0)" if verdicts[name]["flushed"] else "")
                      + f". Runner-up: `{ranked[1][1]}` "
@@ -134,9 +148,7 @@ def main():
               "against the exact MPFR softmax; Blanchard, Higham & Higham reproduced), "
               "[bench.md](bench.md) (speed, roofline, speed against accuracy).", ""]
     path = os.path.join(args.out, "index.md")
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        f.write("\n".join(line for line in lines if line is not None))
-    os.replace(path + ".tmp", path)
+    write_atomically(path, "\n".join(line for line in lines if line is not None))
     print(path)
     return 0
 

@@ -56,6 +56,38 @@ TEST_CASE("families: the shared ones first, then the study's, every name once") 
   CHECK(find_family("no_such_family") == nullptr);
 }
 
+// The kind a family states is what its draws hold, so a report that reads the kind instead of a
+// list of names judges each family by the right rule.
+TEST_CASE("families: each kind matches the values drawn") {
+  constexpr std::size_t n = 64;
+  for (const family_spec& f : study_families()) {
+    INFO(f.name << " (" << reference::kind_name(f.kind) << ")");
+    bool any_nan = false, any_pos_inf = false, any_neg_inf = false;
+    double spread = 0;
+    for (std::size_t v = 0; v < 8; ++v) {
+      const std::vector<double> x = generate<double>(f, n, family_seed(1, f.name, n, v));
+      double low = std::numeric_limits<double>::infinity(), high = -low;
+      for (const double value : x) {
+        any_nan = any_nan || std::isnan(value);
+        any_pos_inf = any_pos_inf || value == std::numeric_limits<double>::infinity();
+        any_neg_inf = any_neg_inf || value == -std::numeric_limits<double>::infinity();
+        if (std::isfinite(value)) {
+          low = std::min(low, value);
+          high = std::max(high, value);
+        }
+      }
+      if (high >= low) spread = std::max(spread, high - low);
+    }
+    CHECK(any_nan == (f.kind == reference::family_kind::nan));
+    CHECK(any_pos_inf == (f.kind == reference::family_kind::pos_inf));
+    if (f.kind == reference::family_kind::finite || f.kind == reference::family_kind::wide)
+      CHECK_FALSE(any_neg_inf);
+    if (f.kind == reference::family_kind::masks) CHECK(any_neg_inf);
+    // Wide: gaps |x - max| of tens or more, where rounding x - max costs tens of ULPs.
+    if (f.kind == reference::family_kind::wide) CHECK(spread >= 20);
+  }
+}
+
 TEST_CASE("families: seeds are reproducible and distinct") {
   CHECK(family_seed(1, "wide_80", 100, 0) == family_seed(1, "wide_80", 100, 0));
   std::set<std::uint64_t> seeds;

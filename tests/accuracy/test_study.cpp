@@ -93,6 +93,11 @@ TEST_CASE("study: a few families at n = 3, every type, every kernel and ISA") {
   CHECK(softlab::accuracy_test::valid_json(dir.path() / "accuracy.json"));
   CHECK(json.find("\"special_values\"") != std::string::npos);
   CHECK(json.find("\"cpu\"") != std::string::npos);
+  // The vocabulary the report scripts read: kinds and size classes, every type's precision.
+  CHECK(json.find("\"kind\": \"finite\"") != std::string::npos);
+  CHECK(json.find("\"types\": [") != std::string::npos);
+  CHECK(json.find("{\"name\": \"float\", \"precision_bits\": 24, \"ieee_storage\": true}") !=
+        std::string::npos);
 }
 
 TEST_CASE("study: options are checked against the registry, the families and the types") {

@@ -82,6 +82,48 @@ constexpr std::string_view family_name(family f) {
   return "?";
 }
 
+/// What a family's scores test, so that a report can tell accuracy from the contract's rules
+/// without a list of names: finite scores measure accuracy; -inf, +inf and NaN entries have an
+/// exact answer the contract fixes (0 where masked, the weight on the +inf, NaN everywhere).
+enum class family_kind {
+  finite,   ///< finite scores
+  wide,     ///< finite scores with gaps |x - max| of tens or more: rounding x - max, which exp
+            ///< amplifies by the gap, dominates the error of max-subtracting codes
+  masks,    ///< some entries -inf (attention masks), at least one finite unless fully masked
+  pos_inf,  ///< a +inf entry: it takes all the weight
+  nan,      ///< a NaN entry: every exact output is NaN
+};
+
+constexpr std::string_view kind_name(family_kind k) {
+  switch (k) {
+    case family_kind::finite:
+      return "finite";
+    case family_kind::wide:
+      return "wide";
+    case family_kind::masks:
+      return "masks";
+    case family_kind::pos_inf:
+      return "pos_inf";
+    case family_kind::nan:
+      return "nan";
+  }
+  return "?";
+}
+
+/// The kind of each shared family (see family_kind).
+constexpr family_kind kind_of(family f) {
+  switch (f) {
+    case family::wide_80:
+    case family::wide_500:
+    case family::query_keys_1e4:
+      return family_kind::wide;
+    case family::half_masked:
+      return family_kind::masks;
+    default:
+      return family_kind::finite;
+  }
+}
+
 /// n scores of family f, drawn from seed (values rounded to T from double, then stored in T:
 /// the reference uses the stored values).
 template <class T>

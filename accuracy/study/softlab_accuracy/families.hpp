@@ -50,11 +50,25 @@ enum class size_class {
   specials,  ///< small sizes: the answer is a limit, the same at every n
 };
 
+/// The size class's name in the study's files ("standard", "large", "specials").
+constexpr std::string_view size_class_name(size_class c) {
+  switch (c) {
+    case size_class::standard:
+      return "standard";
+    case size_class::large:
+      return "large";
+    case size_class::specials:
+      return "specials";
+  }
+  return "?";
+}
+
 struct family_spec {
   std::string_view name;
   std::string_view reason;
   size_class sizes = size_class::standard;
-  std::optional<reference::family> shared;    ///< drawn by reference::generate
+  reference::family_kind kind = reference::family_kind::finite;  ///< written with every cell
+  std::optional<reference::family> shared;                       ///< drawn by reference::generate
   own_family own = own_family::fully_masked;  ///< drawn here when `shared` is empty
 };
 

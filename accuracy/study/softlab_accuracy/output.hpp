@@ -5,8 +5,10 @@
 //                                       partial file. On any error the .tmp is removed and
 //                                       write_error names the path.
 //   study_csv(result)                   one row per cell, the columns of csv_columns
-//   study_json(result, meta)            {"meta": ..., "families": ..., "cells": [the rows as
-//                                       objects], "special_values": ..., "notes", "errors"}
+//   study_json(result, meta)            {"meta": ..., "families": [name, reason, kind, sizes],
+//                                       "types": [name, precision_bits, ieee_storage], "cells":
+//                                       [the rows as objects], "special_values": ..., "notes",
+//                                       "errors"}
 //   collect_meta(reg, options, ...)     date, host, CPU, compiler, build flags, library versions
 #pragma once
 
@@ -40,7 +42,7 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view t
 /// is not a directory.
 void ensure_directory(const std::filesystem::path& directory);
 
-inline constexpr std::array<std::string_view, 30> csv_columns{
+inline constexpr std::array<std::string_view, 34> csv_columns{
     "implementation",
     "origin",
     "type",
@@ -70,6 +72,10 @@ inline constexpr std::array<std::string_view, 30> csv_columns{
     "max_observed_over_stated",
     "log_softmax_error",
     "logsumexp_error",
+    "family_kind",
+    "family_sizes",
+    "type_precision_bits",
+    "type_ieee_storage",
     "seconds",
 };
 

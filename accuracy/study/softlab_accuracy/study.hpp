@@ -45,6 +45,11 @@ struct study_options {
 /// One row of the CSV: a cell and its metrics.
 struct cell_row {
   std::string implementation, origin, type, isa, family;
+  // The vocabulary a report needs, carried by the data so that no script keeps a list of
+  // names: the family's kind and size class, the type's precision and storage.
+  std::string family_kind, family_sizes;
+  int type_precision_bits = 0;
+  bool type_ieee_storage = false;  ///< stored as its IEEE interchange bits (float, double)
   std::size_t n = 0;
   std::size_t vectors = 0;
   std::uint64_t seed = 0;  ///< family_seed(base, family, n, 0); vector v uses index v

@@ -42,17 +42,19 @@ struct own_entry {
   std::string_view name;
   std::string_view reason;
   size_class sizes;
+  reference::family_kind kind = reference::family_kind::finite;
 };
 
 constexpr std::array own_entries{
     own_entry{own_family::fully_masked, "fully_masked",
               "a row with every position masked: the contract's safe-softmax zeros",
-              size_class::specials},
+              size_class::specials, reference::family_kind::masks},
     own_entry{own_family::one_pos_inf, "one_pos_inf",
               "a score that overflowed to +inf: the contract gives it weight 1, the rest 0",
-              size_class::specials},
+              size_class::specials, reference::family_kind::pos_inf},
     own_entry{own_family::one_nan, "one_nan",
-              "a NaN score: every output must be NaN, never a silent number", size_class::specials},
+              "a NaN score: every output must be NaN, never a silent number", size_class::specials,
+              reference::family_kind::nan},
     own_entry{own_family::near_underflow, "near_underflow",
               "exp(x - max) lands around FLT_MIN (e^-87.3) and below: float subnormal results",
               size_class::standard},
@@ -81,7 +83,7 @@ constexpr std::array own_entries{
               size_class::standard},
     own_entry{own_family::causal_mask, "causal_mask",
               "a causal-attention row: k finite scores, then -inf for the masked future",
-              size_class::standard},
+              size_class::standard, reference::family_kind::masks},
 };
 
 std::vector<family_spec> build_families() {
@@ -90,11 +92,13 @@ std::vector<family_spec> build_families() {
     result.push_back(family_spec{.name = reference::family_name(f),
                                  .reason = shared_reason(f),
                                  .sizes = size_class::standard,
+                                 .kind = reference::kind_of(f),
                                  .shared = f});
   for (const own_entry& e : own_entries)
     result.push_back(family_spec{.name = e.name,
                                  .reason = e.reason,
                                  .sizes = e.sizes,
+                                 .kind = e.kind,
                                  .shared = std::nullopt,
                                  .own = e.family});
   return result;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <system_error>
 
@@ -67,7 +68,8 @@ bool is_json_number(const std::string& s) {
 bool is_text_column(std::string_view column) {
   return column == "implementation" || column == "origin" || column == "type" || column == "isa" ||
          column == "family" || column == "worst_x" || column == "worst_y" ||
-         column == "worst_exact";
+         column == "worst_exact" || column == "family_kind" || column == "family_sizes" ||
+         column == "type_ieee_storage";
 }
 
 std::string json_value(std::string_view column, const std::string& text) {
@@ -214,6 +216,10 @@ std::vector<std::string> row_fields(const cell_row& row) {
           format_metric(m.max_observed_over_stated),
           optional_metric(m.log_softmax_error),
           optional_metric(m.logsumexp_error),
+          row.family_kind,
+          row.family_sizes,
+          std::to_string(row.type_precision_bits),
+          row.type_ieee_storage ? "true" : "false",
           seconds_text(m.seconds)};
 }
 
@@ -295,8 +301,21 @@ std::string study_json(const study_result& result, const run_meta& meta) {
     const family_spec& f = result.families[i];
     j += concat(i > 0 ? "," : "", "\n    {\"name\": ", json_string(f.name),
                 ", \"reason\": ", json_string(f.reason), ", \"origin\": ",
-                json_string(f.shared ? "softlab_reference/families.hpp" : "softlab_accuracy"), "}");
+                json_string(f.shared ? "softlab_reference/families.hpp" : "softlab_accuracy"),
+                ", \"kind\": ", json_string(reference::kind_name(f.kind)),
+                ", \"sizes\": ", json_string(size_class_name(f.sizes)), "}");
   }
+  j += "\n  ],\n";
+
+  // Every type the tool knows, with what a report compares by: p and the storage.
+  j += "  \"types\": [";
+  bool first_type = true;
+  for_each_type(element_types{}, [&]<class T>() {
+    j += concat(first_type ? "\n" : ",\n", "    {\"name\": ", json_string(type_token_v<T>),
+                ", \"precision_bits\": ", std::to_string(std::numeric_limits<T>::digits),
+                ", \"ieee_storage\": ", detail::is_plain_ieee_storage<T>() ? "true" : "false", "}");
+    first_type = false;
+  });
   j += "\n  ],\n";
 
   j += "  \"cells\": [";

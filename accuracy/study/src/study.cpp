@@ -172,6 +172,10 @@ void study_type(const registry& reg, const study_options& options,
           row.type = type;
           row.isa = isa_label;
           row.family = std::string(f.name);
+          row.family_kind = std::string(reference::kind_name(f.kind));
+          row.family_sizes = std::string(size_class_name(f.sizes));
+          row.type_precision_bits = p;
+          row.type_ieee_storage = detail::is_plain_ieee_storage<T>();
           row.n = n;
           row.vectors = vectors;
           row.seed = family_seed(options.seed, f.name, n, 0);

@@ -1,0 +1,1 @@
+"""The report scripts' modules (scripts/lib/softlab_report): see each module's docstring."""
