@@ -13,8 +13,10 @@ function(run)
   set(run_output "${out}" PARENT_SCOPE)
 endfunction()
 
+# No build type: no optimization flags, the cheapest build that proves the library builds and links
+# this way (its optimized builds are the presets' business).
 run(${CMAKE_COMMAND} -S "${SOURCE_DIR}/tests/subdirectory_consumer" -B "${WORK_DIR}" -G "${GENERATOR}"
-    -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=Release "-DSOFTLAB_SOURCE_DIR=${SOURCE_DIR}")
+    -DCMAKE_CXX_COMPILER=${CXX} "-DSOFTLAB_SOURCE_DIR=${SOURCE_DIR}")
 
 # The cache's entries (NAME:TYPE=VALUE lines; comments are the options' help texts).
 file(STRINGS "${WORK_DIR}/CMakeCache.txt" entries REGEX "^[A-Za-z0-9_.+-]+:[A-Z_]+=")

@@ -26,10 +26,32 @@ struct type_list {
   using tuple = std::tuple<Ts...>;
 };
 
-/// Every element type of the generic algorithms, in the order tools print them. fp16sim and
-/// bf16sim (softlab/simulated.hpp) are binary16 and bfloat16 simulated in double, correctly
-/// rounded: for studying the algorithms at low precision on any CPU, not for speed.
-using element_types = type_list<float, double, long double, bin50, bin100, fp16sim, bf16sim>;
+/// Every element type of the generic algorithms, in the order tools print them, written once as
+/// an X-macro: X(T) for each. Templates that many translation units would otherwise instantiate
+/// for every type (the study engine, the tool's parsing and printing) are instantiated once, in
+/// one .cpp, with it (`extern template` declarations beside them in their header); element_types
+/// below is made from the same list. fp16sim and bf16sim (softlab/simulated.hpp) are binary16 and
+/// bfloat16 simulated in double, correctly rounded: for studying the algorithms at low precision
+/// on any CPU, not for speed.
+// clang-format off
+#define SOFTLAB_FOR_EACH_ELEMENT_TYPE(X) \
+  X(float) X(double) X(long double) X(::softlab::bin50) X(::softlab::bin100) \
+  X(::softlab::fp16sim) X(::softlab::bf16sim)
+// clang-format on
+
+namespace detail {
+template <class List>
+struct without_first;
+template <class First, class... Rest>
+struct without_first<type_list<First, Rest...>> {
+  using type = type_list<Rest...>;
+};
+}  // namespace detail
+
+#define SOFTLAB_DETAIL_COMMA_THEN(T) , T
+using element_types = typename detail::without_first<
+    type_list<void SOFTLAB_FOR_EACH_ELEMENT_TYPE(SOFTLAB_DETAIL_COMMA_THEN)>>::type;
+#undef SOFTLAB_DETAIL_COMMA_THEN
 
 template <class T>
 struct type_token;
