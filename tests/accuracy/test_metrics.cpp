@@ -28,25 +28,6 @@ reference::exact exact_of(const T& v) {
   return e;
 }
 
-/// Both implementations of the ULP metric: softlab_reference's and the study's (they must agree).
-template <class T>
-double both_ulp_errors(const T& computed, const reference::exact& expected) {
-  const double a = reference::ulp_error(computed, expected);
-  reference::exact y(reference::reference_bits<T>()), diff(reference::reference_bits<T>());
-  const double b = accuracy::ulp_error(computed, expected.get(), y.get(), diff.get());
-  CHECK(a == b);
-  return a;
-}
-
-template <class T>
-double both_log_errors(const T& computed, const reference::exact& expected) {
-  const double a = reference::log_error_units(computed, expected);
-  reference::exact y(reference::reference_bits<T>()), diff(reference::reference_bits<T>());
-  const double b = accuracy::log_error_units(computed, expected.get(), y.get(), diff.get());
-  CHECK(b == Approx(a).epsilon(1e-15));
-  return a;
-}
-
 accuracy::worker_pool& pool() {
   static accuracy::worker_pool p = accuracy::make_reference_pool(2);
   return p;
@@ -59,62 +40,91 @@ TEMPLATE_TEST_CASE("ulp_error: hand-made cases", "", float, double, long double)
   const T denorm = std::numeric_limits<T>::denorm_min();
   SECTION("the exact value itself scores 0") {
     for (const T v : {T(0.5), T(1), T(0.1), T(1) / T(3), denorm, std::numeric_limits<T>::min()})
-      CHECK(both_ulp_errors(v, exact_of(v)) == 0);
+      CHECK(reference::ulp_error(v, exact_of(v)) == 0);
   }
   SECTION("one ULP off scores 1; one ULP below a power of two scores 1/2 (the exact's ULP)") {
-    CHECK(both_ulp_errors(std::nextafter(T(0.5), T(1)), exact_of(T(0.5))) == 1);
-    CHECK(both_ulp_errors(std::nextafter(T(0.75), T(0)), exact_of(T(0.75))) == 1);
-    CHECK(both_ulp_errors(std::nextafter(T(0.5), T(0)), exact_of(T(0.5))) == 0.5);
+    CHECK(reference::ulp_error(std::nextafter(T(0.5), T(1)), exact_of(T(0.5))) == 1);
+    CHECK(reference::ulp_error(std::nextafter(T(0.75), T(0)), exact_of(T(0.75))) == 1);
+    CHECK(reference::ulp_error(std::nextafter(T(0.5), T(0)), exact_of(T(0.5))) == 0.5);
     // Half an ULP: 1/3 correctly rounded is within 0.5.
     reference::exact third(reference::reference_bits<T>());
     mpfr_set_ui(third.get(), 1, MPFR_RNDN);
     mpfr_div_ui(third.get(), third.get(), 3, MPFR_RNDN);
-    const double e = both_ulp_errors(reference::round_to<T>(third.get()), third);
+    const double e = reference::ulp_error(reference::round_to<T>(third.get()), third);
     CHECK(e > 0.3);
     CHECK(e <= 0.5);
   }
   SECTION("a flushed subnormal scores its distance in subnormal spacings") {
-    CHECK(both_ulp_errors(T(0), exact_of(T(3 * denorm))) == 3);
+    CHECK(reference::ulp_error(T(0), exact_of(T(3 * denorm))) == 3);
     reference::exact two_and_a_half(reference::reference_bits<T>());
     reference::assign(two_and_a_half.get(), denorm);
     mpfr_mul_d(two_and_a_half.get(), two_and_a_half.get(), 2.5, MPFR_RNDN);
-    CHECK(both_ulp_errors(T(0), two_and_a_half) == 2.5);
-    CHECK(both_ulp_errors(T(denorm), exact_of(T(4 * denorm))) == 3);
+    CHECK(reference::ulp_error(T(0), two_and_a_half) == 2.5);
+    CHECK(reference::ulp_error(T(denorm), exact_of(T(4 * denorm))) == 3);
   }
-  SECTION("zero against zero is 0") { CHECK(both_ulp_errors(T(0), exact_of(T(0))) == 0); }
+  SECTION("zero against zero is 0") { CHECK(reference::ulp_error(T(0), exact_of(T(0))) == 0); }
   SECTION("NaN against a number is inf, NaN against NaN is 0, a wrong infinity is inf") {
     const T nan = std::numeric_limits<T>::quiet_NaN();
-    CHECK(both_ulp_errors(nan, exact_of(T(0.5))) == inf);
-    CHECK(both_ulp_errors(T(0.5), exact_of(nan)) == inf);
-    CHECK(both_ulp_errors(nan, exact_of(nan)) == 0);
-    CHECK(both_ulp_errors(std::numeric_limits<T>::infinity(), exact_of(T(1))) == inf);
+    CHECK(reference::ulp_error(nan, exact_of(T(0.5))) == inf);
+    CHECK(reference::ulp_error(T(0.5), exact_of(nan)) == inf);
+    CHECK(reference::ulp_error(nan, exact_of(nan)) == 0);
+    CHECK(reference::ulp_error(std::numeric_limits<T>::infinity(), exact_of(T(1))) == inf);
   }
   SECTION("log_error_units: units of u max(1, |exact|)") {
     constexpr int p = std::numeric_limits<T>::digits;
     const T u = std::ldexp(T(1), -p);
-    CHECK(both_log_errors(T(-1 + 2 * u), exact_of(T(-1))) == 2);
-    CHECK(both_log_errors(T(0.25 + u), exact_of(T(0.25))) == 1);
-    CHECK(both_log_errors(T(-8 + 8 * 2 * u), exact_of(T(-8))) == 2);
-    CHECK(both_log_errors(-std::numeric_limits<T>::infinity(),
-                          exact_of(-std::numeric_limits<T>::infinity())) == 0);
-    CHECK(both_log_errors(T(-100), exact_of(-std::numeric_limits<T>::infinity())) == inf);
+    CHECK(reference::log_error_units(T(-1 + 2 * u), exact_of(T(-1))) == 2);
+    CHECK(reference::log_error_units(T(0.25 + u), exact_of(T(0.25))) == 1);
+    CHECK(reference::log_error_units(T(-8 + 8 * 2 * u), exact_of(T(-8))) == 2);
+    CHECK(reference::log_error_units(-std::numeric_limits<T>::infinity(),
+                                     exact_of(-std::numeric_limits<T>::infinity())) == 0);
+    CHECK(reference::log_error_units(T(-100), exact_of(-std::numeric_limits<T>::infinity())) ==
+          inf);
   }
 }
 
-TEST_CASE("ulp_error: the study's allocation-free metric equals softlab_reference's") {
+TEST_CASE("ulp_error: the scratch form leaves y = computed and diff = computed - exact") {
+  // The study's metric pass reads |y - g| and the sum of the y from the scratch (metrics.hpp).
   reference::seeded_random rng(7);
+  const mpfr_prec_t bits = reference::reference_bits<float>();
+  reference::exact y(bits), diff(bits), want(bits);
   for (int i = 0; i < 2000; ++i) {
     // A random exact value (MPFR, 112 bits) and a float near it, sometimes far.
-    reference::exact g(reference::reference_bits<float>());
+    reference::exact g(bits);
     mpfr_set_d(g.get(), rng.uniform(0, 1), MPFR_RNDN);
     mpfr_mul_2si(g.get(), g.get(), -long(rng.below(160)), MPFR_RNDN);
     mpfr_add_d(g.get(), g.get(), rng.uniform(0, 1) * 1e-40, MPFR_RNDN);
     const float near = reference::round_to<float>(g.get());
-    both_ulp_errors(near, g);
-    both_ulp_errors(std::nextafter(near, 2.0f), g);
-    both_ulp_errors(float(rng.uniform(0, 1)), g);
-    both_log_errors(float(near * 1.0001f), g);
+    for (const float computed : {near, std::nextafter(near, 2.0f), float(rng.uniform(0, 1))}) {
+      const double ulp = reference::ulp_error(computed, g.get(), y.get(), diff.get());
+      CHECK(ulp == reference::ulp_error(computed, g));
+      CHECK(mpfr_cmp_d(y.get(), double(computed)) == 0);
+      mpfr_sub(want.get(), y.get(), g.get(), MPFR_RNDN);
+      CHECK(mpfr_equal_p(diff.get(), want.get()) != 0);
+    }
   }
+}
+
+TEST_CASE("ulp_error, log_error_units: a finite bin50 beyond double's range is finite") {
+  // 1e400 converts to an infinite double; in bin50 it is an ordinary finite value, and the
+  // metrics must treat it as one (not as a wrong infinity scoring +inf).
+  const bin50 big("1e400");
+  REQUIRE(std::isinf(static_cast<double>(big)));
+  CHECK(reference::ulp_error(big, exact_of(big)) == 0);
+  CHECK(reference::log_error_units(big, exact_of(big)) == 0);
+  CHECK(reference::log_error_units(bin50(-big), exact_of(bin50(-big))) == 0);
+  // One ULP above: 1 ULP; in log units |y - exact| / (u |exact|) = 2^e / big, in (1, 2] for
+  // big in [2^(e-1), 2^e).
+  int e = 0;
+  (void)frexp(big, &e);
+  const bin50 next = big + ldexp(bin50(1), e - std::numeric_limits<bin50>::digits);
+  CHECK(reference::ulp_error(next, exact_of(big)) == 1);
+  const double log_units = reference::log_error_units(next, exact_of(big));
+  CHECK(log_units > 1);
+  CHECK(log_units <= 2);
+  // A true infinity against it is still wrong.
+  CHECK(reference::log_error_units(std::numeric_limits<bin50>::infinity(), exact_of(big)) == inf);
+  CHECK(reference::ulp_error(std::numeric_limits<bin50>::infinity(), exact_of(big)) == inf);
 }
 
 TEMPLATE_TEST_CASE("reference: closed forms", "", float, double, long double, bin50) {

@@ -1,6 +1,7 @@
 // softlab_reference: the exact softmax, log_softmax and logsumexp of values as stored in T,
-// with MPFR at 2p + 64 bits (p = T's precision), and the ULP metric. One module, shared by the
-// core tests and the accuracy study.
+// with MPFR at 2p + 64 bits (p = T's precision), and the error measures: the ULP metric
+// (ulp_error, ulp_of), log_error_units and normwise_error. Their one implementation, shared by
+// the core tests, the accuracy study (and so the softlab tool) and softlab-exp-exhaustive.
 //
 // "Exact" here means: the mathematical result for the input values exactly as stored in T
 // (each converted to MPFR without rounding), evaluated with 2p + 64 bits; its own relative
@@ -12,15 +13,19 @@
 // A NaN where the exact value is not NaN (or the reverse), and a wrong infinity, score +inf.
 #pragma once
 
+#include <softlab/detail/reductions.hpp>
 #include <softlab/facts.hpp>
 #include <softlab/types.hpp>
 
 #include <mpfr.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -140,60 +145,146 @@ T round_to(mpfr_srcptr v) {
   }
 }
 
-/// ulp of an exact value at T's precision, floored at the subnormal spacing: 2^(max(e, emin) - p).
+/// The exponent of ulp(v) at T's precision for |v| in [2^(e-1), 2^e) (MPFR's and frexp's
+/// convention), floored at T's subnormal spacing: ulp(v) = 2^(max(e, emin) - p). For an exact 0
+/// pass emin (or anything below it).
 template <class T>
-void ulp_of(mpfr_ptr out, mpfr_srcptr v) {
-  constexpr long p = std::numeric_limits<T>::digits;
-  constexpr long emin = std::numeric_limits<T>::min_exponent;  // FLT_MIN = 2^(emin - 1)
-  long e = mpfr_zero_p(v) ? emin : std::max<long>(mpfr_get_exp(v), emin);
-  mpfr_set_ui_2exp(out, 1, e - p, MPFR_RNDN);
+constexpr long ulp_exponent(long e) {
+  return std::max<long>(e, std::numeric_limits<T>::min_exponent) - std::numeric_limits<T>::digits;
 }
 
-/// Fractional ULPs of T between a computed value and the exact one.
+/// ulp of an exact value at T's precision, floored at the subnormal spacing.
 template <class T>
-double ulp_error(const T& computed, const exact& expected) {
-  const mpfr_srcptr e = expected.get();
-  const bool computed_nan = !(computed == computed);
-  if (mpfr_nan_p(e) || computed_nan)
-    return mpfr_nan_p(e) && computed_nan ? 0.0 : std::numeric_limits<double>::infinity();
-  const bool computed_inf = computed == std::numeric_limits<T>::infinity() ||
-                            computed == -std::numeric_limits<T>::infinity();
-  if (mpfr_inf_p(e) || computed_inf) {
-    const bool same = mpfr_inf_p(e) && computed_inf && (mpfr_sgn(e) > 0) == (computed > T(0));
+void ulp_of(mpfr_ptr out, mpfr_srcptr v) {
+  const long e = mpfr_zero_p(v) ? std::numeric_limits<T>::min_exponent : mpfr_get_exp(v);
+  mpfr_set_ui_2exp(out, 1, ulp_exponent<T>(e), MPFR_RNDN);
+}
+
+/// ulp at T's precision (T no wider than double) of a finite double v, read from v's exponent
+/// bits without a library call: the exhaustive exp check takes it for each of 2^32 arguments.
+template <class T>
+double ulp_of(double v) {
+  static_assert(std::numeric_limits<T>::digits <= 53);
+  // A subnormal v or 0 gives e = -1022, below double's floor and any narrower type's.
+  const long e = long((std::bit_cast<std::uint64_t>(v) >> 52) & 0x7ff) - 1022;
+  const long u = ulp_exponent<T>(e);
+  return u >= -1022 ? std::bit_cast<double>(std::uint64_t(u + 1023) << 52)
+                    : std::ldexp(1.0, static_cast<int>(u));
+}
+
+/// ulp at T's precision of a finite long double v.
+template <class T>
+long double ulp_of(long double v) {
+  const long e = v == 0 ? std::numeric_limits<T>::min_exponent : long(std::ilogb(v)) + 1;
+  return std::ldexp(1.0L, static_cast<int>(ulp_exponent<T>(e)));
+}
+
+/// |d| as (mantissa in [0.5, 1) rounded to double, exponent); d must be regular (non-zero,
+/// finite). With times_power_of_two, a quotient of MPFR values whose exponents lie beyond
+/// double's range is formed in double from the mantissas, the exponents added apart.
+inline double mantissa_and_exponent(mpfr_srcptr d, long& exponent) {
+  return std::abs(mpfr_get_d_2exp(&exponent, d, MPFR_RNDN));
+}
+
+/// mantissa * 2^exponent, the exponent clamped to what ldexp takes (the result saturates to 0
+/// or inf long before).
+inline double times_power_of_two(double mantissa, long exponent) {
+  return std::ldexp(mantissa, static_cast<int>(std::clamp(exponent, -100000L, 100000L)));
+}
+
+/// What ulp_error_in and log_error_units share, the cases that need no unit: a pair with a
+/// NaN or an infinity on either side scores 0 when both sides agree (both NaN, or the same
+/// infinity: is_finite and is_nan, not std::isfinite of a double, as a finite bin50 may exceed
+/// double's range) and +inf otherwise; a finite pair sets y = computed and diff = computed -
+/// expected and scores 0 if they are equal. nullopt: finite and different, the caller scales
+/// |diff|. y and diff: scratch at least as precise as expected and V.
+template <class V>
+std::optional<double> error_without_unit(const V& computed, mpfr_srcptr expected, mpfr_ptr y,
+                                         mpfr_ptr diff) {
+  const bool computed_nan = softlab::detail::is_nan(computed);
+  if (mpfr_nan_p(expected) || computed_nan)
+    return mpfr_nan_p(expected) && computed_nan ? 0.0 : std::numeric_limits<double>::infinity();
+  const bool computed_inf = !softlab::detail::is_finite(computed);
+  if (mpfr_inf_p(expected) || computed_inf) {
+    const bool same =
+        mpfr_inf_p(expected) && computed_inf && (mpfr_sgn(expected) > 0) == (computed > V(0));
     return same ? 0.0 : std::numeric_limits<double>::infinity();
   }
-  const mpfr_prec_t bits = mpfr_get_prec(e);
-  exact y(bits), diff(bits), ulp(bits);
-  assign(y.get(), computed);
-  mpfr_sub(diff.get(), y.get(), e, MPFR_RNDN);
-  mpfr_abs(diff.get(), diff.get(), MPFR_RNDN);
-  ulp_of<T>(ulp.get(), e);
-  mpfr_div(diff.get(), diff.get(), ulp.get(), MPFR_RNDN);
-  return diff.to_double();
+  assign(y, computed);
+  mpfr_sub(diff, y, expected, MPFR_RNDN);
+  if (mpfr_zero_p(diff)) return 0.0;
+  return std::nullopt;
+}
+
+/// Fractional ULPs of Precision between a computed value (of any type V that assign() takes,
+/// e.g. the double result of a kernel bound for float) and the exact value: |computed - exact|
+/// / ulp(exact) at the exact value's exponent, floored at Precision's subnormal spacing. NaN
+/// against non-NaN, and an infinity that is not the exact one, score +inf.
+/// Does not allocate: y and diff are scratch (see error_without_unit: when both values are
+/// finite, y holds computed and diff computed - expected on return, which the study's metric
+/// pass reads). |diff| is rounded to double once, then scaled exactly (unless the quotient is
+/// below double's normal range).
+template <class Precision, class V>
+double ulp_error_in(const V& computed, mpfr_srcptr expected, mpfr_ptr y, mpfr_ptr diff) {
+  if (const std::optional<double> error = error_without_unit(computed, expected, y, diff))
+    return *error;
+  const long e =
+      mpfr_zero_p(expected) ? std::numeric_limits<Precision>::min_exponent : mpfr_get_exp(expected);
+  long diff_exponent = 0;
+  const double m = mantissa_and_exponent(diff, diff_exponent);
+  return times_power_of_two(m, diff_exponent - ulp_exponent<Precision>(e));
+}
+
+/// Fractional ULPs of T between a computed T and the exact value (ulp_error_in<T>), with
+/// caller-provided scratch y and diff (see there).
+template <class T>
+double ulp_error(const T& computed, mpfr_srcptr expected, mpfr_ptr y, mpfr_ptr diff) {
+  return ulp_error_in<T>(computed, expected, y, diff);
+}
+
+/// Scratch for the metrics below at expected's precision (and at least T's reference's).
+template <class T>
+mpfr_prec_t scratch_bits(const exact& expected) {
+  return std::max<mpfr_prec_t>(mpfr_get_prec(expected.get()), reference_bits<T>());
+}
+
+/// Fractional ULPs of T between a computed T and the exact value (allocates its scratch).
+template <class T>
+double ulp_error(const T& computed, const exact& expected) {
+  exact y(scratch_bits<T>(expected)), diff(scratch_bits<T>(expected));
+  return ulp_error_in<T>(computed, expected.get(), y.get(), diff.get());
 }
 
 /// |y - exact| / (u * max(1, |exact|)), u = 2^-p: the measure log_softmax and logsumexp are
-/// bounded in (their results cross zero, where a relative measure means nothing).
+/// bounded in (their results cross zero, where a relative measure means nothing). NaN against
+/// non-NaN and a wrong infinity score +inf. y and diff: scratch, as for ulp_error_in.
+template <class T>
+double log_error_units(const T& computed, mpfr_srcptr expected, mpfr_ptr y, mpfr_ptr diff) {
+  if (const std::optional<double> error = error_without_unit(computed, expected, y, diff))
+    return *error;
+  constexpr long p = std::numeric_limits<T>::digits;
+  long diff_exponent = 0;
+  const double m = mantissa_and_exponent(diff, diff_exponent);
+  if (mpfr_zero_p(expected) || mpfr_cmpabs_ui(expected, 1) < 0)
+    return times_power_of_two(m, diff_exponent + p);
+  long expected_exponent = 0;
+  const double scale = mantissa_and_exponent(expected, expected_exponent);
+  return times_power_of_two(m / scale, diff_exponent - expected_exponent + p);
+}
+
+/// log_error_units, allocating its scratch.
 template <class T>
 double log_error_units(const T& computed, const exact& expected) {
-  const mpfr_srcptr e = expected.get();
-  const bool computed_nan = !(computed == computed);
-  if (mpfr_nan_p(e) || computed_nan)
-    return mpfr_nan_p(e) && computed_nan ? 0.0 : std::numeric_limits<double>::infinity();
-  if (mpfr_inf_p(e) || !std::isfinite(static_cast<double>(computed))) {
-    const bool same = mpfr_inf_p(e) && computed == static_cast<T>(mpfr_get_d(e, MPFR_RNDN));
-    return same ? 0.0 : std::numeric_limits<double>::infinity();
-  }
-  const mpfr_prec_t bits = mpfr_get_prec(e);
-  exact y(bits), diff(bits), scale(bits);
-  assign(y.get(), computed);
-  mpfr_sub(diff.get(), y.get(), e, MPFR_RNDN);
-  mpfr_abs(diff.get(), diff.get(), MPFR_RNDN);
-  mpfr_abs(scale.get(), e, MPFR_RNDN);
-  if (mpfr_cmp_ui(scale.get(), 1) < 0) mpfr_set_ui(scale.get(), 1, MPFR_RNDN);
-  mpfr_mul_2si(scale.get(), scale.get(), -long(std::numeric_limits<T>::digits), MPFR_RNDN);
-  mpfr_div(diff.get(), diff.get(), scale.get(), MPFR_RNDN);
-  return diff.to_double();
+  exact y(scratch_bits<T>(expected)), diff(scratch_bits<T>(expected));
+  return log_error_units(computed, expected.get(), y.get(), diff.get());
+}
+
+/// The normwise error of Blanchard, Higham & Higham (2021), max_i |y_i - g_i| / (u max_i |g_i|),
+/// from its two maxima; any difference from an all-zero g (a fully masked row) is +inf.
+inline double normwise_error(long double largest_difference, long double largest_g, double u) {
+  if (largest_difference == 0) return 0.0;
+  if (largest_g == 0) return std::numeric_limits<double>::infinity();
+  return static_cast<double>(largest_difference / (static_cast<long double>(u) * largest_g));
 }
 
 /// The shift and sum that every exact result below is built from.

@@ -8,13 +8,13 @@
 //                                         every metric below, accumulated over the vectors
 //
 // The metrics of a cell (the CSV columns of the study):
-//  - max_ulp, mean_ulp: componentwise ULP error, exactly reference::ulp_error (fractional ULPs
+//  - max_ulp, mean_ulp: componentwise ULP error, reference::ulp_error (fractional ULPs
 //    at the exact value's exponent, floored at the subnormal spacing; NaN against non-NaN and a
 //    wrong infinity are +inf), over every element (an exact 0 computed as 0 counts 0);
 //    *_normal: the same over the elements whose exact result is >= the smallest normal T;
 //  - max_rel_error: |y - g| / |g| over every element with g != 0 (a flushed subnormal scores 1);
 //  - normwise_error: max_i |y_i - g_i| / (u max_i g_i), u = 2^-p, the normwise measure of
-//    Blanchard, Higham & Higham (2021); the largest over the vectors;
+//    Blanchard, Higham & Higham (2021) (reference::normwise_error); the largest over the vectors;
 //  - max_sum_error: |sum y - sum g| (sum g is 1, or 0 for a fully masked row), the sum of the
 //    computed y taken in MPFR;
 //  - max_error_over_u_kappa: max_i |y_i - g_i| / (g_i u max(1, kappa_i)) with the componentwise
@@ -135,66 +135,7 @@ std::vector<work_item> chunk_items(const Vectors& vectors) {
   return items;
 }
 
-/// 2^e for an MPFR exponent, clamped to what ldexp takes (the result saturates anyway).
-inline double scaled(double mantissa, long exponent) {
-  return std::ldexp(mantissa, static_cast<int>(std::clamp(exponent, -100000L, 100000L)));
-}
-
-/// |d| as (mantissa in [0.5, 1), exponent); d must be regular (non-zero, finite).
-inline double magnitude(mpfr_srcptr d, long& exponent) {
-  return std::abs(mpfr_get_d_2exp(&exponent, d, MPFR_RNDN));
-}
-
 }  // namespace detail
-
-/// reference::ulp_error(computed, expected) without allocating: y is scratch at the precision
-/// of expected (it receives computed), diff scratch too. Equal to reference::ulp_error except
-/// that the quotient is rounded to double once from |diff| (same value unless subnormal).
-template <class T>
-double ulp_error(const T& computed, mpfr_srcptr expected, mpfr_ptr y, mpfr_ptr diff) {
-  const bool computed_nan = softlab::detail::is_nan(computed);
-  if (mpfr_nan_p(expected) || computed_nan)
-    return mpfr_nan_p(expected) && computed_nan ? 0.0 : std::numeric_limits<double>::infinity();
-  const bool computed_inf = !softlab::detail::is_finite(computed);
-  if (mpfr_inf_p(expected) || computed_inf) {
-    const bool same =
-        mpfr_inf_p(expected) && computed_inf && (mpfr_sgn(expected) > 0) == (computed > T(0));
-    return same ? 0.0 : std::numeric_limits<double>::infinity();
-  }
-  reference::assign(y, computed);
-  mpfr_sub(diff, y, expected, MPFR_RNDN);
-  if (mpfr_zero_p(diff)) return 0.0;
-  constexpr long p = std::numeric_limits<T>::digits;
-  constexpr long emin = std::numeric_limits<T>::min_exponent;
-  const long e = mpfr_zero_p(expected) ? emin : std::max<long>(mpfr_get_exp(expected), emin);
-  long diff_exponent = 0;
-  const double m = detail::magnitude(diff, diff_exponent);
-  return detail::scaled(m, diff_exponent + p - e);
-}
-
-/// reference::log_error_units(computed, expected) without allocating (y, diff: scratch).
-template <class T>
-double log_error_units(const T& computed, mpfr_srcptr expected, mpfr_ptr y, mpfr_ptr diff) {
-  const bool computed_nan = softlab::detail::is_nan(computed);
-  if (mpfr_nan_p(expected) || computed_nan)
-    return mpfr_nan_p(expected) && computed_nan ? 0.0 : std::numeric_limits<double>::infinity();
-  if (mpfr_inf_p(expected) || !softlab::detail::is_finite(computed)) {
-    const bool same = mpfr_inf_p(expected) && !softlab::detail::is_finite(computed) &&
-                      (mpfr_sgn(expected) > 0) == (computed > T(0));
-    return same ? 0.0 : std::numeric_limits<double>::infinity();
-  }
-  reference::assign(y, computed);
-  mpfr_sub(diff, y, expected, MPFR_RNDN);
-  if (mpfr_zero_p(diff)) return 0.0;
-  constexpr long p = std::numeric_limits<T>::digits;
-  long diff_exponent = 0;
-  const double m = detail::magnitude(diff, diff_exponent);
-  if (mpfr_zero_p(expected) || mpfr_cmpabs_ui(expected, 1) < 0)
-    return detail::scaled(m, diff_exponent + p);
-  long expected_exponent = 0;
-  const double scale = detail::magnitude(expected, expected_exponent);
-  return detail::scaled(m / scale, diff_exponent - expected_exponent + p);
-}
 
 /// The exact results of every input vector, computed in parallel over all of them.
 template <class T>
@@ -471,7 +412,8 @@ cell_metrics evaluate(const kernel<T>& k, std::span<const vector_reference<T>> r
       try {
         const T lse = k.logsumexp(r.x);
         reference::exact y(bits), diff(bits);
-        out.logsumexp_error = log_error_units(lse, r.logsumexp.get(), y.get(), diff.get());
+        out.logsumexp_error =
+            reference::log_error_units(lse, r.logsumexp.get(), y.get(), diff.get());
         out.has_logsumexp = true;
       } catch (const std::logic_error&) {
       }
@@ -507,7 +449,8 @@ cell_metrics evaluate(const kernel<T>& k, std::span<const vector_reference<T>> r
       if (yj == T(0) && (f & element_flag::rounds_nonzero) != 0) ++acc.wrong_zero;
       if ((f & element_flag::exact_zero) != 0 && !y_nan && yj != T(0)) ++acc.wrong_nonzero;
 
-      const double ulp = ulp_error(yj, g, y.get(), diff.get());  // diff = y - g if both finite
+      const double ulp =
+          reference::ulp_error(yj, g, y.get(), diff.get());  // diff = y - g if both finite
       const bool compared = y_finite && !mpfr_nan_p(g);
       if (!compared) reference::assign(y.get(), yj);
       mpfr_add(acc.sum.get(), acc.sum.get(), y.get(), MPFR_RNDN);
@@ -525,9 +468,9 @@ cell_metrics evaluate(const kernel<T>& k, std::span<const vector_reference<T>> r
               std::max(acc.max_abs_diff, std::abs(mpfr_get_ld(diff.get(), MPFR_RNDN)));
           if (!mpfr_zero_p(g)) {
             long de = 0, ge = 0;
-            const double dm = detail::magnitude(diff.get(), de);
-            const double gm = detail::magnitude(g, ge);
-            rel = detail::scaled(dm / gm, de - ge);
+            const double dm = reference::mantissa_and_exponent(diff.get(), de);
+            const double gm = reference::mantissa_and_exponent(g, ge);
+            rel = reference::times_power_of_two(dm / gm, de - ge);
           }
         }
       } else if (ulp != 0) {
@@ -551,8 +494,8 @@ cell_metrics evaluate(const kernel<T>& k, std::span<const vector_reference<T>> r
       }
       if (out.has_log_softmax)
         acc.max_log = std::max(
-            acc.max_log,
-            log_error_units(out.log_y[j], r.log_softmax.get(j, log_view), y.get(), diff.get()));
+            acc.max_log, reference::log_error_units(out.log_y[j], r.log_softmax.get(j, log_view),
+                                                    y.get(), diff.get()));
     }
   });
 
@@ -605,13 +548,8 @@ cell_metrics evaluate(const kernel<T>& k, std::span<const vector_reference<T>> r
     const vector_reference<T>& r = refs[v];
     const detail::kernel_outputs<T>& out = outputs[v];
     if (r.x.empty()) continue;
-    // normwise: max |y - g| / (u max g); a fully masked row has max g = 0.
-    const long double diff = max_abs_diff[v];
-    double normwise = 0;
-    if (diff != 0)
-      normwise = r.max_g > 0 ? static_cast<double>(diff / (static_cast<long double>(u) * r.max_g))
-                             : std::numeric_limits<double>::infinity();
-    result.normwise_error = std::max(result.normwise_error, normwise);
+    result.normwise_error =
+        std::max(result.normwise_error, reference::normwise_error(max_abs_diff[v], r.max_g, u));
     // sum: |sum y - sum g|.
     double sum_error = 0;
     if (r.kind == input_kind::nan) {

@@ -116,7 +116,8 @@ std::string_view theorem_of_kernel(std::string_view name) {
   return "";
 }
 
-/// max_i |y_i - g_i| / (u max_i |g_i|), in long double (y and g are exact in it).
+/// reference::normwise_error of y against g, the maxima taken in long double (y and g are
+/// exact in it); a non-finite y is +inf.
 template <class Y, class G>
 double normwise(std::span<const Y> y, std::span<const G> g, double u) {
   long double largest_difference = 0, largest_g = 0;
@@ -128,9 +129,7 @@ double normwise(std::span<const Y> y, std::span<const G> g, double u) {
     largest_difference = std::max(largest_difference, std::abs(yi - gi));
     largest_g = std::max(largest_g, std::abs(gi));
   }
-  if (largest_g == 0)
-    return largest_difference == 0 ? 0.0 : std::numeric_limits<double>::infinity();
-  return static_cast<double>(largest_difference / (static_cast<long double>(u) * largest_g));
+  return reference::normwise_error(largest_difference, largest_g, u);
 }
 
 template <class T>

@@ -129,7 +129,7 @@ void sample_elements(const kernel<T>& k, const vector_reference<T>& r, const cel
   for (std::size_t i = 0; i < r.x.size(); ++i) {
     mpfr_t view;
     const double ulp =
-        ulp_error<T>(y[i], r.softmax.get(i, view), scratch_y.get(), scratch_diff.get());
+        reference::ulp_error<T>(y[i], r.softmax.get(i, view), scratch_y.get(), scratch_diff.get());
     const double xi = static_cast<double>(r.x[i]);
     result.element_samples.push_back({row.implementation, row.type, row.isa, row.family, max_x - xi,
                                       ulp, std::abs(xi) + weighted_magnitude});
