@@ -16,19 +16,42 @@
 
 namespace softlab::reference {
 
-/// splitmix64 (Steele, Lea & Flood 2014): tiny, fast, and the same sequence on every platform,
-/// unlike std::uniform_real_distribution.
+/// SplitMix64's increment: the golden ratio in 64 bits (Steele, Lea & Flood 2014).
+inline constexpr std::uint64_t splitmix64_increment = 0x9e3779b97f4a7c15ULL;
+
+/// SplitMix64's output for the state `state` advanced once: the state plus the increment,
+/// mixed (Steele, Lea & Flood 2014). The k-th output (from 0) of a generator seeded with s is
+/// splitmix64(s + k * splitmix64_increment), so any output can be had without the ones before.
+constexpr std::uint64_t splitmix64(std::uint64_t state) {
+  std::uint64_t z = state + splitmix64_increment;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+/// The top 53 bits of a random word as a double uniform in [0, 1), every value a multiple of
+/// 2^-53 (exact: no rounding, the same on every platform).
+constexpr double unit_interval(std::uint64_t random_bits) {
+  return double(random_bits >> 11) * 0x1p-53;
+}
+
+/// splitmix64 as a stream: tiny, fast, and the same sequence on every platform, unlike
+/// std::uniform_real_distribution.
 class seeded_random {
  public:
   explicit seeded_random(std::uint64_t seed) : state_(seed) {}
   std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    const std::uint64_t result = splitmix64(state_);
+    state_ += splitmix64_increment;
+    return result;
+  }
+  /// Output `k` of the stream from its current state (k = 0: what next() returns), without
+  /// advancing it.
+  std::uint64_t output_at(std::uint64_t k) const {
+    return splitmix64(state_ + k * splitmix64_increment);
   }
   /// Uniform in [lo, hi), 53 random bits.
-  double uniform(double lo, double hi) { return lo + (hi - lo) * double(next() >> 11) * 0x1p-53; }
+  double uniform(double lo, double hi) { return lo + (hi - lo) * unit_interval(next()); }
   std::size_t below(std::size_t n) { return std::size_t(next() % n); }
 
  private:

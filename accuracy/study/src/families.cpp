@@ -125,10 +125,9 @@ std::uint64_t family_seed(std::uint64_t base_seed, std::string_view family, std:
     hash ^= static_cast<unsigned char>(c);
     hash *= 0x100000001b3ULL;
   }
-  reference::seeded_random mix(base_seed ^ hash);
-  std::uint64_t seed = mix.next();
-  seed = reference::seeded_random(seed ^ static_cast<std::uint64_t>(n)).next();
-  return reference::seeded_random(seed ^ static_cast<std::uint64_t>(index)).next();
+  const std::uint64_t seed = reference::splitmix64(base_seed ^ hash);
+  return reference::splitmix64(reference::splitmix64(seed ^ static_cast<std::uint64_t>(n)) ^
+                               static_cast<std::uint64_t>(index));
 }
 
 }  // namespace softlab::accuracy
