@@ -45,8 +45,6 @@ void run_check(context& ctx, const check_options& options) {
     require_format<T>(format);
     const std::string text = options.file.empty() ? read_all(ctx.in) : read_file(options.file);
     const scores<T> input = parse_scores<T>(text, options.file);
-    const accuracy::value_format value_format =
-        format == number_format::hex ? accuracy::value_format::hex : accuracy::value_format::dec;
 
     accuracy::worker_pool pool = accuracy::make_reference_pool(options.threads);
     const std::vector<accuracy::vector_reference<T>> refs =
@@ -58,7 +56,7 @@ void run_check(context& ctx, const check_options& options) {
     for (const kernel<T>& k : ctx.registry.kernels<T>())
       for (const auto& [isa_label, which] : accuracy::kernel_isas(k)) {
         if (which) force_isa(*which);
-        const accuracy::cell_metrics m = accuracy::evaluate<T>(k, refs, pool, value_format);
+        const accuracy::cell_metrics m = accuracy::evaluate<T>(k, refs, pool, format);
         if (!m.error.empty()) {
           rows.push_back({std::string(k.facts.name), isa_label, "error: " + m.error});
           continue;

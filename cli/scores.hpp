@@ -5,14 +5,14 @@
 //                               1-based index and line:column
 //   parse_value<T>(text)        one token into T, rounded once, exactly as the type would
 //   parse_scores<T>(in|text)    every token, or cli::input_error naming the first bad one
-//   format_value<T>(v, format)  dec: shortest round-trip decimal; hex: printf's %a / %La
-//                               (fp16sim and bf16sim: %a of the value as a double, exact)
+//   format_value<T>(v, format)  softlab_accuracy/format.hpp's (dec: shortest round-trip
+//                               decimal; hex: printf's %a / %La), the study's formatter
 #pragma once
 
 #include <softlab/types.hpp>
+#include <softlab_accuracy/format.hpp>
 
 #include <algorithm>
-#include <cfenv>
 #include <charconv>
 #include <cmath>
 #include <cstddef>
@@ -37,7 +37,10 @@ class input_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class number_format { dec, hex };
+/// dec or hex: the study's formats (softlab_accuracy/format.hpp prints for the tool too).
+using number_format = accuracy::value_format;
+using accuracy::format_value;
+using accuracy::supports_format;
 
 /// "dec" or "hex"; anything else is an input_error listing both.
 number_format parse_number_format(std::string_view text);
@@ -87,25 +90,6 @@ T strto(const std::string& magnitude) {
   } else {
     return std::strtold(magnitude.c_str(), nullptr);
   }
-}
-
-/// A decimal or hexfloat magnitude (validated; C locale) into a simulated format, rounded once
-/// from its exact value. Through the nearest double alone a value just off a midpoint of the
-/// format could land on it and round again, the wrong way (e.g. 1.00048828125000001, just above
-/// the binary16 midpoint 1 + 2^-11, would give 1). So strtod also rounds down and up (glibc's
-/// strtod honours the rounding mode): equal, the double is the exact value; otherwise they
-/// bracket it, and the nearest one tells on which side of it the exact value lies.
-template <class T>
-T parse_simulated(const std::string& magnitude) {
-  const int mode = std::fegetround();
-  std::fesetround(FE_DOWNWARD);
-  const double below = std::strtod(magnitude.c_str(), nullptr);
-  std::fesetround(FE_UPWARD);
-  const double above = std::strtod(magnitude.c_str(), nullptr);
-  std::fesetround(mode);
-  const double nearest = std::strtod(magnitude.c_str(), nullptr);
-  const int sign_of_rest = below == above ? 0 : nearest == below ? 1 : -1;
-  return T::from_nearest_double(nearest, sign_of_rest);
 }
 
 /// A hexfloat digit string (no 0x) into a Boost binary float, rounded once to nearest-even:
@@ -181,7 +165,7 @@ T parse_decimal_multiprecision(std::string_view digits) {
 
 /// One token into T, rounded once from the exact decimal or binary value (float and double with
 /// std::from_chars, long double with strtold, bin50/bin100 from the string, fp16sim/bf16sim
-/// with detail::parse_simulated). Values beyond T's
+/// with accuracy::nearest_simulated). Values beyond T's
 /// range round as IEEE does: to +-infinity, or to a subnormal or zero. nullopt if not a number.
 template <class T>
 std::optional<T> parse_value(std::string_view text) {
@@ -210,7 +194,7 @@ std::optional<T> parse_value(std::string_view text) {
       } else if constexpr (std::is_same_v<T, long double>) {
         magnitude = detail::strto<T>(std::string(syntax->magnitude));
       } else if constexpr (is_simulated_float<T>) {
-        magnitude = detail::parse_simulated<T>(std::string(syntax->magnitude));
+        magnitude = accuracy::nearest_simulated<T>(std::string(syntax->magnitude));
       } else if (hex) {
         magnitude = detail::parse_hex_multiprecision<T>(syntax->digits);
       } else {
@@ -265,63 +249,6 @@ stream_scores<T> parse_scores(std::istream& in) {
   result.text = read_all(in);
   result.parsed = parse_scores<T>(std::string_view(result.text));
   return result;
-}
-
-/// True when format_value can print T in format (hex needs a type printf's %a knows, or one
-/// whose values are doubles).
-template <class T>
-constexpr bool supports_format(number_format format) {
-  return format == number_format::dec || is_hardware_float<T> || is_simulated_float<T>;
-}
-
-/// v as text. NaN is always "nan", infinities "inf" and "-inf". dec: float and double the
-/// shortest decimal that reads back to v (std::to_chars); long double the shortest of
-/// %.17Lg .. %.21Lg that does, fp16sim/bf16sim of %.1g .. %.{max_digits10}g; bin50/bin100
-/// max_digits10 significant digits. hex: printf's %a (float, fp16sim, bf16sim via double, exact)
-/// or %La. Throws std::invalid_argument if !supports_format<T>(format).
-template <class T>
-std::string format_value(const T& v, number_format format) {
-  using std::isinf;
-  using std::isnan;
-  if (isnan(v)) return "nan";
-  if (isinf(v)) return v < T(0) ? "-inf" : "inf";
-  if constexpr (is_simulated_float<T>) {
-    char buffer[64];
-    int n = 0;
-    if (format == number_format::hex) {
-      n = std::snprintf(buffer, sizeof buffer, "%a", static_cast<double>(v));
-    } else {
-      for (int precision = 1; precision <= std::numeric_limits<T>::max_digits10; ++precision) {
-        n = std::snprintf(buffer, sizeof buffer, "%.*g", precision, static_cast<double>(v));
-        if (detail::parse_simulated<T>(buffer[0] == '-' ? buffer + 1 : buffer) == abs(v)) break;
-      }
-    }
-    return std::string(buffer, static_cast<std::size_t>(n));
-  } else if constexpr (is_hardware_float<T>) {
-    char buffer[128];
-    if (format == number_format::hex) {
-      const int n = std::is_same_v<T, long double>
-                        ? std::snprintf(buffer, sizeof buffer, "%La", static_cast<long double>(v))
-                        : std::snprintf(buffer, sizeof buffer, "%a", static_cast<double>(v));
-      return std::string(buffer, static_cast<std::size_t>(n));
-    }
-    if constexpr (std::is_same_v<T, long double>) {
-      int n = 0;
-      for (int precision = 17; precision <= 21; ++precision) {
-        n = std::snprintf(buffer, sizeof buffer, "%.*Lg", precision, v);
-        if (std::strtold(buffer, nullptr) == v) break;
-      }
-      return std::string(buffer, static_cast<std::size_t>(n));
-    } else {
-      const auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, v);
-      (void)error;  // 128 bytes always suffice
-      return std::string(buffer, end);
-    }
-  } else {
-    if (format == number_format::hex)
-      throw std::invalid_argument("no hexadecimal format for " + std::string(type_token_v<T>));
-    return v.str(std::numeric_limits<T>::max_digits10);
-  }
 }
 
 }  // namespace softlab::cli
