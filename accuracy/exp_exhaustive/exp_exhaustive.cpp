@@ -1,7 +1,7 @@
 // softlab-exp-exhaustive: softlab's own vectorized exp (impl/softlab/simd/exp_kernel.hpp,
 // exp_kernel<Arch, T, Degree>::of_exact) against the correctly rounded 2^headroom exp(d), on
-// every float argument and on 2^26-argument random sets of doubles, once per instruction set
-// (issue 5, item 3). ISA-neutral: the kernels come from exp_sse2.cpp and exp_avx2.cpp.
+// every float argument and on 2^26-argument random sets of doubles, once per instruction set.
+// ISA-neutral: the kernels come from exp_sse2.cpp and exp_avx2.cpp.
 //
 // Why these ranges. In softmax the kernels see d = x - max <= 0: that is their domain. They
 // return 2^headroom exp(d) (headroom 64 for float lanes, 512 for double lanes, 0 for the
@@ -24,7 +24,7 @@
 //  - double kernel (degree 11, 2^512): seeded random sets uniform in [-760, 0] and [0, 354],
 //    uniform bit patterns in the same ranges, and arguments within 2 ULPs of every multiple
 //    of ln(2)/2 (where the reduction's k changes) in [-760, 354].
-// Positive d is checked as far as the result is finite as the brief of issue 5 asks, though
+// Positive d is checked as far as the result is finite (the kernels' whole range), though
 // softmax never calls the kernels there.
 //
 // The reference protocol is in exp_reference.hpp: glibc's exp in double (expl in long double),
@@ -41,6 +41,9 @@
 #include "exp_reference.hpp"
 
 #include <softlab/simd/isa.hpp>
+#include <softlab_accuracy/format.hpp>
+#include <softlab_accuracy/parallel.hpp>
+#include <softlab_reference/families.hpp>
 
 #include <algorithm>
 #include <array>
@@ -54,11 +57,9 @@
 #include <exception>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 namespace softlab::exp_exhaustive {
@@ -312,24 +313,25 @@ struct double_accumulator {
   }
 };
 
-/// Runs body(thread) on `threads` threads and rethrows the first exception.
-template <class Body>
-void on_threads(unsigned threads, Body body) {
-  std::vector<std::thread> pool;
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  for (unsigned t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] {
-      try {
-        body(t);
-      } catch (...) {
-        const std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-      }
-      mpfr_free_cache2(MPFR_FREE_LOCAL_CACHE);
-    });
-  for (std::thread& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
+/// The sweeps' threads: o.threads in all (the caller's included), each freeing MPFR's caches of
+/// its thread when the pool ends.
+accuracy::worker_pool make_sweep_pool(unsigned threads) {
+  return accuracy::worker_pool(threads, {}, [] { mpfr_free_cache2(MPFR_FREE_LOCAL_CACHE); });
+}
+
+/// Runs lane(accumulator, reference) once per thread of the pool, each lane with its own
+/// accumulator and MPFR reference (MPFR variables are per thread), and merges the accumulators
+/// in lane order. A lane takes chunks from its sweep's shared counter until none is left.
+template <class Accumulator, class Lane>
+Accumulator run_lanes(accuracy::worker_pool& pool, Lane lane) {
+  std::vector<Accumulator> per_lane(pool.size());
+  pool.run(pool.size(), [&](std::size_t t) {
+    exp_reference reference;
+    lane(per_lane[t], reference);
+  });
+  Accumulator result;
+  for (const Accumulator& a : per_lane) result.merge(a);
+  return result;
 }
 
 std::uint32_t bits_of(float v) { return std::bit_cast<std::uint32_t>(v); }
@@ -402,18 +404,15 @@ struct float_sweep {
 };
 
 float_accumulator run_float_sweep(const options& o, const float_sweep& sweep,
-                                  const std::vector<isa_kernels>& kernels) {
+                                  const std::vector<isa_kernels>& kernels,
+                                  accuracy::worker_pool& pool) {
   const std::uint64_t stride = o.quick ? quick_stride : 1;
   const std::uint64_t selected = (sweep.total + stride - 1) / stride;
   const std::uint64_t chunks = (selected + chunk_size - 1) / chunk_size;
   const bool run_single = o.kernels[float_kernel],
              run_in_double = o.kernels[float_in_double_kernel];
   std::atomic<std::uint64_t> next{0};
-  std::vector<float_accumulator> per_thread(o.threads);
-
-  on_threads(o.threads, [&](unsigned t) {
-    float_accumulator& acc = per_thread[t];
-    exp_reference reference;
+  return run_lanes<float_accumulator>(pool, [&](float_accumulator& acc, exp_reference& reference) {
     std::vector<float> d(chunk_size), y_single_entry(chunk_size);
     std::vector<double> y_in_double_entry(chunk_size);
     std::vector<std::uint64_t> index(chunk_size);
@@ -462,14 +461,14 @@ float_accumulator run_float_sweep(const options& o, const float_sweep& sweep,
           if (!v.from_mpfr)
             acc.reference.max_libm_error =
                 std::max(acc.reference.max_libm_error,
-                         exp_reference::ulp_error_against<double>(exp_d * std::ldexp(1.0, s), e));
+                         reference.ulp_error_against<double>(exp_d * std::ldexp(1.0, s), e));
         };
         if (r.row_single >= 0) {
           const int s = kernels[0].set.float_constants.headroom;
           const auto v = reference.to_float(d[j], exp_d, std::ldexp(1.0, s), s);
           ++acc.reference.arguments;
           if (check) cross_check(v, s);
-          const double ulp = float_ulp(v.value);
+          const double ulp = reference::ulp_of<float>(v.value);
           for (std::size_t i = 0; i < kernels.size(); ++i) {
             row_stats& st = acc.single[i][r.row_single];
             const float y = y_single[i][j];
@@ -489,7 +488,8 @@ float_accumulator run_float_sweep(const options& o, const float_sweep& sweep,
           const auto v = reference.to_float(d[j], exp_d, std::ldexp(1.0, s), s);
           ++acc.reference.arguments;
           if (check) cross_check(v, s);
-          const double ulp = float_ulp(v.value), ulp_double = double_ulp(v.value);
+          const double ulp = reference::ulp_of<float>(v.value),
+                       ulp_double = reference::ulp_of<double>(v.value);
           for (std::size_t i = 0; i < kernels.size(); ++i) {
             row_stats& st = acc.in_double[i][r.row_in_double];
             const double y = y_in_double[i][j];
@@ -510,10 +510,6 @@ float_accumulator run_float_sweep(const options& o, const float_sweep& sweep,
     }
     acc.reference.mpfr += reference.mpfr_calls;
   });
-
-  float_accumulator result;
-  for (const float_accumulator& a : per_thread) result.merge(a);
-  return result;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -530,7 +526,8 @@ struct pivot_accumulator {
   }
 };
 
-pivot_accumulator run_pivot_sweep(const options& o, const std::vector<isa_kernels>& kernels) {
+pivot_accumulator run_pivot_sweep(const options& o, const std::vector<isa_kernels>& kernels,
+                                  accuracy::worker_pool& pool) {
   // Two halves, each in groups of its own (a group's arguments share a row max): -0 down to
   // -360 by bits, and +0 up to the float below 240.
   const std::uint64_t stride = o.quick ? quick_stride : 1;
@@ -545,10 +542,7 @@ pivot_accumulator run_pivot_sweep(const options& o, const std::vector<isa_kernel
   }
   constexpr std::uint64_t groups_per_task = 1024;
   std::atomic<std::uint64_t> next{0};
-  std::vector<pivot_accumulator> per_thread(o.threads);
-  on_threads(o.threads, [&](unsigned t) {
-    pivot_accumulator& acc = per_thread[t];
-    exp_reference reference;
+  return run_lanes<pivot_accumulator>(pool, [&](pivot_accumulator& acc, exp_reference& reference) {
     std::array<float, pivot_group> x{}, y{}, y_single{};
     for (std::uint64_t task;
          (task = next.fetch_add(1)) * groups_per_task < groups[0] + groups[1];) {
@@ -581,7 +575,8 @@ pivot_accumulator run_pivot_sweep(const options& o, const std::vector<isa_kernel
               ++st.non_finite;
               st.first_non_finite.offer(g, x[e], y[e]);
             } else {
-              st.worst.offer(std::abs(double(y[e]) - v.value) / float_ulp(v.value), x[e], y[e], g);
+              st.worst.offer(std::abs(double(y[e]) - v.value) / reference::ulp_of<float>(v.value),
+                             x[e], y[e], g);
               st.offer_relative(std::abs(double(y[e]) - v.value), v.value, 24);
             }
           }
@@ -590,21 +585,10 @@ pivot_accumulator run_pivot_sweep(const options& o, const std::vector<isa_kernel
     }
     acc.mpfr += reference.mpfr_calls;
   });
-  pivot_accumulator result;
-  for (const pivot_accumulator& a : per_thread) result.merge(a);
-  return result;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Random doubles: the double kernel
-
-/// SplitMix64's output function (Steele, Lea & Flood 2014).
-constexpr std::uint64_t splitmix(std::uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 struct double_set {
   const char* label;
@@ -630,11 +614,13 @@ struct double_sweep {
               std::uint64_t(last_multiple - first_multiple + 1) * (2 * neighbours + 1)}}};
   }
 
-  /// Argument i of set s: the i-th output of SplitMix64 seeded with splitmix(seed + s), as a
-  /// uniform real or a uniform bit pattern; set 4 is deterministic.
+  /// Argument i of set s: output i of the splitmix64 stream seeded with the first output of the
+  /// one seeded with seed + s, as a uniform real or a uniform bit pattern; set 4 is
+  /// deterministic.
   double argument(std::size_t s, std::uint64_t i) const {
-    const std::uint64_t h = splitmix(splitmix(seed + s) + i * 0x9e3779b97f4a7c15ULL);
-    const double unit = double(h >> 11) * 0x1p-53;  // [0, 1)
+    const std::uint64_t h =
+        reference::seeded_random(reference::seeded_random(seed + s).next()).output_at(i);
+    const double unit = reference::unit_interval(h);  // [0, 1)
     switch (s) {
       case 0:
         return lowest * unit;
@@ -660,7 +646,8 @@ struct double_sweep {
 };
 
 double_accumulator run_double_sweep(const options& o, const double_sweep& sweep,
-                                    const std::vector<isa_kernels>& kernels) {
+                                    const std::vector<isa_kernels>& kernels,
+                                    accuracy::worker_pool& pool) {
   struct job {
     std::size_t set;
     std::uint64_t begin, end;  // selected arguments
@@ -676,62 +663,56 @@ double_accumulator run_double_sweep(const options& o, const double_sweep& sweep,
   const int s_headroom = kernels[0].set.double_constants.headroom;
   const long double two_to_s = std::ldexp(1.0L, s_headroom);
   std::atomic<std::size_t> next{0};
-  std::vector<double_accumulator> per_thread(o.threads);
-
-  on_threads(o.threads, [&](unsigned t) {
-    double_accumulator& acc = per_thread[t];
-    exp_reference reference;
-    std::vector<double> d(chunk_size), y_entry(chunk_size);
-    std::vector<std::vector<double>> y(kernels.size(), std::vector<double>(chunk_size));
-    for (std::size_t c; (c = next.fetch_add(1)) < jobs.size();) {
-      const job& jb = jobs[c];
-      const std::size_t n = jb.end - jb.begin;
-      for (std::size_t j = 0; j < n; ++j) d[j] = sweep.argument(jb.set, (jb.begin + j) * jb.stride);
-      for (std::size_t i = 0; i < kernels.size(); ++i) {
-        kernels[i].set.double_exp(d.data(), y[i].data(), n, entry::unrolled);
-        kernels[i].set.double_exp(d.data(), y_entry.data(), n, entry::single);
-        for (std::size_t j = 0; j < n; ++j)
-          if (bits_of(y[i][j]) != bits_of(y_entry[j])) ++acc.rows[i][jb.set].entry_mismatch;
-      }
-      for (std::size_t j = 0; j < n; ++j) {
-        const std::uint64_t g = (jb.begin + j) * jb.stride;
-        const auto v = reference.to_double(d[j], two_to_s, s_headroom);
-        ++acc.reference.arguments;
-        if ((jb.begin + j) % check_every_double == 0) {
-          const reference::exact& e = reference.exact(d[j], s_headroom);
-          ++acc.reference.checked;
-          if (bits_of(mpfr_get_d(e.get(), MPFR_RNDN)) != bits_of(v.rounded))
-            ++acc.reference.disagree;
-          if (!v.from_mpfr)
-            acc.reference.max_libm_error =
-                std::max(acc.reference.max_libm_error,
-                         exp_reference::ulp_error_against<long double>(
-                             std::exp(static_cast<long double>(d[j])) * two_to_s, e));
-        }
-        const long double ulp = double_ulp(v.value);
-        for (std::size_t i = 0; i < kernels.size(); ++i) {
-          row_stats& st = acc.rows[i][jb.set];
-          const double yi = y[i][j];
-          ++st.inputs;
-          if (bits_of(yi) != bits_of(v.rounded)) ++st.not_correctly_rounded;
-          if (!std::isfinite(yi)) {
-            ++st.non_finite;
-            st.first_non_finite.offer(g, d[j], yi);
-          } else {
-            st.worst.offer(double(std::abs(static_cast<long double>(yi) - v.value) / ulp), d[j], yi,
-                           g);
-            st.offer_relative(double(std::abs(static_cast<long double>(yi) - v.value)),
-                              double(v.value), 53);
+  return run_lanes<double_accumulator>(
+      pool, [&](double_accumulator& acc, exp_reference& reference) {
+        std::vector<double> d(chunk_size), y_entry(chunk_size);
+        std::vector<std::vector<double>> y(kernels.size(), std::vector<double>(chunk_size));
+        for (std::size_t c; (c = next.fetch_add(1)) < jobs.size();) {
+          const job& jb = jobs[c];
+          const std::size_t n = jb.end - jb.begin;
+          for (std::size_t j = 0; j < n; ++j)
+            d[j] = sweep.argument(jb.set, (jb.begin + j) * jb.stride);
+          for (std::size_t i = 0; i < kernels.size(); ++i) {
+            kernels[i].set.double_exp(d.data(), y[i].data(), n, entry::unrolled);
+            kernels[i].set.double_exp(d.data(), y_entry.data(), n, entry::single);
+            for (std::size_t j = 0; j < n; ++j)
+              if (bits_of(y[i][j]) != bits_of(y_entry[j])) ++acc.rows[i][jb.set].entry_mismatch;
+          }
+          for (std::size_t j = 0; j < n; ++j) {
+            const std::uint64_t g = (jb.begin + j) * jb.stride;
+            const auto v = reference.to_double(d[j], two_to_s, s_headroom);
+            ++acc.reference.arguments;
+            if ((jb.begin + j) % check_every_double == 0) {
+              const reference::exact& e = reference.exact(d[j], s_headroom);
+              ++acc.reference.checked;
+              if (bits_of(mpfr_get_d(e.get(), MPFR_RNDN)) != bits_of(v.rounded))
+                ++acc.reference.disagree;
+              if (!v.from_mpfr)
+                acc.reference.max_libm_error =
+                    std::max(acc.reference.max_libm_error,
+                             reference.ulp_error_against<long double>(
+                                 std::exp(static_cast<long double>(d[j])) * two_to_s, e));
+            }
+            const long double ulp = reference::ulp_of<double>(v.value);
+            for (std::size_t i = 0; i < kernels.size(); ++i) {
+              row_stats& st = acc.rows[i][jb.set];
+              const double yi = y[i][j];
+              ++st.inputs;
+              if (bits_of(yi) != bits_of(v.rounded)) ++st.not_correctly_rounded;
+              if (!std::isfinite(yi)) {
+                ++st.non_finite;
+                st.first_non_finite.offer(g, d[j], yi);
+              } else {
+                st.worst.offer(double(std::abs(static_cast<long double>(yi) - v.value) / ulp), d[j],
+                               yi, g);
+                st.offer_relative(double(std::abs(static_cast<long double>(yi) - v.value)),
+                                  double(v.value), 53);
+              }
+            }
           }
         }
-      }
-    }
-    acc.reference.mpfr += reference.mpfr_calls;
-  });
-
-  double_accumulator result;
-  for (const double_accumulator& a : per_thread) result.merge(a);
-  return result;
+        acc.reference.mpfr += reference.mpfr_calls;
+      });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -835,10 +816,10 @@ const char* kernel_title(kernel_id which) {
   }
 }
 
+/// v exactly (%a) and to its type's max_digits10 (float 9, double 17 significant digits).
 std::string hex_and_decimal(double v, bool is_float) {
-  char buffer[96];
-  std::snprintf(buffer, sizeof buffer, is_float ? "%a (%.9g)" : "%a (%.17g)", v, v);
-  return buffer;
+  return accuracy::concat(accuracy::format_hex(v), " (",
+                          accuracy::format_significant(v, is_float ? 9 : 17), ")");
 }
 
 std::string ulp_text(double u) {
@@ -906,6 +887,7 @@ int run(const options& o) {
     kernels.push_back({which, which == isa::avx2 ? avx2::kernels() : sse2::kernels()});
   const kernel_set& any = sse2::kernels();  // the constants do not depend on the ISA
   exp_reference reference;
+  accuracy::worker_pool pool = make_sweep_pool(o.threads);
 
   std::printf(
       "%s: softlab's vectorized exp (impl/softlab/simd/exp_kernel.hpp, of_exact) against "
@@ -950,13 +932,13 @@ int run(const options& o) {
     upper_single = sweep.upper_single;
     upper_in_double = sweep.upper_in_double;
     lowest_float = sweep.lowest;
-    floats = run_float_sweep(o, sweep, kernels);
+    floats = run_float_sweep(o, sweep, kernels, pool);
     seconds[float_kernel] = seconds_since(t0);
   }
   pivot_accumulator pivots;
   if (o.kernels[float_kernel]) {
     const auto t0 = std::chrono::steady_clock::now();
-    pivots = run_pivot_sweep(o, kernels);
+    pivots = run_pivot_sweep(o, kernels, pool);
     seconds[float_kernel] += seconds_since(t0);
   }
   double_accumulator doubles;
@@ -964,7 +946,7 @@ int run(const options& o) {
   if (o.kernels[double_kernel]) {
     const auto t0 = std::chrono::steady_clock::now();
     dsweep = std::make_unique<double_sweep>(o, any.double_constants.lowest_argument);
-    doubles = run_double_sweep(o, *dsweep, kernels);
+    doubles = run_double_sweep(o, *dsweep, kernels, pool);
     seconds[double_kernel] = seconds_since(t0);
   }
 
@@ -1034,8 +1016,7 @@ int run(const options& o) {
       char buffer[64];
       switch (sp.kind) {
         case expect::exact_value:
-          std::snprintf(buffer, sizeof buffer, "%a exactly", two_to_h);
-          expected = buffer;
+          expected = accuracy::concat(accuracy::format_hex(two_to_h), " exactly");
           break;
         case expect::nan:
           expected = "NaN";
@@ -1052,13 +1033,12 @@ int run(const options& o) {
           const reference::exact& e = reference.exact(sp.d, c.headroom);
           const double cr = which == float_kernel ? double(mpfr_get_flt(e.get(), MPFR_RNDN))
                                                   : mpfr_get_d(e.get(), MPFR_RNDN);
-          std::snprintf(buffer, sizeof buffer, "CR %a", cr);
-          expected = buffer;
+          expected = accuracy::concat("CR ", accuracy::format_hex(cr));
           break;
         }
       }
-      std::snprintf(buffer, sizeof buffer, "%a", sp.d);
-      std::printf("  %-24s %-26s %-36s", sp.label.c_str(), buffer, expected.c_str());
+      std::printf("  %-24s %-26s %-36s", sp.label.c_str(), accuracy::format_hex(sp.d).c_str(),
+                  expected.c_str());
       for (const isa_kernels& k : kernels) {
         bool consistent = true;
         const double y = evaluate(k.set, which, sp.d, consistent);
@@ -1092,8 +1072,8 @@ int run(const options& o) {
           }
         }
         if (!consistent) note += " entries differ";
-        std::snprintf(buffer, sizeof buffer, "%a", y);
-        std::printf(" %-26s %-12s", buffer, (std::string(ok ? "ok" : "FAIL") + " " + note).c_str());
+        std::printf(" %-26s %-12s", accuracy::format_hex(y).c_str(),
+                    (std::string(ok ? "ok" : "FAIL") + " " + note).c_str());
         if (!ok)
           gates.fail(std::string(isa_name(k.which)) + " " + kernel_title(which) + ": special " +
                      sp.label);

@@ -17,22 +17,20 @@
 // A sample of the arguments is also checked against MPFR outright (reference_check below): a
 // disagreement would mean the protocol above is wrong, and fails the run.
 //
-// ULP error, as reference.hpp and SLEEF count it: |y - exact| / ulp(exact), ulp at the exact
+// ULP error is reference.hpp's (as SLEEF counts it): |y - exact| / ulp(exact), ulp at the exact
 // value's binary exponent at T's precision, floored at T's subnormal spacing (2^-149 for float,
-// 2^-1074 for double). In the sweeps the exact value is v, the double (long double) above: its
-// own error is below 2^-28 float ULP (2^-9 double ULP) and only chooses the worst argument; the
-// worst figure the program prints is recomputed from MPFR (exact_ulp_error).
+// 2^-1074 for double); reference::ulp_of<T>(double) gives that ulp from a double's bits. In the
+// sweeps the exact value is v, the double (long double) above: its own error is below 2^-28 float
+// ULP (2^-9 double ULP) and only chooses the worst argument; the worst figure the program prints is
+// recomputed from MPFR (exact_ulp_error).
 #pragma once
 
 #include <softlab_reference/reference.hpp>
 
 #include <mpfr.h>
 
-#include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstdint>
-#include <limits>
 
 namespace softlab::exp_exhaustive {
 
@@ -49,27 +47,14 @@ struct reference_value {
   bool from_mpfr;
 };
 
-/// ulp of a float-precision value at v's binary exponent (v >= 0, a finite double), floored at
-/// the float subnormal spacing 2^-149.
-inline double float_ulp(double v) {
-  const int e = int(std::bit_cast<std::uint64_t>(v) >> 52) - 1023;  // v < 2^-1022: e = -1023
-  return std::bit_cast<double>(std::uint64_t(std::max(e, -126) - 23 + 1023) << 52);
-}
-
-/// ulp of a double-precision value at v's binary exponent, floored at 2^-1074.
-inline double double_ulp(double v) {
-  const int e = int(std::bit_cast<std::uint64_t>(v) >> 52) - 1023;
-  return std::ldexp(1.0, std::max(e, -1022) - 52);
-}
-inline long double double_ulp(long double v) {
-  const int e = v == 0 ? -1022 : std::ilogb(v);
-  return std::ldexp(1.0L, std::max(e, -1022) - 52);
-}
-
 /// One thread's reference: MPFR variables are per thread.
 class exp_reference {
  public:
-  exp_reference() : x_(reference_bits), y_(reference_bits) {}
+  exp_reference()
+      : x_(reference_bits),
+        y_(reference_bits),
+        scratch_y_(reference_bits),
+        scratch_diff_(reference_bits) {}
 
   /// 2^s exp(d) at 200 bits, d exactly as given.
   const reference::exact& exact(double d, int s) {
@@ -105,22 +90,17 @@ class exp_reference {
     return ulp_error_against<T>(y, exact(d, s));
   }
 
-  /// Fractional ULPs of T between y and e (ulp at e's exponent, floored at T's subnormals).
+  /// Fractional ULPs of T between y and e (reference::ulp_error_in: ulp at e's exponent, floored
+  /// at T's subnormals); y is a double or long double result, e.g. a double bound for float.
   template <class T>
-  static double ulp_error_against(long double y, const reference::exact& e) {
-    reference::exact diff(reference_bits), ulp(reference_bits);
-    mpfr_set_ld(diff.get(), y, MPFR_RNDN);  // exact: 64 bits
-    mpfr_sub(diff.get(), diff.get(), e.get(), MPFR_RNDN);
-    mpfr_abs(diff.get(), diff.get(), MPFR_RNDN);
-    reference::ulp_of<T>(ulp.get(), e.get());
-    mpfr_div(diff.get(), diff.get(), ulp.get(), MPFR_RNDN);
-    return diff.to_double();
+  double ulp_error_against(long double y, const reference::exact& e) {
+    return reference::ulp_error_in<T>(y, e.get(), scratch_y_.get(), scratch_diff_.get());
   }
 
   std::uint64_t mpfr_calls = 0;  ///< arguments that needed MPFR (near a rounding boundary)
 
  private:
-  reference::exact x_, y_;
+  reference::exact x_, y_, scratch_y_, scratch_diff_;
 };
 
 }  // namespace softlab::exp_exhaustive
