@@ -31,8 +31,8 @@ struct accurate_float_passes {
 
 template <class Arch>
 struct accurate_float_kernel {
-  using floats = xsimd::batch<float, Arch>;
-  using doubles = xsimd::batch<double, Arch>;
+  using floats = ::xsimd::batch<float, Arch>;
+  using doubles = ::xsimd::batch<double, Arch>;
   using widen = widen_float<Arch>;
   using lane = lanes<Arch, float>;
   using exp = exp_kernel<Arch, double, 7>;
@@ -87,7 +87,7 @@ struct accurate_float_kernel {
         for (std::size_t k = 0; k < c; ++k) e[i + k] = buffer[k];
       }
     });
-    return xsimd::hadd(sum_low + sum_high);
+    return ::xsimd::hadd(sum_low + sum_high);
   }
 
   static double exp_sum(const float* x, float m, std::size_t n) {
@@ -96,7 +96,7 @@ struct accurate_float_kernel {
       sum_low += lo;
       sum_high += hi;
     });
-    return xsimd::hadd(sum_low + sum_high);
+    return ::xsimd::hadd(sum_low + sum_high);
   }
 
   static void scale_to_float(const double* e, double inverse, float* y, std::size_t n) {

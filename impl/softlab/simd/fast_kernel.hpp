@@ -50,18 +50,18 @@ struct drift_free_sum;
 
 template <class Arch>
 struct drift_free_sum<Arch, float> {
-  using doubles = xsimd::batch<double, Arch>;
+  using doubles = ::xsimd::batch<double, Arch>;
   doubles low = doubles(0.0), high = doubles(0.0);
-  void add(const xsimd::batch<float, Arch>& v) {
+  void add(const ::xsimd::batch<float, Arch>& v) {
     low += widen_float<Arch>::low(v);
     high += widen_float<Arch>::high(v);
   }
-  wide_sum total() const { return {xsimd::hadd(low + high), 0.0}; }
+  wide_sum total() const { return {::xsimd::hadd(low + high), 0.0}; }
 };
 
 template <class Arch>
 struct drift_free_sum<Arch, double> {
-  using doubles = xsimd::batch<double, Arch>;
+  using doubles = ::xsimd::batch<double, Arch>;
   doubles sum = doubles(0.0), compensation = doubles(0.0);
   void add(const doubles& v) {
     const doubles s = sum + v;
@@ -69,7 +69,7 @@ struct drift_free_sum<Arch, double> {
     compensation += (sum - (s - virtual_v)) + (v - virtual_v);
     sum = s;
   }
-  wide_sum total() const { return {xsimd::hadd(sum), xsimd::hadd(compensation)}; }
+  wide_sum total() const { return {::xsimd::hadd(sum), ::xsimd::hadd(compensation)}; }
 };
 
 template <class Arch, class T>
@@ -138,7 +138,7 @@ struct fast_kernel {
   }
 
   static batch times(const batch& v, const batch& hi, const batch& lo) {
-    return xsimd::fma(v, hi, v * lo);
+    return ::xsimd::fma(v, hi, v * lo);
   }
 
   static void scale(T* y, T inverse_hi, T inverse_lo, std::size_t n) {

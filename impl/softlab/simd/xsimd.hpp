@@ -1,4 +1,4 @@
-// softlab::xsimd_stable (registry name "xsimd"): the three-pass stable softmax, vectorized with
+// softlab::xsimd (registry name "xsimd"): the three-pass stable softmax, vectorized with
 // xsimd 8.1 and its xsimd::exp, float and double.
 //
 // Algorithm: as `stable` (max; e = exp(x - max) stored and summed; scale), in vectors of W
@@ -30,11 +30,12 @@
 
 namespace softlab {
 
-struct xsimd_stable {
+struct xsimd {
   static constexpr implementation_facts facts{
       .name = "xsimd",
       .algorithm =
-          "stable three-pass softmax vectorized with xsimd 8.1 (xsimd::exp), runtime ISA dispatch",
+          "stable three-pass softmax vectorized with xsimd 8.1 (::xsimd::exp), runtime ISA "
+          "dispatch",
       .passes = "3: read; read + write; read + write",
       .stated_bound =
           "|x_i - max| + sum_j y_j|x_j - max| + n/(2W) + 14 ULP (W = 4 float, 2 double)",

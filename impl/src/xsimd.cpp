@@ -1,9 +1,9 @@
-// The ISA-neutral half of softlab::xsimd_stable: chooses the per-ISA passes and handles what
-// must not be compiled per ISA (the limits of a non-finite max, log, the NaN re-check).
+// The ISA-neutral half of softlab::xsimd: chooses the per-ISA passes and handles what must not
+// be compiled per ISA (the limits of a non-finite max, log, the NaN re-check).
 #include "dispatch.hpp"
 #include "kernel_tables.hpp"
 
-#include <softlab/simd/xsimd_stable.hpp>
+#include <softlab/simd/xsimd.hpp>
 
 #include <cmath>
 
@@ -12,7 +12,7 @@ namespace {
 
 template <class T>
 void softmax_impl(std::span<const T> x, std::span<T> y) {
-  const auto& passes = *simd::active_table<T>().stable;
+  const auto& passes = *simd::active_table<T>().xsimd;
   T max = passes.max(x.data(), x.size());
   if (simd::limit_written(max, x, y, detail::output_scale::probability)) return;
   const T sum = passes.store_exp_and_sum(x.data(), max, y.data(), x.size());
@@ -21,7 +21,7 @@ void softmax_impl(std::span<const T> x, std::span<T> y) {
 
 template <class T>
 void log_softmax_impl(std::span<const T> x, std::span<T> y) {
-  const auto& passes = *simd::active_table<T>().stable;
+  const auto& passes = *simd::active_table<T>().xsimd;
   T max = passes.max(x.data(), x.size());
   if (simd::limit_written(max, x, y, detail::output_scale::log_probability)) return;
   const T log_sum = std::log(passes.exp_sum(x.data(), max, x.size()));
@@ -30,7 +30,7 @@ void log_softmax_impl(std::span<const T> x, std::span<T> y) {
 
 template <class T>
 T logsumexp_impl(std::span<const T> x) {
-  const auto& passes = *simd::active_table<T>().stable;
+  const auto& passes = *simd::active_table<T>().xsimd;
   T max = passes.max(x.data(), x.size());
   if (!detail::is_finite(max)) return detail::max_propagating_nan(x);  // NaN, +inf or -inf
   return max + std::log(passes.exp_sum(x.data(), max, x.size()));
@@ -38,15 +38,11 @@ T logsumexp_impl(std::span<const T> x) {
 
 }  // namespace
 
-void xsimd_stable::softmax(std::span<const float> x, std::span<float> y) { softmax_impl(x, y); }
-void xsimd_stable::softmax(std::span<const double> x, std::span<double> y) { softmax_impl(x, y); }
-void xsimd_stable::log_softmax(std::span<const float> x, std::span<float> y) {
-  log_softmax_impl(x, y);
-}
-void xsimd_stable::log_softmax(std::span<const double> x, std::span<double> y) {
-  log_softmax_impl(x, y);
-}
-float xsimd_stable::logsumexp(std::span<const float> x) { return logsumexp_impl(x); }
-double xsimd_stable::logsumexp(std::span<const double> x) { return logsumexp_impl(x); }
+void xsimd::softmax(std::span<const float> x, std::span<float> y) { softmax_impl(x, y); }
+void xsimd::softmax(std::span<const double> x, std::span<double> y) { softmax_impl(x, y); }
+void xsimd::log_softmax(std::span<const float> x, std::span<float> y) { log_softmax_impl(x, y); }
+void xsimd::log_softmax(std::span<const double> x, std::span<double> y) { log_softmax_impl(x, y); }
+float xsimd::logsumexp(std::span<const float> x) { return logsumexp_impl(x); }
+double xsimd::logsumexp(std::span<const double> x) { return logsumexp_impl(x); }
 
 }  // namespace softlab
