@@ -61,23 +61,19 @@ float logsumexp_float(std::span<const float> x) {
 
 using extended = detail::wider_t<double>;
 
-/// exp(x - m) for doubles x <= m, m finite: x - m split exactly (Knuth's two-sum) into d + d',
+/// exp(x - m) for doubles x <= m, m finite: x - m split exactly by two-sum into d + d',
 /// expl(d) (1 + d') to about 2^-62 relative. Below -800 the exp is 0 in double either way.
 extended shifted_exp(double x, double m) {
-  const double d = x - m;
-  if (!(d > -800)) return detail::is_nan(d) ? extended(d) : extended(0);
-  const double virtual_m = d - x;
-  const double d_lo = (x - (d - virtual_m)) + (-m - virtual_m);
-  return std::exp(extended(d)) * (extended(1) + extended(d_lo));
+  const auto d = detail::two_sum(x, -m);
+  if (!(d.value > -800)) return detail::is_nan(d.value) ? extended(d.value) : extended(0);
+  return std::exp(extended(d.value)) * (extended(1) + extended(d.error));
 }
 
 /// (x - m) - l in extended precision, x - m split exactly as above.
 double shifted_minus(double x, double m, extended log_sum) {
-  const double d = x - m;
-  if (d == -detail::infinity<double>()) return d;  // a masked entry: log 0
-  const double virtual_m = d - x;
-  const double d_lo = (x - (d - virtual_m)) + (-m - virtual_m);
-  return double((extended(d) - log_sum) + extended(d_lo));
+  const auto d = detail::two_sum(x, -m);
+  if (d.value == -detail::infinity<double>()) return d.value;  // a masked entry: log 0
+  return double((extended(d.value) - log_sum) + extended(d.error));
 }
 
 extended sum_of_exps(std::span<const double> x, double max) {

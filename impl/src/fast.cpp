@@ -45,7 +45,7 @@ void reciprocal(const wide_sum& s, T& inverse_hi, T& inverse_lo) {
 }
 
 /// A max that the vector passes handle: finite, and not so large that max + the exp kernel's
-/// lowest argument rounds to max (simd::dominant_max_written).
+/// lowest argument rounds to max (detail::write_dominant_max).
 template <class T>
 bool ordinary(T max) {
   return detail::is_finite(max) && max + T(exp_constants<T>::lowest_argument) != max;
@@ -73,12 +73,10 @@ online online_max_and_sum(const simd::fast_passes<T>& passes, std::span<const T>
     if (!(max < pivot_below && max > -pivot_below)) return online::beyond_pivot;
     const wide_sum block = passes.shifted_exp_sum(x.data() + start, max, count);
     const int rescale = sum.pivot - block.pivot;  // <= 0: j grows with the max
-    const double old_hi = std::ldexp(sum.hi, rescale);
-    const double hi = old_hi + block.hi;  // Knuth's two-sum: the fold loses nothing
-    const double virtual_block = hi - old_hi;
-    sum.lo = std::ldexp(sum.lo, rescale) +
-             ((old_hi - (hi - virtual_block)) + (block.hi - virtual_block) + block.lo);
-    sum.hi = hi;
+    // Knuth's two-sum: the fold loses nothing.
+    const auto hi = detail::two_sum(std::ldexp(sum.hi, rescale), block.hi);
+    sum.lo = std::ldexp(sum.lo, rescale) + (hi.error + block.lo);
+    sum.hi = hi.value;
     sum.pivot = block.pivot;
   }
   return ordinary(max) ? online::summed : online::not_ordinary;
@@ -90,7 +88,7 @@ template <class T>
 void write_not_ordinary(std::span<const T> x, std::span<T> y, detail::output_scale scale) {
   const T max = detail::max_propagating_nan(x);
   if (!detail::write_limit_if_max_not_finite(max, x, y, scale))
-    simd::dominant_max_written(max, T(exp_constants<T>::lowest_argument), x, y, scale);
+    detail::write_dominant_max(max, x, y, scale);
 }
 
 template <class T>
@@ -151,9 +149,7 @@ T logsumexp_impl(std::span<const T> x) {
   if (max_and_exact_sum(x, max, sum)) return T(double(max) + log_unscaled<T>(sum));
   const T exact = detail::max_propagating_nan(x);  // NaN, +inf, -inf or a dominant max
   if (!detail::is_finite(exact)) return exact;
-  std::size_t at_max = 0;
-  for (const T& v : x) at_max += v == exact ? 1 : 0;
-  return T(double(exact) + std::log(double(at_max)));
+  return T(double(exact) + std::log(double(detail::count_equal(x, exact))));
 }
 
 }  // namespace

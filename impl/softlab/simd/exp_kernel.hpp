@@ -25,6 +25,7 @@
 // maximum is softlab::fast::exp_error_u.
 #pragma once
 
+#include <softlab/detail/float_blocks.hpp>
 #include <softlab/simd/lanes.hpp>
 
 #include <xsimd/xsimd.hpp>
@@ -178,11 +179,13 @@ struct exp_kernel {
     std::array<batch, N> t, r, e;
     SOFTLAB_UNROLL for (std::size_t u = 0; u < N; ++u) {
       const batch xc = lanes<Arch, T>::max_keeping_nan(p.floor, v[u]);
-      v[u] = xc - p.offset;  // exact unless `carry` (see pivot)
       if constexpr (carry) {
-        // Knuth's two-sum: e = (xc - offset) - d exactly, whatever the magnitudes.
-        const batch virtual_b = v[u] - xc;
-        e[u] = (xc - (v[u] - virtual_b)) + (p.minus_offset - virtual_b);
+        // Two-sum: d + e = xc - offset exactly, whatever the magnitudes.
+        const auto d = detail::two_sum(xc, p.minus_offset);
+        v[u] = d.value;
+        e[u] = d.error;
+      } else {
+        v[u] = xc - p.offset;  // exact (see pivot)
       }
       t[u] = ::xsimd::fma(v[u], batch(constants::log2e), batch(constants::rounding_shift));
     }

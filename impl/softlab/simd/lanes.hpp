@@ -5,10 +5,14 @@
 // Every function here is a template on Arch, and nothing here calls a non-template inline
 // function or std:: scalar math: the linker merges identical inline symbols across objects and
 // could otherwise keep an AVX2-encoded copy for the SSE2 path (tests/core/check_no_vex.cmake).
+// The loops over a row are detail::for_each_block's (softlab/detail/float_blocks.hpp), given
+// lambdas of these templates, so their instantiations are specific to the ISA too.
 //
 // The struct softlab::xsimd (softlab/simd/xsimd.hpp) hides the xsimd library's namespace inside
 // namespace softlab: the library is named ::xsimd here and in every kernel.
 #pragma once
+
+#include <softlab/detail/float_blocks.hpp>
 
 #include <xsimd/xsimd.hpp>
 
@@ -44,6 +48,30 @@ struct lanes {
     v.store_aligned(buffer);
     for (std::size_t i = 0; i < count; ++i) y[i] = buffer[i];
   }
+  /// A full vector at y, past the cache when `streaming` (y is then aligned: see
+  /// detail::for_each_block_aligned_to and store_streaming).
+  static void store(const batch& v, T* y, bool streaming) {
+    if (streaming)
+      store_streaming(v, y);
+    else
+      v.store_unaligned(y);
+  }
+
+  /// y_i = f(x_i), Group elements per step (Group / width independent vectors), the tail padded
+  /// with `pad`. y may be x.
+  template <std::size_t Group = width, class F>
+  static void transform(const T* x, T* y, std::size_t n, T pad, F&& f) {
+    auto one = [&](std::size_t i) { f(batch::load_unaligned(x + i)).store_unaligned(y + i); };
+    detail::for_each_block<width, Group>(
+        0, n,
+        [&](std::size_t i) {
+          for (std::size_t u = 0; u < Group; u += width) one(i + u);
+        },
+        one,
+        [&](std::size_t i, std::size_t count) {
+          store_tail(f(load_tail(x + i, count, pad)), y + i, count);
+        });
+  }
   /// The largest lane, by halving shuffles: a spill to memory and a scalar loop would put a
   /// store-forwarding stall and width - 1 dependent compares on every row's critical path.
   static T horizontal_max(const batch& v) {
@@ -73,22 +101,23 @@ struct lanes {
     const T minus_inf = -T(__builtin_inf());
     batch acc[unroll];
     for (auto& a : acc) a = batch(minus_inf);
-    std::size_t i = 0;
-    for (; i + unroll * width <= n; i += unroll * width)
-      for (std::size_t u = 0; u < unroll; ++u)
-        acc[u] = ::xsimd::max(acc[u], batch::load_unaligned(x + i + u * width));
-    for (; i + width <= n; i += width) acc[0] = ::xsimd::max(acc[0], batch::load_unaligned(x + i));
-    if (i < n) acc[1] = ::xsimd::max(acc[1], load_tail(x + i, n - i, minus_inf));
+    detail::for_each_block<width, unroll * width>(
+        0, n,
+        [&](std::size_t i) {
+          for (std::size_t u = 0; u < unroll; ++u)
+            acc[u] = ::xsimd::max(acc[u], batch::load_unaligned(x + i + u * width));
+        },
+        [&](std::size_t i) { acc[0] = ::xsimd::max(acc[0], batch::load_unaligned(x + i)); },
+        [&](std::size_t i, std::size_t count) {
+          acc[1] = ::xsimd::max(acc[1], load_tail(x + i, count, minus_inf));
+        });
     return horizontal_max(::xsimd::max(::xsimd::max(acc[0], acc[1]), ::xsimd::max(acc[2], acc[3])));
   }
 
   /// y_i = (x_i - shift) - log_sum: log_softmax's last pass.
   static void shifted_minus(const T* x, T shift, T log_sum, T* y, std::size_t n) {
     const batch s(shift), l(log_sum);
-    std::size_t i = 0;
-    for (; i + width <= n; i += width)
-      ((batch::load_unaligned(x + i) - s) - l).store_unaligned(y + i);
-    if (i < n) store_tail((load_tail(x + i, n - i, T(0)) - s) - l, y + i, n - i);
+    transform(x, y, n, T(0), [&](const batch& v) { return (v - s) - l; });
   }
 
   /// max(floor, v) that keeps a NaN of v: the x86 max instructions return their second operand

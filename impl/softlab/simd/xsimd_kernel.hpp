@@ -36,23 +36,25 @@ struct xsimd_kernel {
     const batch s(shift);
     batch acc[unroll];
     for (auto& a : acc) a = batch(T(0));
-    std::size_t i = 0;
-    for (; i + unroll * width <= n; i += unroll * width)
-      for (std::size_t u = 0; u < unroll; ++u) {
-        const batch e = ::xsimd::exp(batch::load_unaligned(x + i + u * width) - s);
-        if constexpr (store) e.store_unaligned(y + i + u * width);
-        acc[u] += e;
-      }
-    for (; i + width <= n; i += width) {
-      const batch e = ::xsimd::exp(batch::load_unaligned(x + i) - s);
-      if constexpr (store) e.store_unaligned(y + i);
-      acc[0] += e;
-    }
-    if (i < n) {
-      const batch e = ::xsimd::exp(lane::load_tail(x + i, n - i, -T(__builtin_inf())) - s);
-      if constexpr (store) lane::store_tail(e, y + i, n - i);
-      acc[1] += e;
-    }
+    detail::for_each_block<width, unroll * width>(
+        0, n,
+        [&](std::size_t i) {
+          for (std::size_t u = 0; u < unroll; ++u) {
+            const batch e = ::xsimd::exp(batch::load_unaligned(x + i + u * width) - s);
+            if constexpr (store) e.store_unaligned(y + i + u * width);
+            acc[u] += e;
+          }
+        },
+        [&](std::size_t i) {
+          const batch e = ::xsimd::exp(batch::load_unaligned(x + i) - s);
+          if constexpr (store) e.store_unaligned(y + i);
+          acc[0] += e;
+        },
+        [&](std::size_t i, std::size_t count) {
+          const batch e = ::xsimd::exp(lane::load_tail(x + i, count, -T(__builtin_inf())) - s);
+          if constexpr (store) lane::store_tail(e, y + i, count);
+          acc[1] += e;
+        });
     return ::xsimd::hadd((acc[0] + acc[1]) + (acc[2] + acc[3]));
   }
   static T store_exp_and_sum(const T* x, T shift, T* y, std::size_t n) {
@@ -64,9 +66,7 @@ struct xsimd_kernel {
 
   static void multiply(T* y, T factor, std::size_t n) {
     const batch f(factor);
-    std::size_t i = 0;
-    for (; i + width <= n; i += width) (batch::load_unaligned(y + i) * f).store_unaligned(y + i);
-    if (i < n) lane::store_tail(lane::load_tail(y + i, n - i, T(0)) * f, y + i, n - i);
+    lane::transform(y, y, n, T(0), [&](const batch& v) { return v * f; });
   }
 
   static constexpr xsimd_passes<T> passes{&lane::max, &store_exp_and_sum, &exp_sum, &multiply,
