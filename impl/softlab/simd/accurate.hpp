@@ -25,6 +25,7 @@
 //   the k infinite entries share 1/k, others 0. NaN anywhere: all NaN. Empty: no-op.
 #pragma once
 
+#include <softlab/detail/compiled.hpp>
 #include <softlab/detail/wide_softmax.hpp>
 #include <softlab/facts.hpp>
 #include <softlab/simd/isa.hpp>
@@ -36,7 +37,7 @@
 
 namespace softlab {
 
-struct accurate {
+struct accurate : detail::compiled<accurate> {
   static constexpr implementation_facts facts{
       .name = "accurate",
       .algorithm =
@@ -49,28 +50,7 @@ struct accurate {
       .subnormals = subnormal_results::kept,
       .faithful = true,
   };
-  template <class T>
-  static constexpr bool supports = std::is_same_v<T, float> || std::is_same_v<T, double>;
 
-  static void softmax(std::span<const float> x, std::span<float> y);
-  static void softmax(std::span<const double> x, std::span<double> y);
-  static void log_softmax(std::span<const float> x, std::span<float> y);
-  static void log_softmax(std::span<const double> x, std::span<double> y);
-  static float logsumexp(std::span<const float> x);
-  static double logsumexp(std::span<const double> x);
-
-  template <class T>
-  static void softmax(std::span<const T> x, std::span<T> y) requires supports<T> {
-    softmax(x, y);
-  }
-  template <class T>
-  static void log_softmax(std::span<const T> x, std::span<T> y) requires supports<T> {
-    log_softmax(x, y);
-  }
-  template <class T>
-  static T logsumexp(std::span<const T> x) requires supports<T> {
-    return logsumexp(x);
-  }
   /// Scores formed in the wider type (see above); weights may be the keys' memory.
   template <class T>
   static void pairwise_attention(const T& query, std::span<const T> keys,
@@ -91,5 +71,7 @@ struct accurate {
   }
   static double log_bound_a(const bound_inputs&) { return 1; }
 };
+
+extern template struct detail::compiled<accurate>;  // instantiated in impl/src/accurate.cpp
 
 }  // namespace softlab

@@ -20,6 +20,7 @@
 // NaN anywhere: all NaN. Empty: no-op.
 #pragma once
 
+#include <softlab/detail/compiled.hpp>
 #include <softlab/facts.hpp>
 #include <softlab/simd/isa.hpp>
 
@@ -30,7 +31,7 @@
 
 namespace softlab {
 
-struct xsimd {
+struct xsimd : detail::compiled<xsimd> {
   static constexpr implementation_facts facts{
       .name = "xsimd",
       .algorithm =
@@ -43,28 +44,6 @@ struct xsimd {
       .meets_contract = true,
       .subnormals = subnormal_results::flushed_to_zero,
   };
-  template <class T>
-  static constexpr bool supports = std::is_same_v<T, float> || std::is_same_v<T, double>;
-
-  static void softmax(std::span<const float> x, std::span<float> y);
-  static void softmax(std::span<const double> x, std::span<double> y);
-  static void log_softmax(std::span<const float> x, std::span<float> y);
-  static void log_softmax(std::span<const double> x, std::span<double> y);
-  static float logsumexp(std::span<const float> x);
-  static double logsumexp(std::span<const double> x);
-
-  template <class T>
-  static void softmax(std::span<const T> x, std::span<T> y) requires supports<T> {
-    softmax(x, y);
-  }
-  template <class T>
-  static void log_softmax(std::span<const T> x, std::span<T> y) requires supports<T> {
-    log_softmax(x, y);
-  }
-  template <class T>
-  static T logsumexp(std::span<const T> x) requires supports<T> {
-    return logsumexp(x);
-  }
 
   /// Lanes of the narrowest compiled ISA (SSE2), where the sequential part of the sum is longest.
   static double narrowest_lanes(const bound_inputs& in) { return in.precision_bits <= 24 ? 4 : 2; }
@@ -75,5 +54,7 @@ struct xsimd {
     return double(in.n) / (2 * narrowest_lanes(in)) + in.mean_gap + 3 * std::log(double(in.n)) + 10;
   }
 };
+
+extern template struct detail::compiled<xsimd>;  // instantiated in impl/src/xsimd.cpp
 
 }  // namespace softlab
