@@ -1,5 +1,6 @@
-// softlab/detail/wide_softmax.hpp: softmax computed in a wider type W and rounded once to T,
-// the scalar half of softlab::accurate (its double kernel and the pairwise attention of both).
+// softlab/detail/wide_softmax.hpp: softmax computed in a wider type W and rounded once to T:
+// softlab::accurate's pairwise attention (float and double); its double kernel is
+// softlab/detail/extended_softmax.hpp.
 #pragma once
 
 #include <softlab/detail/float_blocks.hpp>

@@ -9,8 +9,9 @@
 //     e_i/s is e_i times 1/s (two roundings of 2^-53). n <= 4096: the e_i are kept in a 32 KiB
 //     stack buffer of doubles (never rounded to float); larger n: recomputed in the last pass,
 //     which streams its stores past the cache.
-//   double: W = x87 long double (64-bit significand), scalar: x_i - m split exactly by a
-//     two-sum into d + d', e_i = expl(d) (1 + d'), a compensated (Neumaier) sum, one division.
+//   double: W = x87 long double (64-bit significand), scalar (softlab/detail/extended_softmax.hpp):
+//     x_i - m split exactly by a two-sum into d + d', e_i = expl(d) (1 + d'), a compensated
+//     (Neumaier) sum, one division.
 // Passes: float: 3 (read; read + write scratch; read scratch + write y) for n <= 4096, else 3
 //   (read; read; read + write y); double: 3 (read; read; read + write).
 // Stated bound (every result, subnormal ones included): 0.5 ULP from the final rounding plus
