@@ -162,13 +162,13 @@ void naive_failures(const kernel<T>& k) {
   using std::log;
   const double log_max = double(T(log(std::numeric_limits<T>::max())));
   const double log_tiny = double(T(log(std::numeric_limits<T>::denorm_min())));
-  // Overflow: one entry whose exp exceeds the largest T (float: the 100).
+  // Overflow: one entry whose exp exceeds the largest T (float: 100, as naive.hpp states).
   std::vector<T> x = testing_inputs<T>(8);
   x[3] = std::is_same_v<T, float> ? T(100) : T(log_max + 1);
   std::vector<T> y(x.size());
   k.softmax(x, y);
   CHECK(detail::is_nan(y[3]));  // inf / inf
-  // Underflow: every exp(x) is 0 (float and double: the issue's [-1000, -900]) -> 0/0 = NaN.
+  // Underflow: every exp(x) is 0 -> 0/0 = NaN (float and double: [-1000, -900], naive.hpp).
   const double top = std::min(-900.0, log_tiny - 10);
   std::vector<T> low(16);
   reference::seeded_random rng(seed);
