@@ -1,6 +1,7 @@
 // softlab-exp-exhaustive: softlab's own vectorized exp (impl/softlab/simd/exp_kernel.hpp,
 // exp_kernel<Arch, T, Degree>::of_exact) against the correctly rounded 2^headroom exp(d), on
-// every float argument and on 2^26-argument random sets of doubles, once per instruction set.
+// every float argument and on 2^26-argument random sets of doubles, once per instruction set
+// (the measurement behind softlab::fast::exp_error_u, the E of fast's stated bound).
 // ISA-neutral: the kernels come from exp_sse2.cpp and exp_avx2.cpp.
 //
 // Why these ranges. In softmax the kernels see d = x - max <= 0: that is their domain. They
@@ -24,8 +25,8 @@
 //  - double kernel (degree 11, 2^512): seeded random sets uniform in [-760, 0] and [0, 354],
 //    uniform bit patterns in the same ranges, and arguments within 2 ULPs of every multiple
 //    of ln(2)/2 (where the reduction's k changes) in [-760, 354].
-// Positive d is checked as far as the result is finite (the kernels' whole range), though
-// softmax never calls the kernels there.
+// Positive d is checked as far as the result is finite, so that the kernels are known as plain
+// exps too, though softmax never calls them there.
 //
 // The reference protocol is in exp_reference.hpp: glibc's exp in double (expl in long double),
 // and MPFR at 200 bits whenever the value lies within 2^-40 (2^-60) relative of a rounding

@@ -78,7 +78,7 @@ struct kernels_for {
   /// softlab::accurate does), two float vectors per of_exact<4> call.
   static void float_exp_in_double(const float* d, double* y, std::size_t n, entry how) {
     using kernel = simd::exp_kernel<Arch, double, 7>;
-    using floats = xsimd::batch<float, Arch>;
+    using floats = ::xsimd::batch<float, Arch>;
     using widen = simd::widen_float<Arch>;
     constexpr std::size_t width = floats::size;  // floats per vector: two double vectors
     constexpr std::size_t half = width / 2;

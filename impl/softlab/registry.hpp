@@ -15,7 +15,7 @@
 #include <softlab/facts.hpp>
 #include <softlab/simd/accurate.hpp>
 #include <softlab/simd/fast.hpp>
-#include <softlab/simd/xsimd_stable.hpp>
+#include <softlab/simd/xsimd.hpp>
 #include <softlab/types.hpp>
 
 #include <algorithm>
@@ -39,7 +39,7 @@ struct implementation_list {
 
 /// THE list. Order is the order tools print.
 using builtin_implementations =
-    implementation_list<naive, stable, online, two_pass, divfree, xsimd_stable, fast, accurate>;
+    implementation_list<naive, stable, online, two_pass, divfree, xsimd, fast, accurate>;
 
 /// Calls f.template operator()<T>() for every T of a type_list.
 template <class... Ts, class F>

@@ -8,7 +8,7 @@
 //
 // x (and keys) is any contiguous range of T (std::span, std::vector, std::array); y (and
 // weights) a writable contiguous range of the same T and length. Impl is an implementation type
-// (softlab::naive, stable, online, two_pass, divfree, xsimd_stable); T is float, double,
+// (softlab::naive, stable, online, two_pass, divfree, xsimd); T is float, double,
 // long double, softlab::bin50, softlab::bin100, or the simulated low-precision softlab::fp16sim
 // and softlab::bf16sim (the vectorized implementation: float, double).
 //

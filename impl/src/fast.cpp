@@ -1,5 +1,6 @@
 // The ISA-neutral half of softlab::fast: the pass structure by size, the limits, the running
 // max of the two-pass structure, log. See softlab/simd/fast.hpp for the algorithm and bounds.
+#include "compiled_definitions.hpp"
 #include "dispatch.hpp"
 #include "kernel_tables.hpp"
 
@@ -45,7 +46,7 @@ void reciprocal(const wide_sum& s, T& inverse_hi, T& inverse_lo) {
 }
 
 /// A max that the vector passes handle: finite, and not so large that max + the exp kernel's
-/// lowest argument rounds to max (simd::dominant_max_written).
+/// lowest argument rounds to max (detail::write_dominant_max).
 template <class T>
 bool ordinary(T max) {
   return detail::is_finite(max) && max + T(exp_constants<T>::lowest_argument) != max;
@@ -73,12 +74,10 @@ online online_max_and_sum(const simd::fast_passes<T>& passes, std::span<const T>
     if (!(max < pivot_below && max > -pivot_below)) return online::beyond_pivot;
     const wide_sum block = passes.shifted_exp_sum(x.data() + start, max, count);
     const int rescale = sum.pivot - block.pivot;  // <= 0: j grows with the max
-    const double old_hi = std::ldexp(sum.hi, rescale);
-    const double hi = old_hi + block.hi;  // Knuth's two-sum: the fold loses nothing
-    const double virtual_block = hi - old_hi;
-    sum.lo = std::ldexp(sum.lo, rescale) +
-             ((old_hi - (hi - virtual_block)) + (block.hi - virtual_block) + block.lo);
-    sum.hi = hi;
+    // Knuth's two-sum: the fold loses nothing.
+    const auto hi = detail::two_sum(std::ldexp(sum.hi, rescale), block.hi);
+    sum.lo = std::ldexp(sum.lo, rescale) + (hi.error + block.lo);
+    sum.hi = hi.value;
     sum.pivot = block.pivot;
   }
   return ordinary(max) ? online::summed : online::not_ordinary;
@@ -90,30 +89,7 @@ template <class T>
 void write_not_ordinary(std::span<const T> x, std::span<T> y, detail::output_scale scale) {
   const T max = detail::max_propagating_nan(x);
   if (!detail::write_limit_if_max_not_finite(max, x, y, scale))
-    simd::dominant_max_written(max, T(exp_constants<T>::lowest_argument), x, y, scale);
-}
-
-template <class T>
-void softmax_impl(std::span<const T> x, std::span<T> y) {
-  const auto& passes = *simd::active_table<T>().fast;
-  T max, inverse_hi, inverse_lo;
-  wide_sum sum;
-  if (two_pass(x)) {
-    switch (online_max_and_sum(passes, x, max, sum)) {
-      case online::summed:
-        reciprocal(sum, inverse_hi, inverse_lo);
-        return passes.stream_exp_scaled(x.data(), max, inverse_hi, inverse_lo, y.data(), x.size());
-      case online::not_ordinary:
-        return write_not_ordinary(x, y, detail::output_scale::probability);
-      case online::beyond_pivot:
-        break;
-    }
-  }
-  max = passes.max(x.data(), x.size());
-  if (!ordinary(max)) return write_not_ordinary(x, y, detail::output_scale::probability);
-  sum = passes.store_exp_and_sum(x.data(), max, y.data(), x.size());
-  reciprocal(sum, inverse_hi, inverse_lo);
-  passes.scale(y.data(), inverse_hi, inverse_lo, y.size());
+    detail::write_dominant_max(max, x, y, scale);
 }
 
 /// The max and the sum of the exact exps 2^headroom exp(x_i - m) (two reads of x); false when
@@ -134,35 +110,55 @@ double log_unscaled(const wide_sum& s) {
   return std::log(std::ldexp(s.hi, -int(headroom<T>))) + std::log1p(s.lo / s.hi);
 }
 
-template <class T>
-void log_softmax_impl(std::span<const T> x, std::span<T> y) {
-  T max;
-  wide_sum sum;
-  if (!max_and_exact_sum(x, max, sum))
-    return write_not_ordinary(x, y, detail::output_scale::log_probability);
-  simd::active_table<T>().fast->shifted_minus(x.data(), max, T(log_unscaled<T>(sum)), y.data(),
-                                              x.size());
-}
-
-template <class T>
-T logsumexp_impl(std::span<const T> x) {
-  T max;
-  wide_sum sum;
-  if (max_and_exact_sum(x, max, sum)) return T(double(max) + log_unscaled<T>(sum));
-  const T exact = detail::max_propagating_nan(x);  // NaN, +inf, -inf or a dominant max
-  if (!detail::is_finite(exact)) return exact;
-  std::size_t at_max = 0;
-  for (const T& v : x) at_max += v == exact ? 1 : 0;
-  return T(double(exact) + std::log(double(at_max)));
-}
-
 }  // namespace
 
-void fast::softmax(std::span<const float> x, std::span<float> y) { softmax_impl(x, y); }
-void fast::softmax(std::span<const double> x, std::span<double> y) { softmax_impl(x, y); }
-void fast::log_softmax(std::span<const float> x, std::span<float> y) { log_softmax_impl(x, y); }
-void fast::log_softmax(std::span<const double> x, std::span<double> y) { log_softmax_impl(x, y); }
-float fast::logsumexp(std::span<const float> x) { return logsumexp_impl(x); }
-double fast::logsumexp(std::span<const double> x) { return logsumexp_impl(x); }
+template <>
+struct detail::compiled_kernels<fast> {
+  template <class T>
+  static void softmax(std::span<const T> x, std::span<T> y) {
+    const auto& passes = *simd::active_table<T>().fast;
+    T max, inverse_hi, inverse_lo;
+    wide_sum sum;
+    if (two_pass(x)) {
+      switch (online_max_and_sum(passes, x, max, sum)) {
+        case online::summed:
+          reciprocal(sum, inverse_hi, inverse_lo);
+          return passes.stream_exp_scaled(x.data(), max, inverse_hi, inverse_lo, y.data(),
+                                          x.size());
+        case online::not_ordinary:
+          return write_not_ordinary(x, y, detail::output_scale::probability);
+        case online::beyond_pivot:
+          break;
+      }
+    }
+    max = passes.max(x.data(), x.size());
+    if (!ordinary(max)) return write_not_ordinary(x, y, detail::output_scale::probability);
+    sum = passes.store_exp_and_sum(x.data(), max, y.data(), x.size());
+    reciprocal(sum, inverse_hi, inverse_lo);
+    passes.scale(y.data(), inverse_hi, inverse_lo, y.size());
+  }
+
+  template <class T>
+  static void log_softmax(std::span<const T> x, std::span<T> y) {
+    T max;
+    wide_sum sum;
+    if (!max_and_exact_sum(x, max, sum))
+      return write_not_ordinary(x, y, detail::output_scale::log_probability);
+    simd::active_table<T>().fast->shifted_minus(x.data(), max, T(log_unscaled<T>(sum)), y.data(),
+                                                x.size());
+  }
+
+  template <class T>
+  static T logsumexp(std::span<const T> x) {
+    T max;
+    wide_sum sum;
+    if (max_and_exact_sum(x, max, sum)) return T(double(max) + log_unscaled<T>(sum));
+    const T exact = detail::max_propagating_nan(x);  // NaN, +inf, -inf or a dominant max
+    if (!detail::is_finite(exact)) return exact;
+    return T(double(exact) + std::log(double(detail::count_equal(x, exact))));
+  }
+};
+
+template struct detail::compiled<fast>;
 
 }  // namespace softlab

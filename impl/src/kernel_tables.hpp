@@ -5,7 +5,7 @@
 #include <softlab/simd/accurate_kernel.hpp>
 #include <softlab/simd/fast_kernel.hpp>
 #include <softlab/simd/isa.hpp>
-#include <softlab/simd/xsimd_stable_kernel.hpp>
+#include <softlab/simd/xsimd_kernel.hpp>
 
 #include <type_traits>
 
@@ -13,7 +13,7 @@ namespace softlab::simd {
 
 template <class T>
 struct kernel_table {
-  const stable_passes<T>* stable;
+  const xsimd_passes<T>* xsimd;
   const fast_passes<T>* fast;
   const accurate_float_passes* accurate;  ///< float only (double: scalar long double)
 };
@@ -21,7 +21,7 @@ struct kernel_table {
 /// One ISA's table, built from the kernel templates (used by kernels_<isa>.cpp only).
 template <class Arch, class T>
 inline constexpr kernel_table<T> table_of{
-    &xsimd_stable_kernel<Arch, T>::passes, &fast_kernel<Arch, T>::passes,
+    &xsimd_kernel<Arch, T>::passes, &fast_kernel<Arch, T>::passes,
     std::is_same_v<T, float> ? &accurate_float_kernel<Arch>::passes : nullptr};
 
 namespace sse2 {

@@ -6,6 +6,7 @@
 #include <softlab/softlab.hpp>
 #include <softlab_reference/families.hpp>
 
+#include <boost/multiprecision/cpp_bin_float.hpp>
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -161,13 +162,13 @@ void naive_failures(const kernel<T>& k) {
   using std::log;
   const double log_max = double(T(log(std::numeric_limits<T>::max())));
   const double log_tiny = double(T(log(std::numeric_limits<T>::denorm_min())));
-  // Overflow: one entry whose exp exceeds the largest T (float: the 100).
+  // Overflow: one entry whose exp exceeds the largest T (float: 100, as naive.hpp states).
   std::vector<T> x = testing_inputs<T>(8);
   x[3] = std::is_same_v<T, float> ? T(100) : T(log_max + 1);
   std::vector<T> y(x.size());
   k.softmax(x, y);
   CHECK(detail::is_nan(y[3]));  // inf / inf
-  // Underflow: every exp(x) is 0 (float and double: the issue's [-1000, -900]) -> 0/0 = NaN.
+  // Underflow: every exp(x) is 0 -> 0/0 = NaN (float and double: [-1000, -900], naive.hpp).
   const double top = std::min(-900.0, log_tiny - 10);
   std::vector<T> low(16);
   reference::seeded_random rng(seed);
@@ -305,4 +306,75 @@ void check_two_pass_structure() {
 TEST_CASE("fast: the two-pass structure with streaming stores", "[fast][two_pass]") {
   SECTION("float") { check_two_pass_structure<float>(); }
   SECTION("double") { check_two_pass_structure<double>(); }
+}
+
+/// a op b against value + error of a building block, both in a binary type wide enough to hold
+/// them exactly. Magnitudes in [2^-21, 2^20]: every sum and product, and its error, is a normal
+/// number of T, where the transformations are exact.
+template <class T>
+void check_error_free_transformations() {
+  using exact = boost::multiprecision::number<
+      boost::multiprecision::cpp_bin_float<256, boost::multiprecision::digit_base_2>,
+      boost::multiprecision::et_off>;
+  reference::seeded_random rng(seed);
+  auto draw = [&] {
+    const double magnitude = std::ldexp(rng.uniform(0.5, 1), int(rng.below(41)) - 20);
+    return T(rng.below(2) == 0 ? magnitude : -magnitude);
+  };
+  for (int trial = 0; trial < 2000; ++trial) {
+    T a = draw();
+    T b = draw();
+    INFO(std::hexfloat << "a = " << a << ", b = " << b);
+    const auto sum = detail::two_sum(a, b);
+    CHECK(sum.value == a + b);
+    CHECK(exact(sum.value) + exact(sum.error) == exact(a) + exact(b));
+    if (std::abs(a) < std::abs(b)) std::swap(a, b);
+    const auto fast = detail::fast_two_sum(a, b);
+    CHECK(fast.value == sum.value);
+    CHECK(fast.error == sum.error);
+    const auto product = detail::two_product(a, b);
+    CHECK(product.value == a * b);
+    CHECK(exact(product.value) + exact(product.error) == exact(a) * exact(b));
+  }
+}
+
+TEST_CASE("building blocks: two-sum, fast-two-sum and two-product are exact", "[blocks]") {
+  SECTION("float") { check_error_free_transformations<float>(); }
+  SECTION("double") { check_error_free_transformations<double>(); }
+}
+
+TEST_CASE("building blocks: the vector loop visits every element once", "[blocks]") {
+  constexpr std::size_t width = 4, group = 16, vector_bytes = width * sizeof(float);
+  alignas(64) float row[80] = {};
+  for (std::size_t offset = 0; offset < 6; ++offset)
+    for (std::size_t n = 0; n + offset <= 70; ++n) {
+      INFO("n = " << n << ", y offset by " << offset << " elements");
+      for (const bool stream : {false, true}) {
+        const float* y = row + offset;
+        std::vector<int> visits(n, 0);
+        bool streamed = false;
+        auto cover = [&](std::size_t i, std::size_t count) {
+          for (std::size_t k = i; k < i + count; ++k) ++visits[k];
+        };
+        auto full = [&](std::size_t count) {
+          return [&, count](std::size_t i, bool aligned) {
+            if (aligned) {
+              streamed = true;
+              CHECK(reinterpret_cast<std::uintptr_t>(y + i) % vector_bytes == 0);
+            }
+            cover(i, count);
+          };
+        };
+        detail::for_each_block_aligned_to<width, group, vector_bytes>(
+            y, n, stream, full(group), full(width), [&](std::size_t i, std::size_t count) {
+              CHECK(count < width);
+              cover(i, count);
+            });
+        CHECK(std::all_of(visits.begin(), visits.end(), [](int v) { return v == 1; }));
+        // With streaming asked for, the head is shorter than a vector: from two vectors on,
+        // at least one aligned vector follows it.
+        if (!stream) CHECK_FALSE(streamed);
+        if (stream && n >= 2 * width) CHECK(streamed);
+      }
+    }
 }

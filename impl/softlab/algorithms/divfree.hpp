@@ -39,11 +39,11 @@ struct divfree {
   static void softmax(std::span<const T> x, std::span<T> y) {
     using std::exp;
     using std::log;
-    const T max = detail::max_propagating_nan(x);
-    if (detail::write_limit_if_max_not_finite(max, x, y, detail::output_scale::probability)) return;
-    const T log_sum = log(detail::shifted_exp_sum(x, max));
+    const auto row = detail::max_then_sum(x);
+    if (detail::write_limit_if_max_not_finite(row.max, x, y, detail::output_scale::probability))
+      return;
     // Same arithmetic as log_softmax, then one exp per element instead of a division.
-    detail::write_log_softmax(x, max, log_sum, y);
+    detail::write_log_softmax(x, row.max, T(log(row.sum)), y);
     for (T& v : y) v = T(exp(v));
   }
   template <class T>

@@ -44,21 +44,11 @@ struct online {
   }
   template <class T>
   static void log_softmax(std::span<const T> x, std::span<T> y) {
-    using std::log;
-    const auto normalizer = detail::online_normalizer(x);
-    if (detail::write_limit_if_max_not_finite(normalizer.max, x, y,
-                                              detail::output_scale::log_probability))
-      return;
-    const T log_sum = log(normalizer.sum);
-    detail::write_log_softmax(x, normalizer.max, log_sum, y);
+    detail::write_log_softmax_or_limit(x, detail::online_normalizer(x), y);
   }
   template <class T>
   static T logsumexp(std::span<const T> x) {
-    using std::log;
-    const auto normalizer = detail::online_normalizer(x);
-    T result = normalizer.max;
-    if (detail::logsumexp_limit_if_max_not_finite(result, result)) return result;
-    return result + T(log(normalizer.sum));
+    return detail::logsumexp_of(detail::online_normalizer(x));
   }
 
   static double softmax_bound_ulps(const bound_inputs& in) {

@@ -44,19 +44,11 @@ struct stable {
   }
   template <class T>
   static void log_softmax(std::span<const T> x, std::span<T> y) {
-    using std::log;
-    const T max = detail::max_propagating_nan(x);
-    if (detail::write_limit_if_max_not_finite(max, x, y, detail::output_scale::log_probability))
-      return;
-    const T log_sum = log(detail::shifted_exp_sum(x, max));
-    detail::write_log_softmax(x, max, log_sum, y);
+    detail::write_log_softmax_or_limit(x, detail::max_then_sum(x), y);
   }
   template <class T>
   static T logsumexp(std::span<const T> x) {
-    using std::log;
-    T result = detail::max_propagating_nan(x);
-    if (detail::logsumexp_limit_if_max_not_finite(result, result)) return result;
-    return result + T(log(detail::shifted_exp_sum(x, result)));
+    return detail::logsumexp_of(detail::max_then_sum(x));
   }
 
   static double softmax_bound_ulps(const bound_inputs& in) {

@@ -191,8 +191,7 @@ struct two_pass {
   static T logsumexp(std::span<const T> x) {
     using std::log;
     const auto acc = detail::two_pass_sum(x);
-    T result = acc.max;
-    if (detail::logsumexp_limit_if_max_not_finite(result, result)) return result;
+    if (!detail::is_finite(acc.max)) return acc.max;  // NaN, +inf or all -inf: the max itself
     const auto& c = detail::ln2_split_for<T>();
     return T(acc.exponent * c.hi) + T(T(acc.exponent * c.lo) + T(log(acc.sum)));
   }

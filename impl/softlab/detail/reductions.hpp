@@ -1,92 +1,16 @@
-// softlab/detail/reductions.hpp: the building blocks the generic algorithms share.
-//
-// Every algorithm ends in one of two situations: the maximum of x is finite (the ordinary path)
-// or it is not (NaN, +inf, or every entry -inf). The second is resolved once, here, so that all
-// implementations give the contract's limits identically.
+// softlab/detail/reductions.hpp: the reductions the generic algorithms share (sums of exps,
+// the online normalizer) and what they finish with. The contract's limits (a row whose max is
+// not finite) are written by softlab/detail/float_blocks.hpp, so that every implementation
+// gives them identically.
 #pragma once
+
+#include <softlab/detail/float_blocks.hpp>
 
 #include <cmath>
 #include <cstddef>
-#include <limits>
 #include <span>
 
 namespace softlab::detail {
-
-template <class T>
-bool is_nan(const T& v) {
-  return !(v == v);
-}
-
-template <class T>
-T infinity() {
-  return std::numeric_limits<T>::infinity();
-}
-
-template <class T>
-T quiet_nan() {
-  return std::numeric_limits<T>::quiet_NaN();
-}
-
-template <class T>
-bool is_finite(const T& v) {
-  return !is_nan(v) && v != infinity<T>() && v != -infinity<T>();
-}
-
-/// max that absorbs NaN: once a NaN is seen the running maximum stays NaN, so one value tells
-/// "some input was NaN" without a second flag.
-template <class T>
-void update_max_propagating_nan(T& running_max, const T& v) {
-  if (v > running_max || is_nan(v)) running_max = v;
-}
-
-template <class T>
-T max_propagating_nan(std::span<const T> x) {
-  T running_max = -infinity<T>();
-  for (const T& v : x) {
-    update_max_propagating_nan(running_max, v);
-    if (is_nan(running_max)) break;
-  }
-  return running_max;
-}
-
-/// The kind of output an elementwise limit is written for.
-enum class output_scale { probability, log_probability };
-
-/// When max x is not finite the softmax is a limit, written here:
-///   NaN anywhere  -> every output NaN;
-///   max is +inf   -> the k entries equal to +inf share 1/k, every other entry 0;
-///   max is -inf   -> every entry is -inf (fully masked): all zeros ("safe softmax").
-/// log_probability writes the logarithms (log 0 = -inf). Returns false when max is finite.
-/// In place (y == x) is safe: every x_i is read before y_i is written.
-template <class T>
-bool write_limit_if_max_not_finite(const T& max, std::span<const T> x, std::span<T> y,
-                                   output_scale scale) {
-  using std::log;
-  const bool log_scale = scale == output_scale::log_probability;
-  if (is_nan(max)) {
-    for (T& v : y) v = quiet_nan<T>();
-    return true;
-  }
-  if (max == -infinity<T>()) {
-    for (T& v : y) v = log_scale ? -infinity<T>() : T(0);
-    return true;
-  }
-  if (max != infinity<T>()) return false;
-  std::size_t infinite_count = 0;
-  for (const T& v : x) infinite_count += v == infinity<T>() ? 1 : 0;
-  const T share = log_scale ? T(-log(T(infinite_count))) : T(T(1) / T(infinite_count));
-  const T rest = log_scale ? -infinity<T>() : T(0);
-  for (std::size_t i = 0; i < x.size(); ++i) y[i] = x[i] == infinity<T>() ? share : rest;
-  return true;
-}
-
-/// logsumexp's limits: NaN -> NaN, +inf -> +inf, all -inf -> -inf. Returns false when finite.
-template <class T>
-bool logsumexp_limit_if_max_not_finite(const T& max, T& result) {
-  if (is_finite(max)) return false;
-  result = max;
-  return true;
-}
 
 /// y_i = exp(x_i - shift), returns their sequential sum (y may be x).
 template <class T>
@@ -141,19 +65,30 @@ void write_log_softmax(std::span<const T> x, const T& shift, const T& log_sum, s
   }
 }
 
-/// Milakov & Gimelshein's online normalizer (arXiv 1805.02867, Algorithm 3): one read pass
-/// keeping the running max m and s = sum exp(x_j - m), rescaled by exp(m_old - m_new) when m
-/// grows. max is NaN-propagating, so the caller resolves the limits exactly as for `stable`.
+/// A row reduced to its NaN-propagating max m and s = sum_j exp(x_j - m) (s only when m is
+/// finite): what log_softmax and logsumexp need, however the row was reduced.
 template <class T>
-struct running_normalizer {
+struct max_and_sum {
   T max = -infinity<T>();
   T sum = T(0);
 };
 
+/// `stable`'s reduction: the max, then the sum against it (two reads).
 template <class T>
-running_normalizer<T> online_normalizer(std::span<const T> x) {
+max_and_sum<T> max_then_sum(std::span<const T> x) {
+  max_and_sum<T> row;
+  row.max = max_propagating_nan(x);
+  if (is_finite(row.max)) row.sum = shifted_exp_sum(x, row.max);
+  return row;
+}
+
+/// Milakov & Gimelshein's online normalizer (arXiv 1805.02867, Algorithm 3): one read pass
+/// keeping the running max m and s = sum exp(x_j - m), rescaled by exp(m_old - m_new) when m
+/// grows. max is NaN-propagating, so the caller resolves the limits exactly as for `stable`.
+template <class T>
+max_and_sum<T> online_normalizer(std::span<const T> x) {
   using std::exp;
-  running_normalizer<T> state;
+  max_and_sum<T> state;
   for (const T& v : x) {
     if (is_nan(v)) {
       state.max = v;
@@ -175,6 +110,23 @@ running_normalizer<T> online_normalizer(std::span<const T> x) {
     }
   }
   return state;
+}
+
+/// log_softmax from a reduced row: the limits of a max that is not finite, else
+/// (x_i - m) - log s.
+template <class T>
+void write_log_softmax_or_limit(std::span<const T> x, const max_and_sum<T>& row, std::span<T> y) {
+  using std::log;
+  if (write_limit_if_max_not_finite(row.max, x, y, output_scale::log_probability)) return;
+  write_log_softmax(x, row.max, T(log(row.sum)), y);
+}
+
+/// logsumexp from a reduced row: its limit (NaN, +inf, -inf), else m + log s.
+template <class T>
+T logsumexp_of(const max_and_sum<T>& row) {
+  using std::log;
+  if (!is_finite(row.max)) return row.max;  // NaN, +inf or all -inf: the max itself
+  return row.max + T(log(row.sum));
 }
 
 }  // namespace softlab::detail

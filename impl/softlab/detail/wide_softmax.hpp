@@ -1,8 +1,9 @@
-// softlab/detail/wide_softmax.hpp: softmax computed in a wider type W and rounded once to T,
-// the scalar half of softlab::accurate (its double kernel and the pairwise attention of both).
+// softlab/detail/wide_softmax.hpp: softmax computed in a wider type W and rounded once to T:
+// softlab::accurate's pairwise attention (float and double); its double kernel is
+// softlab/detail/extended_softmax.hpp.
 #pragma once
 
-#include <softlab/detail/reductions.hpp>
+#include <softlab/detail/float_blocks.hpp>
 
 #include <cmath>
 #include <cstddef>
@@ -29,19 +30,6 @@ struct wider<double> {
 template <class T>
 using wider_t = typename wider<T>::type;
 
-/// Neumaier's compensated sum (Higham, Accuracy and Stability, 4.3): error 2u|sum| + O(n u^2)
-/// |sum|, independent of n to first order.
-template <class W>
-struct compensated_sum {
-  W sum = 0, compensation = 0;
-  void add(W v) {
-    const W s = sum + v;
-    compensation += std::abs(sum) >= std::abs(v) ? (sum - s) + v : (v - s) + sum;
-    sum = s;
-  }
-  W total() const { return sum + compensation; }
-};
-
 /// weights_i = T(exp(s_i - m) / sum_j exp(s_j - m)), s_i = score(i) in W, with the contract's
 /// limits taken in W: a NaN score makes every weight NaN; +inf scores share 1/k; all -inf
 /// scores give 0. weights may alias the storage score(i) reads, as long as score(i) reads
@@ -50,25 +38,8 @@ template <class T, class W, class Score>
 void wide_softmax(std::size_t n, Score&& score, std::span<T> weights) {
   using std::exp;
   W max = -infinity<W>();
-  for (std::size_t i = 0; i < n; ++i) {
-    const W s = score(i);
-    if (is_nan(s)) {
-      for (T& w : weights) w = quiet_nan<T>();
-      return;
-    }
-    if (s > max) max = s;
-  }
-  if (max == -infinity<W>()) {
-    for (T& w : weights) w = T(0);
-    return;
-  }
-  if (max == infinity<W>()) {
-    std::size_t infinite_count = 0;
-    for (std::size_t i = 0; i < n; ++i) infinite_count += score(i) == infinity<W>() ? 1 : 0;
-    const T share = T(W(1) / W(infinite_count));
-    for (std::size_t i = 0; i < n; ++i) weights[i] = score(i) == infinity<W>() ? share : T(0);
-    return;
-  }
+  for (std::size_t i = 0; i < n && !is_nan(max); ++i) update_max_propagating_nan(max, score(i));
+  if (write_limit_if_max_not_finite(max, n, score, weights, output_scale::probability)) return;
   compensated_sum<W> sum;
   for (std::size_t i = 0; i < n; ++i) sum.add(exp(score(i) - max));
   const W total = sum.total();

@@ -9,8 +9,9 @@
 //     e_i/s is e_i times 1/s (two roundings of 2^-53). n <= 4096: the e_i are kept in a 32 KiB
 //     stack buffer of doubles (never rounded to float); larger n: recomputed in the last pass,
 //     which streams its stores past the cache.
-//   double: W = x87 long double (64-bit significand), scalar: x_i - m split exactly by a
-//     two-sum into d + d', e_i = expl(d) (1 + d'), a compensated (Neumaier) sum, one division.
+//   double: W = x87 long double (64-bit significand), scalar (softlab/detail/extended_softmax.hpp):
+//     x_i - m split exactly by a two-sum into d + d', e_i = expl(d) (1 + d'), a compensated
+//     (Neumaier) sum, one division.
 // Passes: float: 3 (read; read + write scratch; read scratch + write y) for n <= 4096, else 3
 //   (read; read; read + write y); double: 3 (read; read; read + write).
 // Stated bound (every result, subnormal ones included): 0.5 ULP from the final rounding plus
@@ -25,6 +26,7 @@
 //   the k infinite entries share 1/k, others 0. NaN anywhere: all NaN. Empty: no-op.
 #pragma once
 
+#include <softlab/detail/compiled.hpp>
 #include <softlab/detail/wide_softmax.hpp>
 #include <softlab/facts.hpp>
 #include <softlab/simd/isa.hpp>
@@ -36,7 +38,7 @@
 
 namespace softlab {
 
-struct accurate {
+struct accurate : detail::compiled<accurate> {
   static constexpr implementation_facts facts{
       .name = "accurate",
       .algorithm =
@@ -49,28 +51,7 @@ struct accurate {
       .subnormals = subnormal_results::kept,
       .faithful = true,
   };
-  template <class T>
-  static constexpr bool supports = std::is_same_v<T, float> || std::is_same_v<T, double>;
 
-  static void softmax(std::span<const float> x, std::span<float> y);
-  static void softmax(std::span<const double> x, std::span<double> y);
-  static void log_softmax(std::span<const float> x, std::span<float> y);
-  static void log_softmax(std::span<const double> x, std::span<double> y);
-  static float logsumexp(std::span<const float> x);
-  static double logsumexp(std::span<const double> x);
-
-  template <class T>
-  static void softmax(std::span<const T> x, std::span<T> y) requires supports<T> {
-    softmax(x, y);
-  }
-  template <class T>
-  static void log_softmax(std::span<const T> x, std::span<T> y) requires supports<T> {
-    log_softmax(x, y);
-  }
-  template <class T>
-  static T logsumexp(std::span<const T> x) requires supports<T> {
-    return logsumexp(x);
-  }
   /// Scores formed in the wider type (see above); weights may be the keys' memory.
   template <class T>
   static void pairwise_attention(const T& query, std::span<const T> keys,
@@ -91,5 +72,7 @@ struct accurate {
   }
   static double log_bound_a(const bound_inputs&) { return 1; }
 };
+
+extern template struct detail::compiled<accurate>;  // instantiated in impl/src/accurate.cpp
 
 }  // namespace softlab

@@ -32,6 +32,7 @@
 //   (every other exp is 0 in T).
 #pragma once
 
+#include <softlab/detail/compiled.hpp>
 #include <softlab/facts.hpp>
 #include <softlab/simd/isa.hpp>
 
@@ -42,7 +43,7 @@
 
 namespace softlab {
 
-struct fast {
+struct fast : detail::compiled<fast> {
   static constexpr implementation_facts facts{
       .name = "fast",
       .algorithm =
@@ -54,8 +55,6 @@ struct fast {
       .meets_contract = true,
       .subnormals = subnormal_results::kept,
   };
-  template <class T>
-  static constexpr bool supports = std::is_same_v<T, float> || std::is_same_v<T, double>;
 
   /// From this n on, the two-pass structure with streaming stores (and the online max).
   /// Measured with softlab-bench (release, AVX2, 3 repetitions, 2026-11-28): double: at n = 2^20
@@ -68,26 +67,6 @@ struct fast {
                                                                   sizeof(double)
                                                             : (std::size_t(8) << 20) /
                                                                   sizeof(float);
-
-  static void softmax(std::span<const float> x, std::span<float> y);
-  static void softmax(std::span<const double> x, std::span<double> y);
-  static void log_softmax(std::span<const float> x, std::span<float> y);
-  static void log_softmax(std::span<const double> x, std::span<double> y);
-  static float logsumexp(std::span<const float> x);
-  static double logsumexp(std::span<const double> x);
-
-  template <class T>
-  static void softmax(std::span<const T> x, std::span<T> y) requires supports<T> {
-    softmax(x, y);
-  }
-  template <class T>
-  static void log_softmax(std::span<const T> x, std::span<T> y) requires supports<T> {
-    log_softmax(x, y);
-  }
-  template <class T>
-  static T logsumexp(std::span<const T> x) requires supports<T> {
-    return logsumexp(x);
-  }
 
   /// E: the exp kernel's largest relative error in units of u, as measured by
   /// softlab-exp-exhaustive (accuracy/exp_exhaustive, 2026-11-28, SSE2 and AVX2): float, every
@@ -104,5 +83,7 @@ struct fast {
     return exp_error_u(in) + 4 + 2 * std::log(double(in.n));
   }
 };
+
+extern template struct detail::compiled<fast>;  // instantiated in impl/src/fast.cpp
 
 }  // namespace softlab

@@ -50,26 +50,25 @@ struct drift_free_sum;
 
 template <class Arch>
 struct drift_free_sum<Arch, float> {
-  using doubles = xsimd::batch<double, Arch>;
+  using doubles = ::xsimd::batch<double, Arch>;
   doubles low = doubles(0.0), high = doubles(0.0);
-  void add(const xsimd::batch<float, Arch>& v) {
+  void add(const ::xsimd::batch<float, Arch>& v) {
     low += widen_float<Arch>::low(v);
     high += widen_float<Arch>::high(v);
   }
-  wide_sum total() const { return {xsimd::hadd(low + high), 0.0}; }
+  wide_sum total() const { return {::xsimd::hadd(low + high), 0.0}; }
 };
 
 template <class Arch>
 struct drift_free_sum<Arch, double> {
-  using doubles = xsimd::batch<double, Arch>;
+  using doubles = ::xsimd::batch<double, Arch>;
   doubles sum = doubles(0.0), compensation = doubles(0.0);
   void add(const doubles& v) {
-    const doubles s = sum + v;
-    const doubles virtual_v = s - sum;
-    compensation += (sum - (s - virtual_v)) + (v - virtual_v);
-    sum = s;
+    const auto s = detail::two_sum(sum, v);
+    compensation += s.error;
+    sum = s.value;
   }
-  wide_sum total() const { return {xsimd::hadd(sum), xsimd::hadd(compensation)}; }
+  wide_sum total() const { return {::xsimd::hadd(sum), ::xsimd::hadd(compensation)}; }
 };
 
 template <class Arch, class T>
@@ -98,31 +97,33 @@ struct fast_kernel {
     constexpr bool carry = !shifted;
     const auto p = shifted ? exp::pivot::shifted(m) : exp::pivot::difference(m);
     drift_free_sum<Arch, T> sum;
-    std::size_t i = 0;
-    for (; i + group <= n; i += group) {
-      if constexpr (prefetch_next) {
-        prefetch(x + i, n * sizeof(T));
-      }
-      std::array<batch, 4> e;
-      SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u] =
-          batch::load_unaligned(x + i + u * width);
-      exp::template of_row<carry>(e, p);
-      if constexpr (store) {
-        SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u].store_unaligned(y + i + u * width);
-      }
-      sum.add((e[0] + e[1]) + (e[2] + e[3]));
-    }
-    for (; i + width <= n; i += width) {
-      const batch e = exp::template of_row<carry>(batch::load_unaligned(x + i), p);
-      if constexpr (store) e.store_unaligned(y + i);
-      sum.add(e);
-    }
-    if (i < n) {
-      const batch e =
-          exp::template of_row<carry>(lane::load_tail(x + i, n - i, -T(__builtin_inf())), p);
-      if constexpr (store) lane::store_tail(e, y + i, n - i);
-      sum.add(e);
-    }
+    detail::for_each_block<width, group>(
+        0, n,
+        [&](std::size_t i) {
+          if constexpr (prefetch_next) {
+            prefetch(x + i, n * sizeof(T));
+          }
+          std::array<batch, 4> e;
+          SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u] =
+              batch::load_unaligned(x + i + u * width);
+          exp::template of_row<carry>(e, p);
+          if constexpr (store) {
+            SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u].store_unaligned(y + i +
+                                                                                    u * width);
+          }
+          sum.add((e[0] + e[1]) + (e[2] + e[3]));
+        },
+        [&](std::size_t i) {
+          const batch e = exp::template of_row<carry>(batch::load_unaligned(x + i), p);
+          if constexpr (store) e.store_unaligned(y + i);
+          sum.add(e);
+        },
+        [&](std::size_t i, std::size_t count) {
+          const batch e =
+              exp::template of_row<carry>(lane::load_tail(x + i, count, -T(__builtin_inf())), p);
+          if constexpr (store) lane::store_tail(e, y + i, count);
+          sum.add(e);
+        });
     wide_sum total = sum.total();
     total.pivot = int(p.j);
     return total;
@@ -138,47 +139,37 @@ struct fast_kernel {
   }
 
   static batch times(const batch& v, const batch& hi, const batch& lo) {
-    return xsimd::fma(v, hi, v * lo);
+    return ::xsimd::fma(v, hi, v * lo);
   }
 
   static void scale(T* y, T inverse_hi, T inverse_lo, std::size_t n) {
     const batch hi(inverse_hi), lo(inverse_lo);
-    std::size_t i = 0;
-    for (; i + 2 * width <= n; i += 2 * width) {
-      times(batch::load_unaligned(y + i), hi, lo).store_unaligned(y + i);
-      times(batch::load_unaligned(y + i + width), hi, lo).store_unaligned(y + i + width);
-    }
-    for (; i + width <= n; i += width)
-      times(batch::load_unaligned(y + i), hi, lo).store_unaligned(y + i);
-    if (i < n) lane::store_tail(times(lane::load_tail(y + i, n - i, T(0)), hi, lo), y + i, n - i);
+    lane::template transform<2 * width>(y, y, n, T(0),
+                                        [&](const batch& v) { return times(v, hi, lo); });
   }
 
   static void stream_exp_scaled(const T* x, T m, T inverse_hi, T inverse_lo, T* y, std::size_t n) {
     const auto s = exp::pivot::shifted(m);
     const batch hi(inverse_hi), lo(inverse_lo);
-    auto exp_of = [&](const batch& v) { return exp::of_row(v, s); };
-    auto one = [&](std::size_t at) { return times(exp_of(batch::load_unaligned(x + at)), hi, lo); };
-    std::size_t i = 0;
     // Plain stores up to the first vector-aligned y, streaming stores from there.
-    const std::size_t misaligned = reinterpret_cast<std::uintptr_t>(y) % (width * sizeof(T));
-    const std::size_t head = misaligned == 0 ? 0 : (width * sizeof(T) - misaligned) / sizeof(T);
-    if (misaligned % sizeof(T) == 0 && head < n) {
-      if (head > 0)
-        lane::store_tail(times(exp_of(lane::load_tail(x, head, -T(__builtin_inf()))), hi, lo), y,
-                         head);
-      for (i = head; i + 4 * width <= n; i += 4 * width) {
-        std::array<batch, 4> e;
-        SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u] =
-            batch::load_unaligned(x + i + u * width);
-        exp::of_row(e, s);
-        SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u)
-            lane::store_streaming(times(e[u], hi, lo), y + i + u * width);
-      }
-    }
-    for (; i + width <= n; i += width) one(i).store_unaligned(y + i);
-    if (i < n)
-      lane::store_tail(times(exp_of(lane::load_tail(x + i, n - i, -T(__builtin_inf()))), hi, lo),
-                       y + i, n - i);
+    detail::for_each_block_aligned_to<width, group, width * sizeof(T)>(
+        y, n, true,
+        [&](std::size_t i, bool aligned) {
+          std::array<batch, 4> e;
+          SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u] =
+              batch::load_unaligned(x + i + u * width);
+          exp::of_row(e, s);
+          SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u)
+              lane::store(times(e[u], hi, lo), y + i + u * width, aligned);
+        },
+        [&](std::size_t i, bool aligned) {
+          lane::store(times(exp::of_row(batch::load_unaligned(x + i), s), hi, lo), y + i, aligned);
+        },
+        [&](std::size_t i, std::size_t count) {
+          lane::store_tail(
+              times(exp::of_row(lane::load_tail(x + i, count, -T(__builtin_inf())), s), hi, lo),
+              y + i, count);
+        });
     _mm_sfence();  // streamed stores are weakly ordered: make them visible before returning
   }
 

@@ -5,7 +5,14 @@
 // Every function here is a template on Arch, and nothing here calls a non-template inline
 // function or std:: scalar math: the linker merges identical inline symbols across objects and
 // could otherwise keep an AVX2-encoded copy for the SSE2 path (tests/core/check_no_vex.cmake).
+// The loops over a row are detail::for_each_block's (softlab/detail/float_blocks.hpp), given
+// lambdas of these templates, so their instantiations are specific to the ISA too.
+//
+// The struct softlab::xsimd (softlab/simd/xsimd.hpp) hides the xsimd library's namespace inside
+// namespace softlab: the library is named ::xsimd here and in every kernel.
 #pragma once
+
+#include <softlab/detail/float_blocks.hpp>
 
 #include <xsimd/xsimd.hpp>
 
@@ -26,7 +33,7 @@ namespace softlab::simd {
 
 template <class Arch, class T>
 struct lanes {
-  using batch = xsimd::batch<T, Arch>;
+  using batch = ::xsimd::batch<T, Arch>;
   static constexpr std::size_t width = batch::size;
   static constexpr std::size_t unroll = 4;  // independent accumulators: hide the add latency
 
@@ -41,12 +48,36 @@ struct lanes {
     v.store_aligned(buffer);
     for (std::size_t i = 0; i < count; ++i) y[i] = buffer[i];
   }
+  /// A full vector at y, past the cache when `streaming` (y is then aligned: see
+  /// detail::for_each_block_aligned_to and store_streaming).
+  static void store(const batch& v, T* y, bool streaming) {
+    if (streaming)
+      store_streaming(v, y);
+    else
+      v.store_unaligned(y);
+  }
+
+  /// y_i = f(x_i), Group elements per step (Group / width independent vectors), the tail padded
+  /// with `pad`. y may be x.
+  template <std::size_t Group = width, class F>
+  static void transform(const T* x, T* y, std::size_t n, T pad, F&& f) {
+    auto one = [&](std::size_t i) { f(batch::load_unaligned(x + i)).store_unaligned(y + i); };
+    detail::for_each_block<width, Group>(
+        0, n,
+        [&](std::size_t i) {
+          for (std::size_t u = 0; u < Group; u += width) one(i + u);
+        },
+        one,
+        [&](std::size_t i, std::size_t count) {
+          store_tail(f(load_tail(x + i, count, pad)), y + i, count);
+        });
+  }
   /// The largest lane, by halving shuffles: a spill to memory and a scalar loop would put a
   /// store-forwarding stall and width - 1 dependent compares on every row's critical path.
   static T horizontal_max(const batch& v) {
     if constexpr (std::is_same_v<T, float>) {
       __m128 m;
-      if constexpr (std::is_same_v<Arch, xsimd::sse2>)
+      if constexpr (std::is_same_v<Arch, ::xsimd::sse2>)
         m = v;
       else
         m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -55,7 +86,7 @@ struct lanes {
       return _mm_cvtss_f32(m);
     } else {
       __m128d m;
-      if constexpr (std::is_same_v<Arch, xsimd::sse2>)
+      if constexpr (std::is_same_v<Arch, ::xsimd::sse2>)
         m = v;
       else
         m = _mm_max_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
@@ -70,33 +101,36 @@ struct lanes {
     const T minus_inf = -T(__builtin_inf());
     batch acc[unroll];
     for (auto& a : acc) a = batch(minus_inf);
-    std::size_t i = 0;
-    for (; i + unroll * width <= n; i += unroll * width)
-      for (std::size_t u = 0; u < unroll; ++u)
-        acc[u] = xsimd::max(acc[u], batch::load_unaligned(x + i + u * width));
-    for (; i + width <= n; i += width) acc[0] = xsimd::max(acc[0], batch::load_unaligned(x + i));
-    if (i < n) acc[1] = xsimd::max(acc[1], load_tail(x + i, n - i, minus_inf));
-    return horizontal_max(xsimd::max(xsimd::max(acc[0], acc[1]), xsimd::max(acc[2], acc[3])));
+    detail::for_each_block<width, unroll * width>(
+        0, n,
+        [&](std::size_t i) {
+          for (std::size_t u = 0; u < unroll; ++u)
+            acc[u] = ::xsimd::max(acc[u], batch::load_unaligned(x + i + u * width));
+        },
+        [&](std::size_t i) { acc[0] = ::xsimd::max(acc[0], batch::load_unaligned(x + i)); },
+        [&](std::size_t i, std::size_t count) {
+          acc[1] = ::xsimd::max(acc[1], load_tail(x + i, count, minus_inf));
+        });
+    return horizontal_max(::xsimd::max(::xsimd::max(acc[0], acc[1]), ::xsimd::max(acc[2], acc[3])));
   }
 
   /// y_i = (x_i - shift) - log_sum: log_softmax's last pass.
   static void shifted_minus(const T* x, T shift, T log_sum, T* y, std::size_t n) {
     const batch s(shift), l(log_sum);
-    std::size_t i = 0;
-    for (; i + width <= n; i += width)
-      ((batch::load_unaligned(x + i) - s) - l).store_unaligned(y + i);
-    if (i < n) store_tail((load_tail(x + i, n - i, T(0)) - s) - l, y + i, n - i);
+    transform(x, y, n, T(0), [&](const batch& v) { return (v - s) - l; });
   }
 
   /// max(floor, v) that keeps a NaN of v: the x86 max instructions return their second operand
   /// when either is NaN, and xsimd::max(a, b) is (MAXPS a, b).
-  static batch max_keeping_nan(const batch& floor, const batch& v) { return xsimd::max(floor, v); }
+  static batch max_keeping_nan(const batch& floor, const batch& v) {
+    return ::xsimd::max(floor, v);
+  }
 
   /// Stores that bypass the cache (MOVNTPS/MOVNTPD) for outputs larger than it: the line is
   /// not read first, so a streamed pass moves 8 bytes per float element instead of 12. y must
   /// be aligned to the vector; the caller fences (softlab::simd::stream_fence) before returning.
   static void store_streaming(const batch& v, T* y) {
-    if constexpr (std::is_same_v<Arch, xsimd::sse2>) {
+    if constexpr (std::is_same_v<Arch, ::xsimd::sse2>) {
       if constexpr (std::is_same_v<T, float>)
         _mm_stream_ps(y, v);
       else
@@ -113,16 +147,16 @@ struct lanes {
 /// The two halves of a float vector as double vectors of the same ISA (lossless).
 template <class Arch>
 struct widen_float {
-  using floats = xsimd::batch<float, Arch>;
-  using doubles = xsimd::batch<double, Arch>;
+  using floats = ::xsimd::batch<float, Arch>;
+  using doubles = ::xsimd::batch<double, Arch>;
   static doubles low(const floats& v) {
-    if constexpr (std::is_same_v<Arch, xsimd::sse2>)
+    if constexpr (std::is_same_v<Arch, ::xsimd::sse2>)
       return _mm_cvtps_pd(v);
     else
       return _mm256_cvtps_pd(_mm256_castps256_ps128(v));
   }
   static doubles high(const floats& v) {
-    if constexpr (std::is_same_v<Arch, xsimd::sse2>)
+    if constexpr (std::is_same_v<Arch, ::xsimd::sse2>)
       return _mm_cvtps_pd(_mm_movehl_ps(v, v));
     else
       return _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
@@ -130,7 +164,7 @@ struct widen_float {
   /// The doubles of low and high rounded to float (to nearest, subnormal results included),
   /// in one float vector: the inverse of low() and high().
   static floats narrow(const doubles& low, const doubles& high) {
-    if constexpr (std::is_same_v<Arch, xsimd::sse2>)
+    if constexpr (std::is_same_v<Arch, ::xsimd::sse2>)
       return _mm_movelh_ps(_mm_cvtpd_ps(low), _mm_cvtpd_ps(high));
     else
       return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(low)),

@@ -3,6 +3,6 @@
 #include "../kernel_tables.hpp"
 
 namespace softlab::simd::sse2 {
-const kernel_table<float>& float_table() { return table_of<xsimd::sse2, float>; }
-const kernel_table<double>& double_table() { return table_of<xsimd::sse2, double>; }
+const kernel_table<float>& float_table() { return table_of<::xsimd::sse2, float>; }
+const kernel_table<double>& double_table() { return table_of<::xsimd::sse2, double>; }
 }  // namespace softlab::simd::sse2

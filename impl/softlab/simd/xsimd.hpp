@@ -1,4 +1,4 @@
-// softlab::xsimd_stable (registry name "xsimd"): the three-pass stable softmax, vectorized with
+// softlab::xsimd (registry name "xsimd"): the three-pass stable softmax, vectorized with
 // xsimd 8.1 and its xsimd::exp, float and double.
 //
 // Algorithm: as `stable` (max; e = exp(x - max) stored and summed; scale), in vectors of W
@@ -20,6 +20,7 @@
 // NaN anywhere: all NaN. Empty: no-op.
 #pragma once
 
+#include <softlab/detail/compiled.hpp>
 #include <softlab/facts.hpp>
 #include <softlab/simd/isa.hpp>
 
@@ -30,11 +31,12 @@
 
 namespace softlab {
 
-struct xsimd_stable {
+struct xsimd : detail::compiled<xsimd> {
   static constexpr implementation_facts facts{
       .name = "xsimd",
       .algorithm =
-          "stable three-pass softmax vectorized with xsimd 8.1 (xsimd::exp), runtime ISA dispatch",
+          "stable three-pass softmax vectorized with xsimd 8.1 (::xsimd::exp), runtime ISA "
+          "dispatch",
       .passes = "3: read; read + write; read + write",
       .stated_bound =
           "|x_i - max| + sum_j y_j|x_j - max| + n/(2W) + 14 ULP (W = 4 float, 2 double)",
@@ -42,28 +44,6 @@ struct xsimd_stable {
       .meets_contract = true,
       .subnormals = subnormal_results::flushed_to_zero,
   };
-  template <class T>
-  static constexpr bool supports = std::is_same_v<T, float> || std::is_same_v<T, double>;
-
-  static void softmax(std::span<const float> x, std::span<float> y);
-  static void softmax(std::span<const double> x, std::span<double> y);
-  static void log_softmax(std::span<const float> x, std::span<float> y);
-  static void log_softmax(std::span<const double> x, std::span<double> y);
-  static float logsumexp(std::span<const float> x);
-  static double logsumexp(std::span<const double> x);
-
-  template <class T>
-  static void softmax(std::span<const T> x, std::span<T> y) requires supports<T> {
-    softmax(x, y);
-  }
-  template <class T>
-  static void log_softmax(std::span<const T> x, std::span<T> y) requires supports<T> {
-    log_softmax(x, y);
-  }
-  template <class T>
-  static T logsumexp(std::span<const T> x) requires supports<T> {
-    return logsumexp(x);
-  }
 
   /// Lanes of the narrowest compiled ISA (SSE2), where the sequential part of the sum is longest.
   static double narrowest_lanes(const bound_inputs& in) { return in.precision_bits <= 24 ? 4 : 2; }
@@ -74,5 +54,7 @@ struct xsimd_stable {
     return double(in.n) / (2 * narrowest_lanes(in)) + in.mean_gap + 3 * std::log(double(in.n)) + 10;
   }
 };
+
+extern template struct detail::compiled<xsimd>;  // instantiated in impl/src/xsimd.cpp
 
 }  // namespace softlab

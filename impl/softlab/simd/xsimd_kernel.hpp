@@ -1,9 +1,9 @@
-// softlab/simd/xsimd_stable_kernel.hpp: the vectorized passes of softlab::xsimd_stable,
+// softlab/simd/xsimd_kernel.hpp: the vectorized passes of softlab::xsimd,
 // templates on the xsimd architecture. Included only by the per-ISA translation units
 // (impl/src/kernels_<isa>.cpp), each compiled with its own -m flags.
 //
 // The non-finite-max limits, log and the argument checks run in the ISA-neutral dispatcher
-// (impl/src/xsimd_stable.cpp); see softlab/simd/lanes.hpp for the rules of these headers.
+// (impl/src/xsimd.cpp); see softlab/simd/lanes.hpp for the rules of these headers.
 #pragma once
 
 #include <softlab/simd/lanes.hpp>
@@ -16,7 +16,7 @@ namespace softlab::simd {
 
 /// The passes one ISA provides for one element type; the dispatcher composes them.
 template <class T>
-struct stable_passes {
+struct xsimd_passes {
   T (*max)(const T* x, std::size_t n);  ///< ignores NaN ordering; the dispatcher rechecks
   T (*store_exp_and_sum)(const T* x, T shift, T* y, std::size_t n);
   T (*exp_sum)(const T* x, T shift, std::size_t n);
@@ -25,8 +25,8 @@ struct stable_passes {
 };
 
 template <class Arch, class T>
-struct xsimd_stable_kernel {
-  using batch = xsimd::batch<T, Arch>;
+struct xsimd_kernel {
+  using batch = ::xsimd::batch<T, Arch>;
   static constexpr std::size_t width = batch::size;
   using lane = lanes<Arch, T>;
   static constexpr std::size_t unroll = lane::unroll;
@@ -36,24 +36,26 @@ struct xsimd_stable_kernel {
     const batch s(shift);
     batch acc[unroll];
     for (auto& a : acc) a = batch(T(0));
-    std::size_t i = 0;
-    for (; i + unroll * width <= n; i += unroll * width)
-      for (std::size_t u = 0; u < unroll; ++u) {
-        const batch e = xsimd::exp(batch::load_unaligned(x + i + u * width) - s);
-        if constexpr (store) e.store_unaligned(y + i + u * width);
-        acc[u] += e;
-      }
-    for (; i + width <= n; i += width) {
-      const batch e = xsimd::exp(batch::load_unaligned(x + i) - s);
-      if constexpr (store) e.store_unaligned(y + i);
-      acc[0] += e;
-    }
-    if (i < n) {
-      const batch e = xsimd::exp(lane::load_tail(x + i, n - i, -T(__builtin_inf())) - s);
-      if constexpr (store) lane::store_tail(e, y + i, n - i);
-      acc[1] += e;
-    }
-    return xsimd::hadd((acc[0] + acc[1]) + (acc[2] + acc[3]));
+    detail::for_each_block<width, unroll * width>(
+        0, n,
+        [&](std::size_t i) {
+          for (std::size_t u = 0; u < unroll; ++u) {
+            const batch e = ::xsimd::exp(batch::load_unaligned(x + i + u * width) - s);
+            if constexpr (store) e.store_unaligned(y + i + u * width);
+            acc[u] += e;
+          }
+        },
+        [&](std::size_t i) {
+          const batch e = ::xsimd::exp(batch::load_unaligned(x + i) - s);
+          if constexpr (store) e.store_unaligned(y + i);
+          acc[0] += e;
+        },
+        [&](std::size_t i, std::size_t count) {
+          const batch e = ::xsimd::exp(lane::load_tail(x + i, count, -T(__builtin_inf())) - s);
+          if constexpr (store) lane::store_tail(e, y + i, count);
+          acc[1] += e;
+        });
+    return ::xsimd::hadd((acc[0] + acc[1]) + (acc[2] + acc[3]));
   }
   static T store_exp_and_sum(const T* x, T shift, T* y, std::size_t n) {
     return exp_sum_impl<true>(x, shift, y, n);
@@ -64,13 +66,11 @@ struct xsimd_stable_kernel {
 
   static void multiply(T* y, T factor, std::size_t n) {
     const batch f(factor);
-    std::size_t i = 0;
-    for (; i + width <= n; i += width) (batch::load_unaligned(y + i) * f).store_unaligned(y + i);
-    if (i < n) lane::store_tail(lane::load_tail(y + i, n - i, T(0)) * f, y + i, n - i);
+    lane::transform(y, y, n, T(0), [&](const batch& v) { return v * f; });
   }
 
-  static constexpr stable_passes<T> passes{&lane::max, &store_exp_and_sum, &exp_sum, &multiply,
-                                           &lane::shifted_minus};
+  static constexpr xsimd_passes<T> passes{&lane::max, &store_exp_and_sum, &exp_sum, &multiply,
+                                          &lane::shifted_minus};
 };
 
 }  // namespace softlab::simd
