@@ -138,4 +138,11 @@ std::string read_all(std::istream& in) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+#define SOFTLAB_CLI_SCORES(T)                                             \
+  template std::optional<T> parse_value<T>(std::string_view);             \
+  template scores<T> parse_scores<T>(std::string_view, std::string_view); \
+  template stream_scores<T> parse_scores<T>(std::istream&);
+SOFTLAB_FOR_EACH_ELEMENT_TYPE(SOFTLAB_CLI_SCORES)
+#undef SOFTLAB_CLI_SCORES
+
 }  // namespace softlab::cli

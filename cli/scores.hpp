@@ -251,4 +251,13 @@ stream_scores<T> parse_scores(std::istream& in) {
   return result;
 }
 
+// Instantiated once, in scores.cpp, for every element type: the subcommands and the tests only
+// call them (parsing bin50 and bin100 alone is seconds of compile time per translation unit).
+#define SOFTLAB_CLI_SCORES(T)                                                    \
+  extern template std::optional<T> parse_value<T>(std::string_view);             \
+  extern template scores<T> parse_scores<T>(std::string_view, std::string_view); \
+  extern template stream_scores<T> parse_scores<T>(std::istream&);
+SOFTLAB_FOR_EACH_ELEMENT_TYPE(SOFTLAB_CLI_SCORES)
+#undef SOFTLAB_CLI_SCORES
+
 }  // namespace softlab::cli

@@ -1,4 +1,4 @@
-// softlab-exp-exhaustive: softlab's own vectorized exp (impl/softlab/simd/exp_kernel.hpp,
+// softlab-exp-exhaustive: softlab's own vectorized exp (impl/src/softlab_kernels/exp_kernel.hpp,
 // exp_kernel<Arch, T, Degree>::of_exact) against the correctly rounded 2^headroom exp(d), on
 // every float argument and on 2^26-argument random sets of doubles, once per instruction set
 // (the measurement behind softlab::fast::exp_error_u, the E of fast's stated bound).
@@ -891,7 +891,7 @@ int run(const options& o) {
   accuracy::worker_pool pool = make_sweep_pool(o.threads);
 
   std::printf(
-      "%s: softlab's vectorized exp (impl/softlab/simd/exp_kernel.hpp, of_exact) against "
+      "%s: softlab's vectorized exp (impl/src/softlab_kernels/exp_kernel.hpp, of_exact) against "
       "the correctly rounded 2^headroom exp(d)\n",
       program);
   std::printf("run: %s, %u threads, seed 0x%llx, %llu arguments per random double set\n",

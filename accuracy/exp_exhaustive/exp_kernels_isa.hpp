@@ -2,7 +2,7 @@
 // on the xsimd architecture, included only by the per-ISA translation units exp_sse2.cpp and
 // exp_avx2.cpp.
 //
-// As in softlab/simd/lanes.hpp, every function here is a template on Arch and calls nothing but
+// As in src/softlab_kernels/lanes.hpp, every function here is a template on Arch and calls nothing but
 // templates on Arch: the linker merges identical inline symbols across objects and could
 // otherwise keep an AVX2-encoded copy for the SSE2 path, and the "sse2" figures would then be
 // AVX2's (tests/accuracy checks the SSE2 object for VEX code, as tests/core does the library's).
@@ -10,8 +10,8 @@
 
 #include "exp_kernels.hpp"
 
-#include <softlab/simd/exp_kernel.hpp>
-#include <softlab/simd/lanes.hpp>
+#include <softlab_kernels/exp_kernel.hpp>
+#include <softlab_kernels/lanes.hpp>
 
 #include <xsimd/xsimd.hpp>
 

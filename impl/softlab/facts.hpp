@@ -73,6 +73,10 @@ struct implementation_facts {
   /// Faithfully rounded: every result, subnormal ones included, within 1 ULP (error < 1) of
   /// the exact softmax. The tests then require < 1 everywhere, not only the stated bound.
   bool faithful = false;
+  /// The theorem of Blanchard, Higham & Higham (2021, IMA J. Numer. Anal. 41(4)) whose
+  /// leading-order bound covers this algorithm ("3.3": unshifted, "4.3": shifted, "4.4": shifted
+  /// division-free), for the reproduction of their study; empty when none does.
+  std::string_view blanchard_theorem = {};
 };
 
 }  // namespace softlab

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The polynomial coefficients of softlab's vectorized exp kernels (impl/softlab/simd/exp_kernel.hpp).
+"""The polynomial coefficients of softlab's vectorized exp kernels (impl/src/softlab_kernels/exp_kernel.hpp).
 
 exp(r) = 1 + r + r^2 q(r) on the reduced interval |r| <= ln(2)/2 (+ slack for the carried
 correction), q a near-minimax Chebyshev fit of (exp(r) - 1 - r) / r^2 computed in 60-digit

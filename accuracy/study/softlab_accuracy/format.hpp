@@ -154,4 +154,10 @@ inline std::string format_metric(double d) {
   return format_significant(d, 6);
 }
 
+// Instantiated once, in src/format.cpp, for every element type.
+#define SOFTLAB_ACCURACY_FORMAT(T) \
+  extern template std::string format_value<T>(const T&, value_format);
+SOFTLAB_FOR_EACH_ELEMENT_TYPE(SOFTLAB_ACCURACY_FORMAT)
+#undef SOFTLAB_ACCURACY_FORMAT
+
 }  // namespace softlab::accuracy

@@ -590,4 +590,14 @@ cell_metrics evaluate(const kernel<T>& k, std::span<const vector_reference<T>> r
   return result;
 }
 
+// The engine's two heavy templates are instantiated once, in metrics.cpp, for every element type;
+// the study, the tool's `check` and the tests only call them.
+#define SOFTLAB_ACCURACY_ENGINE(T)                                                                 \
+  extern template std::vector<vector_reference<T>> compute_references<T>(                          \
+      std::vector<std::vector<T>>, worker_pool&);                                                  \
+  extern template cell_metrics evaluate<T>(const kernel<T>&, std::span<const vector_reference<T>>, \
+                                           worker_pool&, value_format);
+SOFTLAB_FOR_EACH_ELEMENT_TYPE(SOFTLAB_ACCURACY_ENGINE)
+#undef SOFTLAB_ACCURACY_ENGINE
+
 }  // namespace softlab::accuracy

@@ -106,16 +106,6 @@ double their_bound(std::string_view theorem, const bound_terms& t) {
   return not_applicable;
 }
 
-/// The theorem that bounds a registry kernel: naive is their unshifted algorithm, stable their
-/// shifted one (the max's term kept in the sum, which changes nothing to first order) and
-/// divfree their shifted division-free one.
-std::string_view theorem_of_kernel(std::string_view name) {
-  if (name == "naive") return "3.3";
-  if (name == "stable") return "4.3";
-  if (name == "divfree") return "4.4";
-  return "";
-}
-
 /// reference::normwise_error of y against g, the maxima taken in long double (y and g are
 /// exact in it); a non-finite y is +inf.
 template <class Y, class G>
@@ -202,7 +192,7 @@ void measure_vector(const registry& reg, const labelled_vector& v,
   for (const kernel<T>& k : reg.kernels<T>()) {
     std::fill(y.begin(), y.end(), T(0));
     k.softmax(x, y);
-    record(std::string(k.facts.name), theorem_of_kernel(k.facts.name), y, false);
+    record(std::string(k.facts.name), k.facts.blanchard_theorem, y, false);
   }
 }
 

@@ -31,6 +31,7 @@ struct naive {
       .vectorized = false,
       .meets_contract = false,
       .subnormals = subnormal_results::kept,
+      .blanchard_theorem = "3.3",
   };
   template <class T>
   static constexpr bool supports = true;

@@ -31,6 +31,7 @@ struct stable {
       .vectorized = false,
       .meets_contract = true,
       .subnormals = subnormal_results::kept,
+      .blanchard_theorem = "4.3",
   };
   template <class T>
   static constexpr bool supports = true;

@@ -5,7 +5,7 @@
 // Algorithm: m = max x; e_i = exp(x_i - m) and s = sum e_i computed in a wider type W, and
 //   y_i = T(e_i / s), the one rounding to T at the very end.
 //   float: W = double, vectorized (SSE2; AVX2 + FMA) with softlab's exp kernel in double lanes
-//     (softlab/simd/exp_kernel.hpp, degree 7: 2^-30.8); x_i - m is exact in double to 2^-53,
+//     (impl/src/softlab_kernels/exp_kernel.hpp, degree 7: 2^-30.8); x_i - m is exact in double to 2^-53,
 //     e_i/s is e_i times 1/s (two roundings of 2^-53). n <= 4096: the e_i are kept in a 32 KiB
 //     stack buffer of doubles (never rounded to float); larger n: recomputed in the last pass,
 //     which streams its stores past the cache.
@@ -64,7 +64,7 @@ struct accurate : detail::compiled<accurate> {
 
   /// The relative error before the final rounding, in units of u = 2^-p of T.
   static double relative_error_before_rounding_u(const bound_inputs& in) {
-    if (in.precision_bits <= 24) return std::ldexp(1.0, 24 - 29.6) + double(in.n) / 4 * 0x1p-29;
+    if (in.precision_bits <= 24) return std::exp2(24 - 29.6) + double(in.n) / 4 * 0x1p-29;
     return std::ldexp(1.0, 53 - 58);
   }
   static double softmax_bound_ulps(const bound_inputs& in) {

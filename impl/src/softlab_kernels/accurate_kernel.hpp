@@ -1,11 +1,11 @@
-// softlab/simd/accurate_kernel.hpp: the vectorized passes of softlab::accurate for float: every
+// src/softlab_kernels/accurate_kernel.hpp: the vectorized passes of softlab::accurate for float: every
 // exp and sum in double lanes, one rounding to float at the end. Templates on the xsimd
 // architecture, composed by the ISA-neutral dispatcher (impl/src/accurate.cpp). Included only by
-// the per-ISA translation units (see softlab/simd/lanes.hpp).
+// the per-ISA translation units (see src/softlab_kernels/lanes.hpp).
 #pragma once
 
-#include <softlab/simd/exp_kernel.hpp>
-#include <softlab/simd/lanes.hpp>
+#include <softlab_kernels/exp_kernel.hpp>
+#include <softlab_kernels/lanes.hpp>
 
 #include <xsimd/xsimd.hpp>
 

@@ -1,4 +1,4 @@
-// softlab/simd/lanes.hpp: what every vectorized kernel needs around its arithmetic: padded
+// src/softlab_kernels/lanes.hpp: what every vectorized kernel needs around its arithmetic: padded
 // tails, horizontal reductions, the max pass, widening and streaming stores. Templates on the
 // xsimd architecture, included only by the per-ISA translation units (impl/src/kernels_<isa>.cpp).
 //

@@ -1,12 +1,12 @@
-// softlab/simd/xsimd_kernel.hpp: the vectorized passes of softlab::xsimd,
+// src/softlab_kernels/xsimd_kernel.hpp: the vectorized passes of softlab::xsimd,
 // templates on the xsimd architecture. Included only by the per-ISA translation units
 // (impl/src/kernels_<isa>.cpp), each compiled with its own -m flags.
 //
 // The non-finite-max limits, log and the argument checks run in the ISA-neutral dispatcher
-// (impl/src/xsimd.cpp); see softlab/simd/lanes.hpp for the rules of these headers.
+// (impl/src/xsimd.cpp); see src/softlab_kernels/lanes.hpp for the rules of these headers.
 #pragma once
 
-#include <softlab/simd/lanes.hpp>
+#include <softlab_kernels/lanes.hpp>
 
 #include <xsimd/xsimd.hpp>
 

@@ -1,10 +1,10 @@
-// softlab/simd/fast_kernel.hpp: the vectorized passes of softlab::fast, templates on the xsimd
+// src/softlab_kernels/fast_kernel.hpp: the vectorized passes of softlab::fast, templates on the xsimd
 // architecture and the lane type, composed by the ISA-neutral dispatcher (impl/src/fast.cpp).
-// Included only by the per-ISA translation units (see softlab/simd/lanes.hpp).
+// Included only by the per-ISA translation units (see src/softlab_kernels/lanes.hpp).
 #pragma once
 
-#include <softlab/simd/exp_kernel.hpp>
-#include <softlab/simd/lanes.hpp>
+#include <softlab_kernels/exp_kernel.hpp>
+#include <softlab_kernels/lanes.hpp>
 
 #include <xsimd/xsimd.hpp>
 
@@ -23,7 +23,7 @@ struct wide_sum {
 
 /// The passes one ISA provides for one element type. "Shifted" exps are 2^headroom exp(x_i -
 /// m) F(m), F the row's factor of exp_kernel::pivot::shifted, which cancels in softmax's
-/// normalization; "exact" ones have F = 1 (softlab/simd/exp_kernel.hpp).
+/// normalization; "exact" ones have F = 1 (src/softlab_kernels/exp_kernel.hpp).
 template <class T>
 struct fast_passes {
   T (*max)(const T* x, std::size_t n);
