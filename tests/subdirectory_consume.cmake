@@ -5,17 +5,11 @@
 #  - its default build compiles the library's own sources and the consumer, nothing else.
 #   -DSOURCE_DIR=<softlab> -DWORK_DIR=<scratch> -DGENERATOR=... -DCXX=...
 file(REMOVE_RECURSE "${WORK_DIR}")
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT status EQUAL 0)
-    message(FATAL_ERROR "failed: ${ARGN}\n${out}\n${err}")
-  endif()
-  set(run_output "${out}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/cmake/run_checked.cmake)
 
 # No build type: no optimization flags, the cheapest build that proves the library builds and links
 # this way (its optimized builds are the presets' business).
-run(${CMAKE_COMMAND} -S "${SOURCE_DIR}/tests/subdirectory_consumer" -B "${WORK_DIR}" -G "${GENERATOR}"
+run_checked(${CMAKE_COMMAND} -S "${SOURCE_DIR}/tests/subdirectory_consumer" -B "${WORK_DIR}" -G "${GENERATOR}"
     -DCMAKE_CXX_COMPILER=${CXX} "-DSOFTLAB_SOURCE_DIR=${SOURCE_DIR}")
 
 # The cache's entries (NAME:TYPE=VALUE lines; comments are the options' help texts).
@@ -43,7 +37,7 @@ if(NOT GENERATOR STREQUAL "Ninja")
 endif()
 file(STRINGS "${WORK_DIR}/CMakeCache.txt" make_program REGEX "^CMAKE_MAKE_PROGRAM:")
 string(REGEX REPLACE "^[^=]*=" "" make_program "${make_program}")
-run(${make_program} -C "${WORK_DIR}" -t commands)
+run_checked(${make_program} -C "${WORK_DIR}" -t commands)
 string(REGEX MATCHALL " -c [^\n ]+" compiled "${run_output}")
 list(LENGTH compiled count)
 if(count EQUAL 0)
@@ -57,6 +51,6 @@ foreach(command IN LISTS compiled)
 endforeach()
 message(STATUS "${count} compile commands, every one a library source or the consumer")
 
-run(${CMAKE_COMMAND} --build "${WORK_DIR}")
-run("${WORK_DIR}/consumer")
+run_checked(${CMAKE_COMMAND} --build "${WORK_DIR}")
+run_checked("${WORK_DIR}/consumer")
 message(STATUS "${run_output}")

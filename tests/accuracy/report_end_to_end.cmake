@@ -5,21 +5,16 @@
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 
-function(run_step)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT status EQUAL 0)
-    message(FATAL_ERROR "failed (${status}): ${ARGN}\n${out}\n${err}")
-  endif()
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/../cmake/run_checked.cmake)
 
-run_step("${SOFTLAB}" accuracy --out "${WORK_DIR}/data" --family uniform_1 --family wide_80
+run_checked("${SOFTLAB}" accuracy --out "${WORK_DIR}/data" --family uniform_1 --family wide_80
          --family fully_masked --family one_nan --family near_underflow --n 10 --n 1000
          --type float --type double)
-run_step("${SOFTLAB}" blanchard --out "${WORK_DIR}/data" --max-vectors 200 --family-vectors 5)
-run_step("${SOURCE_DIR}/scripts/accuracy_report" --data "${WORK_DIR}/data" --out "${WORK_DIR}")
+run_checked("${SOFTLAB}" blanchard --out "${WORK_DIR}/data" --max-vectors 200 --family-vectors 5)
+run_checked("${SOURCE_DIR}/scripts/accuracy_report" --data "${WORK_DIR}/data" --out "${WORK_DIR}")
 
 # The recommendation page (no benchmark run here: it must say so, not fail).
-run_step(/usr/bin/python3 "${SOURCE_DIR}/scripts/lib/index_report.py" --data "${WORK_DIR}/data"
+run_checked(/usr/bin/python3 "${SOURCE_DIR}/scripts/lib/index_report.py" --data "${WORK_DIR}/data"
          --out "${WORK_DIR}")
 file(READ "${WORK_DIR}/index.md" index)
 foreach(claim "For accuracy:" "For safety on masks" "no benchmark run")
