@@ -1,8 +1,8 @@
-// exp_exhaustive/exp_kernels.hpp: the three exp kernels of src/softlab_kernels/exp_kernel.hpp as plain
-// functions over arrays, one set per instruction set (exp_sse2.cpp, exp_avx2.cpp). This header is
-// ISA-neutral: it names no xsimd type, so the main program (exp_exhaustive.cpp) is compiled for
-// the x86-64 baseline and calls the AVX2 set only after softlab::available_isas() says the CPU
-// has AVX2 and FMA.
+// exp_exhaustive/exp_kernels.hpp: the three exp kernels of src/softlab_kernels/exp_kernel.hpp as
+// plain functions over arrays, one set per instruction set (exp_sse2.cpp, exp_avx2.cpp). This
+// header is ISA-neutral: it names no xsimd type, so the main program (exp_exhaustive.cpp) is
+// compiled for the x86-64 baseline and calls the AVX2 set only after softlab::available_isas() says
+// the CPU has AVX2 and FMA.
 //
 // Each function evaluates exp_kernel<Arch, T, Degree>::of_exact, the entry point the softmax
 // kernels use for an exact argument d = x - max: 2^headroom exp(d), d clamped below at

@@ -2,8 +2,8 @@
 // on the xsimd architecture, included only by the per-ISA translation units exp_sse2.cpp and
 // exp_avx2.cpp.
 //
-// As in src/softlab_kernels/lanes.hpp, every function here is a template on Arch and calls nothing but
-// templates on Arch: the linker merges identical inline symbols across objects and could
+// As in src/softlab_kernels/lanes.hpp, every function here is a template on Arch and calls nothing
+// but templates on Arch: the linker merges identical inline symbols across objects and could
 // otherwise keep an AVX2-encoded copy for the SSE2 path, and the "sse2" figures would then be
 // AVX2's (tests/accuracy checks the SSE2 object for VEX code, as tests/core does the library's).
 #pragma once

@@ -2,9 +2,9 @@
 // one by softlab::active_isa(). Internal to the library.
 #pragma once
 
+#include <softlab/simd/isa.hpp>
 #include <softlab_kernels/accurate_kernel.hpp>
 #include <softlab_kernels/fast_kernel.hpp>
-#include <softlab/simd/isa.hpp>
 #include <softlab_kernels/xsimd_kernel.hpp>
 
 #include <type_traits>

@@ -5,9 +5,9 @@
 // Algorithm: m = max x; e_i = exp(x_i - m) and s = sum e_i computed in a wider type W, and
 //   y_i = T(e_i / s), the one rounding to T at the very end.
 //   float: W = double, vectorized (SSE2; AVX2 + FMA) with softlab's exp kernel in double lanes
-//     (impl/src/softlab_kernels/exp_kernel.hpp, degree 7: 2^-30.8); x_i - m is exact in double to 2^-53,
-//     e_i/s is e_i times 1/s (two roundings of 2^-53). n <= 4096: the e_i are kept in a 32 KiB
-//     stack buffer of doubles (never rounded to float); larger n: recomputed in the last pass,
+//     (impl/src/softlab_kernels/exp_kernel.hpp, degree 7: 2^-30.8); x_i - m is exact in double to
+//     2^-53, e_i/s is e_i times 1/s (two roundings of 2^-53). n <= 4096: the e_i are kept in a 32
+//     KiB stack buffer of doubles (never rounded to float); larger n: recomputed in the last pass,
 //     which streams its stores past the cache.
 //   double: W = x87 long double (64-bit significand), scalar (softlab/detail/extended_softmax.hpp):
 //     x_i - m split exactly by a two-sum into d + d', e_i = expl(d) (1 + d'), a compensated

@@ -1,5 +1,5 @@
-// src/softlab_kernels/accurate_kernel.hpp: the vectorized passes of softlab::accurate for float: every
-// exp and sum in double lanes, one rounding to float at the end. Templates on the xsimd
+// src/softlab_kernels/accurate_kernel.hpp: the vectorized passes of softlab::accurate for float:
+// every exp and sum in double lanes, one rounding to float at the end. Templates on the xsimd
 // architecture, composed by the ISA-neutral dispatcher (impl/src/accurate.cpp). Included only by
 // the per-ISA translation units (see src/softlab_kernels/lanes.hpp).
 #pragma once

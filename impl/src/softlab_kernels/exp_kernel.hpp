@@ -1,6 +1,7 @@
 // src/softlab_kernels/exp_kernel.hpp: softlab's own vectorized exp of a difference, exp(x - m), for
 // the softmax kernels `fast` and `accurate`. Templates on the xsimd architecture, included only
-// by the per-ISA translation units (see src/softlab_kernels/lanes.hpp for why everything is a template).
+// by the per-ISA translation units (see src/softlab_kernels/lanes.hpp for why everything is a
+// template).
 //
 // Algorithm (Cody & Waite reduction, as in Cephes, fdlibm and SLEEF; constants cited below):
 //   the rounding of x - m must not reach the result: exp turns that absolute error into a

@@ -1,5 +1,5 @@
-// src/softlab_kernels/fast_kernel.hpp: the vectorized passes of softlab::fast, templates on the xsimd
-// architecture and the lane type, composed by the ISA-neutral dispatcher (impl/src/fast.cpp).
+// src/softlab_kernels/fast_kernel.hpp: the vectorized passes of softlab::fast, templates on the
+// xsimd architecture and the lane type, composed by the ISA-neutral dispatcher (impl/src/fast.cpp).
 // Included only by the per-ISA translation units (see src/softlab_kernels/lanes.hpp).
 #pragma once
 
