@@ -38,17 +38,17 @@ std::vector<contender<T>> contenders_of(const softlab::registry& registry,
                                         std::span<const extra_float_softmax> extras) {
   std::vector<contender<T>> result;
   for (const softlab::kernel<T>& k : registry.kernels<T>()) {
-    // Peers dispatch inside their own library; only softlab's ISA choice is ours to force.
+    // Libraries that dispatch on their own run once, "native"; kernels that follow softlab's
+    // ISA choice once per instruction set (kernel::isas).
     const std::string origin(k.origin);
-    if (k.facts.vectorized && k.origin == "softlab") {
-      for (softlab::isa which : softlab::available_isas()) {
-        const std::string isa(softlab::isa_name(which));
-        result.push_back({std::string(k.facts.name) + "@" + isa, k, which, origin, isa, ""});
-      }
-    } else {
+    const std::vector<softlab::isa> isas = softlab::isa_variants_of(k);
+    for (softlab::isa which : isas) {
+      const std::string isa(softlab::isa_name(which));
+      result.push_back({std::string(k.facts.name) + "@" + isa, k, which, origin, isa, ""});
+    }
+    if (isas.empty())
       result.push_back({std::string(k.facts.name), k, std::nullopt, origin,
                         k.origin == "softlab" ? "-" : "native", ""});
-    }
   }
   if constexpr (std::is_same_v<T, float>) {
     for (const extra_float_softmax& extra : extras) {

@@ -17,14 +17,20 @@
 namespace softlab::bench {
 namespace {
 
-bool cpu_has_avx2() {
-  const auto isas = softlab::available_isas();
-  return std::find(isas.begin(), isas.end(), softlab::isa::avx2) != isas.end();
-}
+softlab::isa widest_isa() { return softlab::available_isas().back(); }
 
 const roofline::loops& widest_loops() {
-  static const roofline::loops loops =
-      cpu_has_avx2() ? roofline::avx2_loops() : roofline::sse2_loops();
+  static const roofline::loops loops = [] {
+    switch (widest_isa()) {
+      case softlab::isa::avx512:
+        return roofline::avx512_loops();
+      case softlab::isa::avx2:
+        return roofline::avx2_loops();
+      case softlab::isa::sse2:
+        break;
+    }
+    return roofline::sse2_loops();
+  }();
   return loops;
 }
 
@@ -56,7 +62,7 @@ constexpr reference references[] = {
 
 }  // namespace
 
-std::string_view roofline_isa_name() { return cpu_has_avx2() ? "avx2" : "sse2"; }
+std::string_view roofline_isa_name() { return softlab::isa_name(widest_isa()); }
 
 void register_roofline_benchmarks(run_mode mode) {
   for (const shape& s : vector_shapes(mode))  // length outer: consecutive runs share buffers

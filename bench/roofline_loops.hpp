@@ -21,7 +21,8 @@ struct loops {
 };
 
 loops sse2_loops();
-loops avx2_loops();  ///< only for a CPU with AVX2
+loops avx2_loops();    ///< only for a CPU with AVX2
+loops avx512_loops();  ///< only for a CPU with AVX-512
 
 // The generic loops. V is a vector type: width (floats), type, zero(), load(p), add(a, b),
 // horizontal_sum(v), store(p, v), stream(p, v) (a non-temporal store; p aligned to the vector

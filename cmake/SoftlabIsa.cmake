@@ -2,14 +2,23 @@
 # builds a piece of code once per instruction set.
 #
 # Each ISA: the compiler flags of its objects, the encodings its objects may contain (the
-# baseline none of VEX or EVEX, AVX2 VEX but no EVEX) and the tag that every code symbol of a
+# baseline none of VEX or EVEX, AVX2 VEX but no EVEX, AVX-512 both) and the tag that every code symbol of a
 # non-baseline object must carry (tests/isa/check_isa_object.cmake says why). Adding an
 # instruction set is one entry here plus its runtime detection (impl/src/isa.cpp).
-set(SOFTLAB_ISAS sse2 avx2)
+set(SOFTLAB_ISAS sse2 avx2 avx512)
 set(SOFTLAB_ISA_sse2_FLAGS "")
 set(SOFTLAB_ISA_sse2_ENCODINGS legacy)
 set(SOFTLAB_ISA_avx2_FLAGS -mavx2 -mfma)
 set(SOFTLAB_ISA_avx2_ENCODINGS legacy vex)
+set(SOFTLAB_ISA_avx512_FLAGS -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma)
+set(SOFTLAB_ISA_avx512_ENCODINGS legacy vex evex)
+# GCC 12 reports its own AVX-512 extract intrinsics (the _mm256_undefined_pd() pass-through of
+# _mm512_extractf64x4_pd, inlined into xsimd's hadd) as uninitialized: GCC bug 105593, fixed in
+# 13. The same templates are compiled for SSE2 and AVX2 with the warning on, so nothing of ours
+# goes unchecked.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+  list(APPEND SOFTLAB_ISA_avx512_FLAGS -Wno-uninitialized -Wno-maybe-uninitialized)
+endif()
 
 # softlab_isa_objects(<prefix> SOURCE <file with "ISA" in its name> [LINK <targets>...])
 #

@@ -6,5 +6,5 @@
 #include "exp_kernels_isa.hpp"
 
 namespace softlab::exp_exhaustive::avx2 {
-kernel_set kernels() { return kernels_for<::xsimd::fma3<::xsimd::avx2>>::table(); }
+kernel_set kernels() { return kernels_for<simd::arch::avx2>::table(); }
 }  // namespace softlab::exp_exhaustive::avx2

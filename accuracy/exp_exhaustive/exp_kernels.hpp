@@ -11,6 +11,8 @@
 // underflow happens once, in the caller's final multiply by 2^-headroom / sum.
 #pragma once
 
+#include <softlab/simd/isa.hpp>
+
 #include <cstddef>
 
 namespace softlab::exp_exhaustive {
@@ -47,6 +49,22 @@ kernel_set kernels();  // exp_sse2.cpp: x86-64 baseline, no -m flag
 }
 namespace avx2 {
 kernel_set kernels();  // exp_avx2.cpp: -mavx2 -mfma; call only when the CPU has both
+}
+namespace avx512 {
+kernel_set kernels();  // exp_avx512.cpp: AVX-512 F/BW/DQ/VL; call only when the CPU has them
+}
+
+/// The kernels of one instruction set.
+inline kernel_set kernels_of(isa which) {
+  switch (which) {
+    case isa::avx512:
+      return avx512::kernels();
+    case isa::avx2:
+      return avx2::kernels();
+    case isa::sse2:
+      break;
+  }
+  return sse2::kernels();
 }
 
 }  // namespace softlab::exp_exhaustive

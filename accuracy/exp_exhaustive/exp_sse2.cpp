@@ -5,5 +5,5 @@
 #include "exp_kernels_isa.hpp"
 
 namespace softlab::exp_exhaustive::sse2 {
-kernel_set kernels() { return kernels_for<::xsimd::sse2>::table(); }
+kernel_set kernels() { return kernels_for<simd::arch::sse2>::table(); }
 }  // namespace softlab::exp_exhaustive::sse2

@@ -15,6 +15,7 @@
 #include <softlab/facts.hpp>
 #include <softlab/simd/accurate.hpp>
 #include <softlab/simd/fast.hpp>
+#include <softlab/simd/isa.hpp>
 #include <softlab/simd/xsimd.hpp>
 #include <softlab/types.hpp>
 
@@ -68,7 +69,22 @@ struct kernel {
   double (*softmax_bound_ulps)(const bound_inputs&) = nullptr;  ///< ULPs, no_bound_claimed if none
   double (*log_bound_a)(const bound_inputs&) = nullptr;         ///< a in a*u*max(1, |y|)
   std::string_view origin = "softlab";  ///< "softlab", or the peer library's name and version
+  /// The instruction sets it has kernels for, chosen by softlab::active_isa() (the tools force
+  /// each in turn: its `name@isa` variants); 0 for scalar code and for a library that
+  /// dispatches on its own. Called while active_isa() is outside the set, it runs the widest
+  /// of its set that the CPU has.
+  isa_set isas = 0;
 };
+
+/// The instruction sets this CPU can run k on (isa_variants_of), narrowest first; empty when
+/// k does not follow softlab::active_isa().
+template <class T>
+std::vector<isa> isa_variants_of(const kernel<T>& k) {
+  std::vector<isa> result;
+  for (isa which : available_isas())
+    if ((k.isas & isa_bit(which)) != 0) result.push_back(which);
+  return result;
+}
 
 template <class Impl, class T>
 requires implementation_for<Impl, T> kernel<T> make_kernel() {
@@ -80,6 +96,7 @@ requires implementation_for<Impl, T> kernel<T> make_kernel() {
       .pairwise_attention = &pairwise_attention_span<Impl, T>,
       .softmax_bound_ulps = &Impl::softmax_bound_ulps,
       .log_bound_a = &Impl::log_bound_a,
+      .isas = Impl::facts.vectorized ? all_isas : isa_set{0},
   };
 }
 

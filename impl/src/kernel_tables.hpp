@@ -24,22 +24,38 @@ inline constexpr kernel_table<T> table_of{
     &xsimd_kernel<Arch, T>::passes, &fast_kernel<Arch, T>::passes,
     std::is_same_v<T, float> ? &accurate_float_kernel<Arch>::passes : nullptr};
 
-namespace sse2 {
-const kernel_table<float>& float_table();
-const kernel_table<double>& double_table();
-}  // namespace sse2
-namespace avx2 {
-const kernel_table<float>& float_table();
-const kernel_table<double>& double_table();
-}  // namespace avx2
+// One namespace per instruction set, each defined by its kernels_<isa>.cpp.
+#define SOFTLAB_DECLARE_KERNEL_TABLES(isa_namespace) \
+  namespace isa_namespace {                          \
+  const kernel_table<float>& float_table();          \
+  const kernel_table<double>& double_table();        \
+  }
+SOFTLAB_DECLARE_KERNEL_TABLES(sse2)
+SOFTLAB_DECLARE_KERNEL_TABLES(avx2)
+SOFTLAB_DECLARE_KERNEL_TABLES(avx512)
+#undef SOFTLAB_DECLARE_KERNEL_TABLES
 
 template <class T>
 const kernel_table<T>& active_table() {
-  const bool wide = active_isa() == isa::avx2;
-  if constexpr (std::is_same_v<T, float>)
-    return wide ? avx2::float_table() : sse2::float_table();
+  constexpr bool is_float = std::is_same_v<T, float>;
+  switch (active_isa()) {
+    case isa::sse2:
+      break;
+    case isa::avx2:
+      if constexpr (is_float)
+        return avx2::float_table();
+      else
+        return avx2::double_table();
+    case isa::avx512:
+      if constexpr (is_float)
+        return avx512::float_table();
+      else
+        return avx512::double_table();
+  }
+  if constexpr (is_float)
+    return sse2::float_table();
   else
-    return wide ? avx2::double_table() : sse2::double_table();
+    return sse2::double_table();
 }
 
 }  // namespace softlab::simd

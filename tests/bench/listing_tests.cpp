@@ -56,12 +56,9 @@ template <class T>
 std::set<std::string> documented_impls(const softlab::registry& registry) {
   std::set<std::string> impls;
   for (const auto& k : registry.kernels<T>()) {
-    if (k.facts.vectorized && k.origin == "softlab") {
-      for (softlab::isa which : softlab::available_isas())
-        impls.insert(std::string(k.facts.name) + "@" + std::string(softlab::isa_name(which)));
-    } else {
-      impls.insert(std::string(k.facts.name));
-    }
+    for (softlab::isa which : softlab::isa_variants_of(k))
+      impls.insert(std::string(k.facts.name) + "@" + std::string(softlab::isa_name(which)));
+    if (softlab::isa_variants_of(k).empty()) impls.insert(std::string(k.facts.name));
   }
 #ifdef SOFTLAB_WITH_PEERS
   if constexpr (std::is_same_v<T, float>)

@@ -1,6 +1,7 @@
 // The core suite: one Catch2 test case per (implementation, type) of the registry, registered
 // at start-up from softlab::builtin_registry(), so an implementation added to the registry is
 // tested with no edit here. Vectorized kernels run the whole suite on every ISA this CPU has.
+#include "isa_under_test.hpp"
 #include "softmax_tester.hpp"
 
 #include <softlab/softlab.hpp>
@@ -214,13 +215,13 @@ void run_suite(const kernel<T>& k, std::string_view isa) {
   SECTION("accuracy against MPFR within the stated bound") { accuracy_suite(k, isa); }
 }
 
-/// Runs the suite on every ISA for vectorized kernels (restoring the choice after), once for
-/// the others.
+/// Runs the suite on every ISA under test for vectorized kernels (restoring the choice after),
+/// once for the others.
 template <class T>
 void run_on_every_isa(const kernel<T>& k) {
   if (!k.facts.vectorized) return run_suite(k, "-");
   const isa before = active_isa();
-  for (isa which : available_isas()) {
+  for (isa which : testing::isas_under_test(k)) {
     force_isa(which);
     DYNAMIC_SECTION("ISA " << isa_name(which)) { run_suite(k, isa_name(which)); }
   }
@@ -245,7 +246,8 @@ struct register_every_kernel {
       for (const kernel<T>& k : kernels.kernels<T>()) {
         const std::string name =
             "softmax/" + std::string(k.facts.name) + "/" + std::string(type_token_v<T>);
-        const std::string tags = "[contract][" + std::string(k.facts.name) + "]";
+        const std::string tags = "[contract][" + std::string(k.facts.name) + "]" +
+                                 (k.facts.vectorized ? "[vectorized]" : "");
         registrations.emplace_back(new registry_case([&k] { run_on_every_isa(k); }),
                                    Catch::SourceLineInfo(__FILE__, __LINE__), Catch::StringRef(),
                                    Catch::NameAndTags(name, tags));
@@ -277,7 +279,7 @@ void check_two_pass_structure() {
        {std::pair{"ascending", &ascending}, std::pair{"crossing", &crossing}}) {
     INFO(type_token_v<T> << " row " << name << ", n = " << n);
     const std::vector<reference::exact> exact = reference::exact_softmax<T>(*x);
-    for (isa which : available_isas()) {
+    for (isa which : testing::isas_under_test(k)) {
       force_isa(which);
       INFO("ISA " << isa_name(which));
       // fast's bound does not depend on the values (only on n and p), so the per-element bound
@@ -303,7 +305,7 @@ void check_two_pass_structure() {
   force_isa(before);
 }
 
-TEST_CASE("fast: the two-pass structure with streaming stores", "[fast][two_pass]") {
+TEST_CASE("fast: the two-pass structure with streaming stores", "[fast][two_pass][vectorized]") {
   SECTION("float") { check_two_pass_structure<float>(); }
   SECTION("double") { check_two_pass_structure<double>(); }
 }

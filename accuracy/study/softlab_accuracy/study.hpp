@@ -92,16 +92,18 @@ struct study_result {
   double reference_seconds = 0;  ///< of which computing the exact references
 };
 
-/// The instruction sets a kernel is measured on: every one available for softlab's vectorized
-/// kernels ("sse2", "avx2": set with force_isa before evaluating); "native" for a vectorized peer
-/// (it dispatches on its own); "-" for a scalar kernel.
+/// The instruction sets a kernel is measured on: every one available of those it follows
+/// softlab::active_isa() on ("sse2", "avx2", "avx512": set with force_isa before evaluating;
+/// kernel::isas); "native" for a vectorized peer that dispatches on its own; "-" for a scalar
+/// kernel.
 template <class T>
 std::vector<std::pair<std::string, std::optional<isa>>> kernel_isas(const kernel<T>& k) {
-  if (!k.facts.vectorized) return {{"-", std::nullopt}};
-  if (k.origin != "softlab") return {{"native", std::nullopt}};
   std::vector<std::pair<std::string, std::optional<isa>>> result;
-  for (const isa which : available_isas()) result.emplace_back(std::string(isa_name(which)), which);
-  return result;
+  for (const isa which : isa_variants_of(k))
+    result.emplace_back(std::string(isa_name(which)), which);
+  if (!result.empty()) return result;
+  if (!k.facts.vectorized) return {{"-", std::nullopt}};
+  return {{"native", std::nullopt}};
 }
 
 /// Restores the instruction set in force when it was made (active_isa() may throw

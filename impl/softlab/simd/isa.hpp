@@ -1,12 +1,13 @@
 // softlab/simd/isa.hpp: which instruction set the vectorized kernels run on.
 //
-// The choice is made once, on first use: the SOFTLAB_ISA environment variable (sse2 | avx2) if
-// set, otherwise the best one the CPU has. It is the library's only global state; force_isa
-// changes it (tests use it to run both paths on one machine). Reading and changing it is
-// thread-safe; changing it while another thread runs a kernel is allowed and takes effect on
-// that thread's next call.
+// The choice is made once, on first use: the SOFTLAB_ISA environment variable (sse2 | avx2 |
+// avx512) if set, otherwise the best one the CPU and the operating system support. It is the
+// library's only global state; force_isa changes it (tests use it to run every path on one
+// machine). Reading and changing it is thread-safe; changing it while another thread runs a
+// kernel is allowed and takes effect on that thread's next call.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -14,18 +15,30 @@
 namespace softlab {
 
 enum class isa {
-  sse2,  ///< x86-64 baseline: 4 floats / 2 doubles per vector
-  avx2,  ///< AVX2 with FMA (xsimd 8.1's fma3<avx2>): 8 floats / 4 doubles
+  sse2,    ///< x86-64 baseline: 4 floats / 2 doubles per vector
+  avx2,    ///< AVX2 with FMA (xsimd 8.1's fma3<avx2>): 8 floats / 4 doubles
+  avx512,  ///< AVX-512 F, BW, DQ and VL (xsimd 8.1's avx512bw): 16 floats / 8 doubles
 };
+
+/// Every instruction set softlab compiles its kernels for, narrowest first.
+inline constexpr std::array<isa, 3> every_isa{isa::sse2, isa::avx2, isa::avx512};
+
+/// A set of instruction sets, one bit per isa (isa_bit).
+using isa_set = unsigned;
+constexpr isa_set isa_bit(isa which) { return 1u << static_cast<unsigned>(which); }
+inline constexpr isa_set all_isas = isa_bit(isa::sse2) | isa_bit(isa::avx2) | isa_bit(isa::avx512);
 
 std::string_view isa_name(isa which);
 std::optional<isa> parse_isa(std::string_view name);
+
+/// Whether this CPU, and the operating system's saved register state (XCR0), support `which`.
+bool cpu_supports(isa which);
 
 /// The instruction sets compiled into this build that the CPU can run, best last.
 std::vector<isa> available_isas();
 
 /// The one in use (chosen on first call, see above). Throws std::runtime_error when SOFTLAB_ISA
-/// names an unknown or unavailable instruction set.
+/// names an unknown instruction set or one this CPU lacks.
 isa active_isa();
 
 /// Use `which` from now on; std::invalid_argument if the CPU or the build lacks it.

@@ -2,7 +2,6 @@
 #include "../kernel_tables.hpp"
 
 namespace softlab::simd::avx2 {
-using arch = ::xsimd::fma3<::xsimd::avx2>;
-const kernel_table<float>& float_table() { return table_of<arch, float>; }
-const kernel_table<double>& double_table() { return table_of<arch, double>; }
+const kernel_table<float>& float_table() { return table_of<arch::avx2, float>; }
+const kernel_table<double>& double_table() { return table_of<arch::avx2, double>; }
 }  // namespace softlab::simd::avx2

@@ -1,8 +1,8 @@
 // Every vectorized kernel for SSE2, compiled without any -m flag beyond the x86-64 baseline;
-// tests/core/check_no_vex.cmake disassembles this object and fails on VEX code.
+// tests/isa/check_isa_object.cmake disassembles this object and fails on VEX or EVEX code.
 #include "../kernel_tables.hpp"
 
 namespace softlab::simd::sse2 {
-const kernel_table<float>& float_table() { return table_of<::xsimd::sse2, float>; }
-const kernel_table<double>& double_table() { return table_of<::xsimd::sse2, double>; }
+const kernel_table<float>& float_table() { return table_of<arch::sse2, float>; }
+const kernel_table<double>& double_table() { return table_of<arch::sse2, double>; }
 }  // namespace softlab::simd::sse2

@@ -101,6 +101,7 @@ struct exp_kernel {
   using batch = ::xsimd::batch<T, Arch>;
   using bits = ::xsimd::batch<typename constants::bits, Arch>;
   using bits_scalar = typename constants::bits;
+  using lane = lanes<Arch, T>;
 
   static constexpr T pivot_below = exp_pivot_below<T, Degree>;
 
@@ -163,10 +164,10 @@ struct exp_kernel {
     auto a = [](std::size_t j) { return batch(constants::q[size - 1 - j]); };
     constexpr std::size_t pairs = (size + 1) / 2;
     auto pair = [&](std::size_t i) {
-      return 2 * i + 1 < size ? ::xsimd::fma(a(2 * i + 1), r, a(2 * i)) : a(2 * i);
+      return 2 * i + 1 < size ? lane::fma(a(2 * i + 1), r, a(2 * i)) : a(2 * i);
     };
     batch q = pair(pairs - 1);
-    for (std::size_t i = pairs - 1; i-- > 0;) q = ::xsimd::fma(q, r2, pair(i));
+    for (std::size_t i = pairs - 1; i-- > 0;) q = lane::fma(q, r2, pair(i));
     return q;
   }
 
@@ -179,7 +180,7 @@ struct exp_kernel {
   static void of_row(std::array<batch, N>& v, const pivot& p) {
     std::array<batch, N> t, r, e;
     SOFTLAB_UNROLL for (std::size_t u = 0; u < N; ++u) {
-      const batch xc = lanes<Arch, T>::max_keeping_nan(p.floor, v[u]);
+      const batch xc = lane::max_keeping_nan(p.floor, v[u]);
       if constexpr (carry) {
         // Two-sum: d + e = xc - offset exactly, whatever the magnitudes.
         const auto d = detail::two_sum(xc, p.minus_offset);
@@ -188,23 +189,23 @@ struct exp_kernel {
       } else {
         v[u] = xc - p.offset;  // exact (see pivot)
       }
-      t[u] = ::xsimd::fma(v[u], batch(constants::log2e), batch(constants::rounding_shift));
+      t[u] = lane::fma(v[u], batch(constants::log2e), batch(constants::rounding_shift));
     }
     SOFTLAB_UNROLL for (std::size_t u = 0; u < N; ++u) {
       const batch k = t[u] - batch(constants::rounding_shift);
-      const batch r_hi = ::xsimd::fnma(k, batch(constants::ln2_hi), v[u]);  // exact (see above)
+      const batch r_hi = lane::fnma(k, batch(constants::ln2_hi), v[u]);  // exact (see above)
       if constexpr (carry)
-        r[u] = r_hi + ::xsimd::fnma(k, batch(constants::ln2_lo), e[u]);
+        r[u] = r_hi + lane::fnma(k, batch(constants::ln2_lo), e[u]);
       else
-        r[u] = ::xsimd::fnma(k, batch(constants::ln2_lo), r_hi);
+        r[u] = lane::fnma(k, batch(constants::ln2_lo), r_hi);
     }
     SOFTLAB_UNROLL for (std::size_t u = 0; u < N; ++u) {
       const batch r2 = r[u] * r[u];
-      const batch expm1 = ::xsimd::fma(r2, polynomial_q(r[u], r2), r[u]);
+      const batch expm1 = lane::fma(r2, polynomial_q(r[u], r2), r[u]);
       // 2^(k - j) by the exponent bits: t's low bits hold k.
       const batch two_to_k = ::xsimd::bitwise_cast<batch>(
           (::xsimd::bitwise_cast<bits>(t[u]) << constants::mantissa_bits) + p.exponent);
-      v[u] = ::xsimd::fma(expm1, two_to_k, two_to_k);
+      v[u] = lane::fma(expm1, two_to_k, two_to_k);
     }
   }
   template <bool carry = false>

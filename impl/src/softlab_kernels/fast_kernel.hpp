@@ -139,7 +139,7 @@ struct fast_kernel {
   }
 
   static batch times(const batch& v, const batch& hi, const batch& lo) {
-    return ::xsimd::fma(v, hi, v * lo);
+    return lane::fma(v, hi, v * lo);
   }
 
   static void scale(T* y, T inverse_hi, T inverse_lo, std::size_t n) {

@@ -31,6 +31,20 @@
 
 namespace softlab::simd {
 
+/// The xsimd architecture of each softlab::isa, for every per-ISA translation unit.
+namespace arch {
+using sse2 = ::xsimd::sse2;
+using avx2 = ::xsimd::fma3<::xsimd::avx2>;
+using avx512 = ::xsimd::avx512bw;
+}  // namespace arch
+
+/// The register width of an xsimd architecture softlab compiles for: 128 (sse2), 256
+/// (fma3<avx2>) or 512 (avx512bw), for the few operations written with intrinsics.
+template <class Arch>
+inline constexpr int vector_bits = std::is_same_v<Arch, arch::sse2>     ? 128
+                                   : std::is_same_v<Arch, arch::avx512> ? 512
+                                                                        : 256;
+
 template <class Arch, class T>
 struct lanes {
   using batch = ::xsimd::batch<T, Arch>;
@@ -72,24 +86,61 @@ struct lanes {
           store_tail(f(load_tail(x + i, count, pad)), y + i, count);
         });
   }
+  /// a b + c with one rounding. xsimd 8.1 has no AVX-512 fma (its generic one is a b + c, two
+  /// roundings under -ffp-contract=off), so AVX-512 calls the instruction itself; SSE2 has no
+  /// FMA and the kernels' exactness arguments hold without it.
+  static batch fma(const batch& a, const batch& b, const batch& c) {
+    if constexpr (vector_bits<Arch> == 512) {
+      if constexpr (std::is_same_v<T, float>)
+        return _mm512_fmadd_ps(a, b, c);
+      else
+        return _mm512_fmadd_pd(a, b, c);
+    } else {
+      return ::xsimd::fma(a, b, c);
+    }
+  }
+  /// c - a b with one rounding (see fma).
+  static batch fnma(const batch& a, const batch& b, const batch& c) {
+    if constexpr (vector_bits<Arch> == 512) {
+      if constexpr (std::is_same_v<T, float>)
+        return _mm512_fnmadd_ps(a, b, c);
+      else
+        return _mm512_fnmadd_pd(a, b, c);
+    } else {
+      return ::xsimd::fnma(a, b, c);
+    }
+  }
+
   /// The largest lane, by halving shuffles: a spill to memory and a scalar loop would put a
   /// store-forwarding stall and width - 1 dependent compares on every row's critical path.
   static T horizontal_max(const batch& v) {
     if constexpr (std::is_same_v<T, float>) {
       __m128 m;
-      if constexpr (std::is_same_v<Arch, ::xsimd::sse2>)
+      if constexpr (vector_bits<Arch> == 128) {
         m = v;
-      else
-        m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+      } else {
+        __m256 h;
+        if constexpr (vector_bits<Arch> == 512)
+          h = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+        else
+          h = v;
+        m = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+      }
       m = _mm_max_ps(m, _mm_movehl_ps(m, m));
       m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
       return _mm_cvtss_f32(m);
     } else {
       __m128d m;
-      if constexpr (std::is_same_v<Arch, ::xsimd::sse2>)
+      if constexpr (vector_bits<Arch> == 128) {
         m = v;
-      else
-        m = _mm_max_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+      } else {
+        __m256d h;
+        if constexpr (vector_bits<Arch> == 512)
+          h = _mm256_max_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1));
+        else
+          h = v;
+        m = _mm_max_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));
+      }
       m = _mm_max_sd(m, _mm_unpackhi_pd(m, m));
       return _mm_cvtsd_f64(m);
     }
@@ -130,11 +181,16 @@ struct lanes {
   /// not read first, so a streamed pass moves 8 bytes per float element instead of 12. y must
   /// be aligned to the vector; the caller fences (softlab::simd::stream_fence) before returning.
   static void store_streaming(const batch& v, T* y) {
-    if constexpr (std::is_same_v<Arch, ::xsimd::sse2>) {
+    if constexpr (vector_bits<Arch> == 128) {
       if constexpr (std::is_same_v<T, float>)
         _mm_stream_ps(y, v);
       else
         _mm_stream_pd(y, v);
+    } else if constexpr (vector_bits<Arch> == 512) {
+      if constexpr (std::is_same_v<T, float>)
+        _mm512_stream_ps(y, v);
+      else
+        _mm512_stream_pd(y, v);
     } else {
       if constexpr (std::is_same_v<T, float>)
         _mm256_stream_ps(y, v);
@@ -150,22 +206,29 @@ struct widen_float {
   using floats = ::xsimd::batch<float, Arch>;
   using doubles = ::xsimd::batch<double, Arch>;
   static doubles low(const floats& v) {
-    if constexpr (std::is_same_v<Arch, ::xsimd::sse2>)
+    if constexpr (vector_bits<Arch> == 128)
       return _mm_cvtps_pd(v);
+    else if constexpr (vector_bits<Arch> == 512)
+      return _mm512_cvtps_pd(_mm512_castps512_ps256(v));
     else
       return _mm256_cvtps_pd(_mm256_castps256_ps128(v));
   }
   static doubles high(const floats& v) {
-    if constexpr (std::is_same_v<Arch, ::xsimd::sse2>)
+    if constexpr (vector_bits<Arch> == 128)
       return _mm_cvtps_pd(_mm_movehl_ps(v, v));
+    else if constexpr (vector_bits<Arch> == 512)
+      return _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
     else
       return _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
   }
   /// The doubles of low and high rounded to float (to nearest, subnormal results included),
   /// in one float vector: the inverse of low() and high().
   static floats narrow(const doubles& low, const doubles& high) {
-    if constexpr (std::is_same_v<Arch, ::xsimd::sse2>)
+    if constexpr (vector_bits<Arch> == 128)
       return _mm_movelh_ps(_mm_cvtpd_ps(low), _mm_cvtpd_ps(high));
+    else if constexpr (vector_bits<Arch> == 512)
+      return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(low)), _mm512_cvtpd_ps(high),
+                                1);
     else
       return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(low)),
                                   _mm256_cvtpd_ps(high), 1);

@@ -1,0 +1,8 @@
+// Every vectorized kernel for AVX-512 F, BW, DQ and VL (xsimd 8.1's avx512bw), compiled with
+// cmake/SoftlabIsa.cmake's avx512 flags; called only when softlab::cpu_supports(isa::avx512).
+#include "../kernel_tables.hpp"
+
+namespace softlab::simd::avx512 {
+const kernel_table<float>& float_table() { return table_of<arch::avx512, float>; }
+const kernel_table<double>& double_table() { return table_of<arch::avx512, double>; }
+}  // namespace softlab::simd::avx512
