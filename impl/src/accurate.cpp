@@ -31,6 +31,9 @@ template <>
 struct detail::compiled_kernels<accurate> {
   static void softmax(std::span<const float> x, std::span<float> y) {
     const auto& passes = *simd::active_table<float>().accurate;
+    if (x.size() <= simd::small_row_elements<float> &&
+        passes.small_softmax(x.data(), y.data(), x.size()))
+      return;
     float max;
     if (!float_max(x, max) && simd::limit_written(max, x, y, detail::output_scale::probability))
       return;

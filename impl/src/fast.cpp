@@ -28,23 +28,6 @@ using exp_constants = simd::exp_constants<T, std::is_same_v<T, float> ? 6 : 11>;
 template <class T>
 constexpr double headroom = double(exp_constants<T>::headroom);
 
-/// 1 / (hi + lo) as a T pair, so that the final product is the only rounding. float: the
-/// double reciprocal (2^-53) already holds the pair (2^-48). double: one Newton correction
-/// gives the pair to about 2^-100.
-template <class T>
-void reciprocal(const wide_sum& s, T& inverse_hi, T& inverse_lo) {
-  if constexpr (std::is_same_v<T, float>) {
-    const double hi = 1.0 / (s.hi + s.lo);
-    inverse_hi = T(hi);
-    inverse_lo = T(hi - double(inverse_hi));
-  } else {
-    const double hi = 1.0 / s.hi;
-    const double residual = std::fma(-hi, s.hi, 1.0) - hi * s.lo;  // 1 - hi (s.hi + s.lo)
-    inverse_hi = hi;
-    inverse_lo = residual * hi;
-  }
-}
-
 /// A max that the vector passes handle: finite, and not so large that max + the exp kernel's
 /// lowest argument rounds to max (detail::write_dominant_max).
 template <class T>
@@ -117,14 +100,18 @@ struct detail::compiled_kernels<fast> {
   template <class T>
   static void softmax(std::span<const T> x, std::span<T> y) {
     const auto& passes = *simd::active_table<T>().fast;
-    T max, inverse_hi, inverse_lo;
+    if (x.size() <= simd::small_row_elements<T> &&
+        passes.small_softmax(x.data(), y.data(), x.size()))
+      return;
+    T max;
     wide_sum sum;
     if (two_pass(x)) {
       switch (online_max_and_sum(passes, x, max, sum)) {
-        case online::summed:
-          reciprocal(sum, inverse_hi, inverse_lo);
-          return passes.stream_exp_scaled(x.data(), max, inverse_hi, inverse_lo, y.data(),
+        case online::summed: {
+          const simd::reciprocal<void, T> inverse(sum);
+          return passes.stream_exp_scaled(x.data(), max, inverse.hi, inverse.lo, y.data(),
                                           x.size());
+        }
         case online::not_ordinary:
           return write_not_ordinary(x, y, detail::output_scale::probability);
         case online::beyond_pivot:
@@ -134,8 +121,8 @@ struct detail::compiled_kernels<fast> {
     max = passes.max(x.data(), x.size());
     if (!ordinary(max)) return write_not_ordinary(x, y, detail::output_scale::probability);
     sum = passes.store_exp_and_sum(x.data(), max, y.data(), x.size());
-    reciprocal(sum, inverse_hi, inverse_lo);
-    passes.scale(y.data(), inverse_hi, inverse_lo, y.size());
+    const simd::reciprocal<void, T> inverse(sum);
+    passes.scale(y.data(), inverse.hi, inverse.lo, y.size());
   }
 
   template <class T>

@@ -39,9 +39,11 @@ T nan() {
   return detail::quiet_nan<T>();
 }
 
-/// Sizes around every vector width (1, 2, 4, 8 lanes; 4 accumulators): w-1, w, w+1, 2w+3, 4w+-1.
-const std::vector<std::size_t> sizes_around_widths{1,  2,  3,  4,  5,  7,  8,  9,  11, 15, 16,
-                                                   17, 19, 31, 32, 33, 35, 63, 64, 65, 67, 131};
+/// Sizes around every vector width (1, 2, 4, 8, 16 lanes; 4 accumulators): w-1, w, w+1, 2w+3,
+/// 4w+-1; and around fast's small-row limit (simd::small_row_bytes: 128 doubles, 256 floats).
+const std::vector<std::size_t> sizes_around_widths{1,  2,   3,   4,   5,   7,   8,   9,  11, 15,
+                                                   16, 17,  19,  31,  32,  33,  35,  63, 64, 65,
+                                                   67, 127, 128, 129, 131, 255, 256, 257};
 
 template <class T>
 std::vector<std::size_t> family_sizes() {

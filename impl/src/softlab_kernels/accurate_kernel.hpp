@@ -5,6 +5,7 @@
 #pragma once
 
 #include <softlab_kernels/exp_kernel.hpp>
+#include <softlab_kernels/fast_kernel.hpp>
 #include <softlab_kernels/lanes.hpp>
 
 #include <xsimd/xsimd.hpp>
@@ -16,6 +17,10 @@ namespace softlab::simd {
 
 /// What one ISA provides for accurate<float>. m is the row max; exps are exp(x_i - m) in double.
 struct accurate_float_passes {
+  /// The whole softmax of a row of n <= small_row_elements<float> elements in one call, its
+  /// exps kept in double registers (or the stack); false, y untouched, when the max is not
+  /// finite (the dispatcher then writes the limit).
+  bool (*small_softmax)(const float* x, float* y, std::size_t n);
   float (*max)(const float* x, std::size_t n);
   double (*store_exp_and_sum)(const float* x, float m, double* e, std::size_t n);
   double (*exp_sum)(const float* x, float m, std::size_t n);
@@ -73,6 +78,39 @@ struct accurate_float_kernel {
           const shifted d(lane::load_tail(x + i, count, -__builtin_inff()), dm);
           f(i, exp::of_exact(d.low), exp::of_exact(d.high), count, false);
         });
+  }
+
+  /// max; exps exp(x_i - m) in double, summed in two double accumulators as exp_sum sums them;
+  /// y_i = float(e_i / s): the same arithmetic as the passes, in one call.
+  static bool small_softmax(const float* x, float* y, std::size_t n) {
+    constexpr std::size_t most = small_row_bytes / sizeof(floats);
+    const std::size_t full = n / width, rest = n % width, count = full + (rest != 0);
+    std::array<floats, most> row;
+    for (std::size_t v = 0; v < full; ++v) row[v] = floats::load_unaligned(x + v * width);
+    if (rest != 0) row[full] = lane::load_tail(x + full * width, rest, -__builtin_inff());
+    floats largest(-__builtin_inff());
+    for (std::size_t v = 0; v < count; ++v) largest = ::xsimd::max(largest, row[v]);
+    const float m = lane::horizontal_max(largest);
+    if (!(m - m == 0.0f)) return false;  // not finite (no ISA-neutral helper in this object)
+    const doubles dm(static_cast<double>(m));
+    std::array<doubles, 2 * most> e;
+    doubles sum_low(0.0), sum_high(0.0);
+    for (std::size_t v = 0; v < count; ++v) {
+      const shifted d(row[v], dm);
+      std::array<doubles, 2> pair{d.low, d.high};
+      exp::of_exact(pair);
+      e[2 * v] = pair[0];
+      e[2 * v + 1] = pair[1];
+      sum_low += pair[0];
+      sum_high += pair[1];
+    }
+    const doubles inverse(1.0 / ::xsimd::hadd(sum_low + sum_high));
+    for (std::size_t v = 0; v < full; ++v)
+      widen::narrow(e[2 * v] * inverse, e[2 * v + 1] * inverse).store_unaligned(y + v * width);
+    if (rest != 0)
+      lane::store_tail(widen::narrow(e[2 * full] * inverse, e[2 * full + 1] * inverse),
+                       y + full * width, rest);
+    return true;
   }
 
   static double store_exp_and_sum(const float* x, float m, double* e, std::size_t n) {
@@ -143,7 +181,7 @@ struct accurate_float_kernel {
   }
 
   static constexpr accurate_float_passes passes{
-      &lane::max,      &store_exp_and_sum,   &exp_sum,
+      &small_softmax,  &lane::max,           &store_exp_and_sum, &exp_sum,
       &scale_to_float, &exp_scaled_to_float, &log_softmax};
 };
 

@@ -21,11 +21,38 @@ struct wide_sum {
   int pivot = 0;
 };
 
+/// 1 / (hi + lo) as a T pair, so that the final product y_i = e_i (inverse_hi + inverse_lo) is
+/// the only rounding. float: the double reciprocal (2^-53) already holds the pair (2^-48).
+/// double: one Newton correction gives the pair to about 2^-100. Arch is the calling
+/// translation unit's architecture (void for the ISA-neutral dispatcher), so that every object
+/// has its own copy (lanes.hpp says why).
+template <class Arch, class T>
+struct reciprocal {
+  T hi, lo;
+  explicit reciprocal(const wide_sum& s) {
+    if constexpr (std::is_same_v<T, float>) {
+      const double inverse = 1.0 / (s.hi + s.lo);
+      hi = T(inverse);
+      lo = T(inverse - double(hi));
+    } else {
+      const double inverse = 1.0 / s.hi;
+      const double residual = __builtin_fma(-inverse, s.hi, 1.0) - inverse * s.lo;  // 1 - i s
+      hi = inverse;
+      lo = residual * inverse;
+    }
+  }
+};
+
 /// The passes one ISA provides for one element type. "Shifted" exps are 2^headroom exp(x_i -
 /// m) F(m), F the row's factor of exp_kernel::pivot::shifted, which cancels in softmax's
 /// normalization; "exact" ones have F = 1 (src/softlab_kernels/exp_kernel.hpp).
 template <class T>
 struct fast_passes {
+  /// The whole softmax of a row of n <= small_row_elements<T> (small_row_bytes) elements in one
+  /// call, the row kept in registers (or the stack, beyond the register file) between its max,
+  /// exps, sum and scaling; false, y untouched, when its max is not ordinary (the dispatcher's
+  /// general path then writes the limit).
+  bool (*small_softmax)(const T* x, T* y, std::size_t n);
   T (*max)(const T* x, std::size_t n);
   /// y_i = the shifted exps, and their sum.
   wide_sum (*store_exp_and_sum)(const T* x, T m, T* y, std::size_t n);
@@ -40,6 +67,13 @@ struct fast_passes {
   void (*stream_exp_scaled)(const T* x, T m, T inverse_hi, T inverse_lo, T* y, std::size_t n);
   void (*shifted_minus)(const T* x, T shift, T log_sum, T* y, std::size_t n);  ///< (x - s) - l
 };
+
+/// The rows small_softmax takes: 1 KiB (256 floats, 128 doubles). The rows of mixture-of-experts
+/// routers (8 to 256 experts) and short attention heads, run millions of times, where the three
+/// passes' calls, tails and reloads cost more than their arithmetic.
+inline constexpr std::size_t small_row_bytes = 1024;
+template <class T>
+inline constexpr std::size_t small_row_elements = small_row_bytes / sizeof(T);
 
 /// A running sum of positive T vectors that does not drift with n. float: each group of four
 /// vectors is added as a tree (depth 2) and folded into double lanes, whose 2^-53 rounding is
@@ -138,6 +172,40 @@ struct fast_kernel {
     return exp_sum_impl<false, true, true>(x, m, nullptr, n);
   }
 
+  /// max x; m ordinary (finite, and m + lowest_argument != m: dispatch's other rows); e_i =
+  /// the shifted exps, summed as store_exp_and_sum sums them (groups of four as a tree); y_i =
+  /// e_i (1/s). The same arithmetic as the three passes, the row never leaving the core.
+  static bool small_softmax(const T* x, T* y, std::size_t n) {
+    constexpr std::size_t most = small_row_bytes / sizeof(batch);
+    const std::size_t full = n / width, rest = n % width, count = full + (rest != 0);
+    std::array<batch, most> row;
+    for (std::size_t v = 0; v < full; ++v) row[v] = batch::load_unaligned(x + v * width);
+    if (rest != 0) row[full] = lane::load_tail(x + full * width, rest, -T(__builtin_inf()));
+    batch largest(-T(__builtin_inf()));
+    for (std::size_t v = 0; v < count; ++v) largest = ::xsimd::max(largest, row[v]);
+    const T m = lane::horizontal_max(largest);
+    // m - m is 0 exactly when m is finite (written out: no ISA-neutral helper in this object).
+    if (!(m - m == T(0)) || m + T(exp::constants::lowest_argument) == m) return false;
+    const auto p = exp::pivot::shifted(m);
+    drift_free_sum<Arch, T> sum;
+    std::size_t v = 0;
+    for (; v + 4 <= count; v += 4) {
+      std::array<batch, 4> e{row[v], row[v + 1], row[v + 2], row[v + 3]};
+      exp::of_row(e, p);
+      SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) row[v + u] = e[u];
+      sum.add((e[0] + e[1]) + (e[2] + e[3]));
+    }
+    for (; v < count; ++v) {
+      row[v] = exp::of_row(row[v], p);
+      sum.add(row[v]);
+    }
+    const reciprocal<Arch, T> inverse(sum.total());
+    const batch hi(inverse.hi), lo(inverse.lo);
+    for (v = 0; v < full; ++v) times(row[v], hi, lo).store_unaligned(y + v * width);
+    if (rest != 0) lane::store_tail(times(row[full], hi, lo), y + full * width, rest);
+    return true;
+  }
+
   static batch times(const batch& v, const batch& hi, const batch& lo) {
     return lane::fma(v, hi, v * lo);
   }
@@ -174,8 +242,8 @@ struct fast_kernel {
   }
 
   static constexpr fast_passes<T> passes{
-      &lane::max,         &store_exp_and_sum,  &exp_sum, &shifted_exp_sum, &scale,
-      &stream_exp_scaled, &lane::shifted_minus};
+      &small_softmax,   &lane::max, &store_exp_and_sum, &exp_sum,
+      &shifted_exp_sum, &scale,     &stream_exp_scaled, &lane::shifted_minus};
 };
 
 }  // namespace softlab::simd

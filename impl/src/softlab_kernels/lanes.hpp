@@ -16,6 +16,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -51,16 +52,60 @@ struct lanes {
   static constexpr std::size_t width = batch::size;
   static constexpr std::size_t unroll = 4;  // independent accumulators: hide the add latency
 
+  /// The first count of width lanes set: AVX2's masked loads and stores take it as a vector of
+  /// all-ones lanes, read from ones_then_zeros at width - count.
+  using mask_bits = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
+  static constexpr std::array<mask_bits, 2 * width> ones_then_zeros = [] {
+    std::array<mask_bits, 2 * width> lanes{};
+    for (std::size_t i = 0; i < width; ++i) lanes[i] = -1;
+    return lanes;
+  }();
+  static __m256i avx2_mask(std::size_t count) {
+    return _mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(ones_then_zeros.data() + width - count));
+  }
+
   /// The last count < width elements, padded with `pad` (-inf: exp gives 0, max ignores it).
+  /// AVX2 and AVX-512 load only the count elements (masked loads never fault on the lanes they
+  /// leave out); SSE2 has no masked load and copies through a buffer.
   static batch load_tail(const T* x, std::size_t count, T pad) {
-    alignas(Arch::alignment()) T buffer[width];
-    for (std::size_t i = 0; i < width; ++i) buffer[i] = i < count ? x[i] : pad;
-    return batch::load_aligned(buffer);
+    if constexpr (vector_bits<Arch> == 512) {
+      const auto keep = static_cast<std::uint16_t>((1u << count) - 1);
+      if constexpr (std::is_same_v<T, float>)
+        return _mm512_mask_loadu_ps(_mm512_set1_ps(pad), keep, x);
+      else
+        return _mm512_mask_loadu_pd(_mm512_set1_pd(pad), static_cast<std::uint8_t>(keep), x);
+    } else if constexpr (vector_bits<Arch> == 256) {
+      const __m256i keep = avx2_mask(count);
+      if constexpr (std::is_same_v<T, float>)
+        return _mm256_blendv_ps(_mm256_set1_ps(pad), _mm256_maskload_ps(x, keep),
+                                _mm256_castsi256_ps(keep));
+      else
+        return _mm256_blendv_pd(_mm256_set1_pd(pad), _mm256_maskload_pd(x, keep),
+                                _mm256_castsi256_pd(keep));
+    } else {
+      alignas(Arch::alignment()) T buffer[width];
+      for (std::size_t i = 0; i < width; ++i) buffer[i] = i < count ? x[i] : pad;
+      return batch::load_aligned(buffer);
+    }
   }
   static void store_tail(const batch& v, T* y, std::size_t count) {
-    alignas(Arch::alignment()) T buffer[width];
-    v.store_aligned(buffer);
-    for (std::size_t i = 0; i < count; ++i) y[i] = buffer[i];
+    if constexpr (vector_bits<Arch> == 512) {
+      const auto keep = static_cast<std::uint16_t>((1u << count) - 1);
+      if constexpr (std::is_same_v<T, float>)
+        _mm512_mask_storeu_ps(y, keep, v);
+      else
+        _mm512_mask_storeu_pd(y, static_cast<std::uint8_t>(keep), v);
+    } else if constexpr (vector_bits<Arch> == 256) {
+      if constexpr (std::is_same_v<T, float>)
+        _mm256_maskstore_ps(y, avx2_mask(count), v);
+      else
+        _mm256_maskstore_pd(y, avx2_mask(count), v);
+    } else {
+      alignas(Arch::alignment()) T buffer[width];
+      v.store_aligned(buffer);
+      for (std::size_t i = 0; i < count; ++i) y[i] = buffer[i];
+    }
   }
   /// A full vector at y, past the cache when `streaming` (y is then aligned: see
   /// detail::for_each_block_aligned_to and store_streaming).
