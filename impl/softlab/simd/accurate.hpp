@@ -4,7 +4,8 @@
 //
 // Algorithm: m = max x; e_i = exp(x_i - m) and s = sum e_i computed in a wider type W, and
 //   y_i = T(e_i / s), the one rounding to T at the very end.
-//   float: W = double, vectorized (SSE2; AVX2 + FMA) with softlab's exp kernel in double lanes
+//   float: W = double, vectorized (SSE2; AVX2 + FMA; AVX-512) with softlab's exp kernel in double
+//   lanes
 //     (impl/src/softlab_kernels/exp_kernel.hpp, degree 7: 2^-30.8); x_i - m is exact in double to
 //     2^-53, e_i/s is e_i times 1/s (two roundings of 2^-53). n <= 4096: the e_i are kept in a 32
 //     KiB stack buffer of doubles (never rounded to float); larger n: recomputed in the last pass,
@@ -12,7 +13,8 @@
 //   double: W = x87 long double (64-bit significand), scalar (softlab/detail/extended_softmax.hpp):
 //     x_i - m split exactly by a two-sum into d + d', e_i = expl(d) (1 + d'), a compensated
 //     (Neumaier) sum, one division.
-// Passes: float: 3 (read; read + write scratch; read scratch + write y) for n <= 4096, else 3
+// Passes: float: 1 for n <= 256 (read + write in one call, the exps kept in double registers or
+//   the stack), 3 (read; read + write scratch; read scratch + write y) for n <= 4096, else 3
 //   (read; read; read + write y); double: 3 (read; read; read + write).
 // Stated bound (every result, subnormal ones included): 0.5 ULP from the final rounding plus
 //   the relative error before it, which is 2^-29.6 + (n/4) 2^-53 (float: exp, roundings, sum;
@@ -44,7 +46,9 @@ struct accurate : detail::compiled<accurate> {
       .algorithm =
           "exp and sum in a wider type (float: double lanes, own exp; double: x87 "
           "long double), one final rounding: faithfully rounded",
-      .passes = "3: read; read (+ write scratch when n <= 4096); read + write",
+      .passes =
+          "float: 1 for n <= 256 (read + write), else 3: read; read (+ write scratch when "
+          "n <= 4096); read + write",
       .stated_bound = "0.5 + (relative error before the final rounding) < 1 ULP, subnormals too",
       .vectorized = true,
       .meets_contract = true,
