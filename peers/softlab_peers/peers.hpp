@@ -1,12 +1,14 @@
 // softlab_peers/peers.hpp: the peers, the libraries users would pick instead of softlab
-// (libtorch, oneDNN, XNNPACK), behind softlab's interface as runtime registry entries.
+// (libtorch, oneDNN, XNNPACK, SLEEF, Highway, Eigen), behind softlab's interface as runtime
+// registry entries.
 //
 //   softlab::registry r = softlab::builtin_registry();
-//   softlab::peers::register_peers(r);   // adds "torch", "onednn", "xnnpack": those built
+//   softlab::peers::register_peers(r);   // adds "torch", "onednn", "xnnpack", "sleef",
+//                                        // "highway", "eigen": those built
 //
 // Link softlab::peers (CMake: `if(TARGET softlab_peers)`; built with SOFTLAB_PEERS=AUTO|ON).
-// This header includes no peer library's header: nothing of libtorch, oneDNN or XNNPACK (their
-// flags, definitions, ABI macros) reaches the code that includes it.
+// This header includes no peer library's header: nothing of the peer libraries (their flags,
+// definitions, ABI macros) reaches the code that includes it.
 //
 // Every entry checks its arguments exactly like softlab (std::invalid_argument for a size
 // mismatch or a partial overlap; empty input a no-op; in place allowed), then calls the
@@ -16,7 +18,10 @@
 //
 //  - torch   (float, double) at::softmax_out / at::log_softmax_out over torch::from_blob views
 //            of the caller's buffers, dim 0; logsumexp is at::logsumexp. Registration sets
-//            at::set_num_threads(1), process-wide, once.
+//            at::set_num_threads(1), process-wide, once, and, before ATen's first CPU op,
+//            ATEN_CPU_CAPABILITY (unless the user set it) to the best the CPU runs (avx512,
+//            avx2, default: libtorch 1.13 leaves AVX512 opt-in); the capability ATen reports
+//            is in the origin, e.g. "libtorch 1.13.1 (ATen CPU capability AVX2)".
 //  - onednn  (float) dnnl::softmax_v2_forward, softmax_accurate and softmax_log,
 //            forward_inference, on a 1-D f32 memory over the caller's buffers. logsumexp is
 //            DERIVED (oneDNN has no logsumexp primitive): one softmax_log into a per-thread
@@ -24,6 +29,22 @@
 //  - xnnpack (float) xnn_create_softmax_nc_f32 / xnn_setup / xnn_run_operator, batch 1, no
 //            thread pool. XNNPACK has no log-softmax: log_softmax and logsumexp throw
 //            std::logic_error("xnnpack has no log_softmax ...") after the argument checks.
+//  - sleef   (float, double; sse2, avx2, avx512) ATen's CPU softmax algorithm written directly
+//            on SLEEF 3.5's Sleef_exp{f4,f8,f16,d2,d4,d8}_u10 (1.0-ULP exp): max; exp(x - max)
+//            stored and summed in a vector accumulator; y *= 1/sum. log_softmax as ATen's
+//            ((x - max) - log sum, std::log), logsumexp max + log sum (max 0 if infinite, as
+//            at::logsumexp). libtorch's algorithm at its best: no dispatch, no tensors.
+//  - highway (float, double; avx2, avx512) gemma.cpp's softmax on Highway 1.0.3's hn::Exp,
+//            Highway's static targets N_AVX2 and N_AVX3: max from hwy::LowestValue; exp stored;
+//            the sum in double; y *= 1/sum. Highway has no SSE2 target: forced to sse2 it runs
+//            its avx2 kernels; registered only where Highway's detection finds AVX2.
+//  - eigen   (float, double; sse2, avx2, avx512) Eigen 3.4 arrays as a user writes them:
+//            y = (a - a.maxCoeff()).exp(); y /= y.sum(); log_softmax a - max - log(sum exp),
+//            logsumexp max + log(sum exp). Each ISA's object has its own copy of Eigen, its
+//            namespace renamed (softlab_eigen_<isa>), so the linker cannot merge an AVX-512
+//            copy of an Eigen template into the SSE2 path.
+// sleef, highway and eigen have per-ISA kernels (kernel::isas): the tools list them as
+// name@isa and force each with softlab::force_isa.
 //
 // Deviations from the contract, as measured here (tests/peers prints them, peers_report.txt):
 //  - all -inf (a fully masked row): torch and onednn give NaN everywhere, xnnpack -inf;
@@ -36,6 +57,25 @@
 //    denormals flushed), returning about 2^n: up to 41% off in [FLT_MIN, 2 FLT_MIN), 12% in
 //    [8, 16) FLT_MIN, 6% in [16, 64) FLT_MIN;
 //  - onednn's log_softmax errs by ~24 u (its log(1) is 1.4e-6), so does the derived logsumexp.
+//  - sleef (every ISA): as torch: all -inf and +inf give NaN everywhere (log_softmax too;
+//    logsumexp is right: -inf, +inf); a NaN gives NaN everywhere (as the contract); subnormal
+//    results kept.
+//  - highway: all -inf and +inf give NaN everywhere (logsumexp of a +inf: NaN). Highway's Exp
+//    returns 0 for a NaN argument, and Highway's Max may or may not carry a NaN into the max
+//    (x86 max returns its second operand when either is NaN): a NaN input then gets weight 0
+//    and the rest sum to 1, the NaN hidden (float [1 nan 2]: [0.27 0 0.73], logsumexp 2.31),
+//    or, when the NaN reaches the max, every weight is 0 * (1/0) = NaN (double [1 nan 2]).
+//    Subnormal results kept.
+//  - eigen: all -inf gives NaN everywhere (logsumexp NaN too); +inf NaN everywhere; a NaN gives NaN
+//    everywhere, as the contract. Eigen's vector exp (pexp, on the lanes of whole packets; the
+//    unaligned head and the tail go through std::exp) clamps its argument: below about -87.3
+//    (float) it returns 2.9e-39, and in double it returns about 5.6e-309 for arguments below about
+//    -708, on SSE2 and AVX2 (the AVX-512 pexp returns 0 for -inf: not measured here, no AVX-512
+//    CPU). So a masked (-inf) entry on a packet lane gets 1.9e-39 (float, n = 16) or 3.5e-309
+//    (double) instead of 0, and results that should be subnormal come out near the smallest normal
+//    (float softmax([0 x15, -100]): 1.96e-40 for 2.48e-45), while on the scalar lanes they are
+//    kept. And the result depends on y's alignment: the same input into another buffer may
+//    differ in the last bits (which elements are scalar, and the sum's order).
 //
 // Per-call setup is avoided: the oneDNN engine and stream are created once per thread, and
 // the oneDNN primitive (with its memory objects and argument map) and the XNNPACK operator are

@@ -26,4 +26,21 @@ std::string onednn_description();
 std::optional<kernel<float>> xnnpack_float();
 std::string xnnpack_description();
 
+// sleef_peer.cpp: ATen's softmax on SLEEF, per ISA (isa_dispatch.hpp).
+bool sleef_runs_here();  // false: no ISA of its kernels runs on this CPU, not registered
+kernel<float> sleef_float();
+kernel<double> sleef_double();
+std::string sleef_description();
+
+// highway_peer.cpp: gemma.cpp's softmax on Highway, AVX2 and AVX-512 (isa_dispatch.hpp).
+bool highway_runs_here();  // false: Highway's AVX2 target does not run here, not registered
+kernel<float> highway_float();
+kernel<double> highway_double();
+std::string highway_description();
+
+// eigen_peer.cpp: Eigen 3.4 arrays, per ISA (isa_dispatch.hpp).
+kernel<float> eigen_float();
+kernel<double> eigen_double();
+std::string eigen_description();
+
 }  // namespace softlab::peers::detail

@@ -1,4 +1,5 @@
-// The registration TU: the only one compiled with SOFTLAB_HAVE_TORCH / _ONEDNN / _XNNPACK, one
+// The registration TU: the only one compiled with SOFTLAB_HAVE_TORCH / _ONEDNN / _XNNPACK /
+// _SLEEF / _HIGHWAY / _EIGEN, one
 // per peer built into softlab_peers, so register_peers adds just what was built.
 #include "adapters.hpp"
 
@@ -16,6 +17,22 @@ void register_peers(softlab::registry& into) {
 #endif
 #ifdef SOFTLAB_HAVE_XNNPACK
   if (auto xnnpack = detail::xnnpack_float()) into.add<float>(*xnnpack);
+#endif
+#ifdef SOFTLAB_HAVE_SLEEF
+  if (detail::sleef_runs_here()) {
+    into.add<float>(detail::sleef_float());
+    into.add<double>(detail::sleef_double());
+  }
+#endif
+#ifdef SOFTLAB_HAVE_HIGHWAY
+  if (detail::highway_runs_here()) {
+    into.add<float>(detail::highway_float());
+    into.add<double>(detail::highway_double());
+  }
+#endif
+#ifdef SOFTLAB_HAVE_EIGEN
+  into.add<float>(detail::eigen_float());
+  into.add<double>(detail::eigen_double());
 #endif
   (void)into;  // every peer may be absent
 }
@@ -36,6 +53,21 @@ std::vector<std::string> peer_descriptions() {
   lines.push_back(detail::xnnpack_description());
 #else
   lines.push_back("xnnpack: XNNPACK, not built (SOFTLAB_PEERS=OFF or libxnnpack-dev not found)");
+#endif
+#ifdef SOFTLAB_HAVE_SLEEF
+  lines.push_back(detail::sleef_description());
+#else
+  lines.push_back("sleef: SLEEF, not built (SOFTLAB_PEERS=OFF or libsleef-dev not found)");
+#endif
+#ifdef SOFTLAB_HAVE_HIGHWAY
+  lines.push_back(detail::highway_description());
+#else
+  lines.push_back("highway: Highway, not built (SOFTLAB_PEERS=OFF or libhwy-dev not found)");
+#endif
+#ifdef SOFTLAB_HAVE_EIGEN
+  lines.push_back(detail::eigen_description());
+#else
+  lines.push_back("eigen: Eigen, not built (SOFTLAB_PEERS=OFF or libeigen3-dev not found)");
 #endif
   return lines;
 }

@@ -17,10 +17,20 @@
 //   logsumexp:   m = amax x (0 if +-inf); log(sum exp(x - m)) + m        (at::logsumexp)
 // The only threading is libtorch's intra-op pool; registration sets at::set_num_threads(1)
 // once, process-wide (a 1-D softmax has one row, so it would run on one thread anyway).
+//
+// ATen picks its CPU kernels (DEFAULT, AVX2, AVX512) once, from ATEN_CPU_CAPABILITY, the first
+// time it needs one; unset, libtorch 1.13 never picks AVX512 (opt-in: it can be slower than
+// AVX2 on some CPUs, aten/src/ATen/native/DispatchStub.cpp). So before the first
+// ATen call (registration, the description, the allocating call, whichever comes first) this
+// adapter sets ATEN_CPU_CAPABILITY, if unset, to the best this CPU runs: avx512 when
+// softlab::cpu_supports(isa::avx512), else avx2, else default; a value the user set stays. The
+// capability that ran is ATen's own report (at::show_config()'s "CPU capability usage") and is
+// part of the entries' origin and algorithm, so the study's CSV and the benchmark JSON carry it.
 #include "adapters.hpp"
 
 #include <softlab/detail/arguments.hpp>
 #include <softlab/detail/reductions.hpp>
+#include <softlab/simd/isa.hpp>
 
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
@@ -29,6 +39,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <mutex>
 #include <span>
 #include <string>
@@ -79,40 +90,26 @@ T torch_logsumexp(std::span<const T> x) {
 
 double no_bound(const bound_inputs&) { return no_bound_claimed; }
 
+/// Sets ATEN_CPU_CAPABILITY (if unset) before ATen reads it; every path into ATen calls this first.
+void best_cpu_capability_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const char* best = softlab::cpu_supports(softlab::isa::avx512) ? "avx512"
+                       : softlab::cpu_supports(softlab::isa::avx2) ? "avx2"
+                                                                   : "default";
+    setenv("ATEN_CPU_CAPABILITY", best, /*overwrite=*/0);
+  });
+}
+
 void one_thread_once() {
+  best_cpu_capability_once();
   static std::once_flag once;
   std::call_once(once, [] { at::set_num_threads(1); });
 }
 
-constexpr implementation_facts facts{
-    .name = "torch",
-    .algorithm = "libtorch " SOFTLAB_TORCH_VERSION
-                 " at::softmax, ATen's vectorized CPU kernel (Sleef exp): max; exp(x - max) "
-                 "stored; sum; times 1/sum",
-    .passes = "4: read; read + write; read; read + write (log_softmax 3: read; read; read + write)",
-    .stated_bound = "none stated by the library",
-    .vectorized = true,
-    .meets_contract = false,
-    .subnormals = subnormal_results::kept,
-};
-
-template <class T>
-kernel<T> make() {
-  one_thread_once();
-  return kernel<T>{
-      .facts = facts,
-      .softmax = &torch_softmax<T>,
-      .log_softmax = &torch_log_softmax<T>,
-      .logsumexp = &torch_logsumexp<T>,
-      .pairwise_attention = nullptr,
-      .softmax_bound_ulps = &no_bound,
-      .log_bound_a = &no_bound,
-      .origin = "libtorch " SOFTLAB_TORCH_VERSION,
-  };
-}
-
 /// "AVX2" from at::show_config()'s "CPU capability usage: AVX2" line, or "?".
 std::string cpu_capability() {
+  best_cpu_capability_once();
   const std::string config = at::show_config();
   const std::string key = "CPU capability usage: ";
   const auto at = config.find(key);
@@ -121,12 +118,53 @@ std::string cpu_capability() {
   return config.substr(begin, config.find('\n', begin) - begin);
 }
 
+/// "libtorch 1.13.1 (ATen CPU capability AVX2)", built once, after the capability is chosen.
+const std::string& origin() {
+  static const std::string text =
+      "libtorch " SOFTLAB_TORCH_VERSION " (ATen CPU capability " + cpu_capability() + ")";
+  return text;
+}
+
+const std::string& algorithm() {
+  static const std::string text =
+      origin() +
+      " at::softmax, ATen's vectorized CPU kernel (Sleef exp): max; exp(x - max) stored; sum; "
+      "times 1/sum";
+  return text;
+}
+
+template <class T>
+kernel<T> make() {
+  one_thread_once();
+  return kernel<T>{
+      .facts =
+          implementation_facts{
+              .name = "torch",
+              .algorithm = algorithm(),
+              .passes = "4: read; read + write; read; read + write (log_softmax 3: read; read; "
+                        "read + write)",
+              .stated_bound = "none stated by the library",
+              .vectorized = true,
+              .meets_contract = false,
+              .subnormals = subnormal_results::kept,
+          },
+      .softmax = &torch_softmax<T>,
+      .log_softmax = &torch_log_softmax<T>,
+      .logsumexp = &torch_logsumexp<T>,
+      .pairwise_attention = nullptr,
+      .softmax_bound_ulps = &no_bound,
+      .log_bound_a = &no_bound,
+      .origin = origin(),
+  };
+}
+
 }  // namespace
 
 kernel<float> torch_float() { return make<float>(); }
 kernel<double> torch_double() { return make<double>(); }
 
 std::string torch_description() {
+  best_cpu_capability_once();
   return "torch: libtorch " SOFTLAB_TORCH_VERSION ", built (float, double; ATen CPU capability " +
          cpu_capability() + "; intra-op threads now " + std::to_string(at::get_num_threads()) +
          ", set to 1 at registration)";
@@ -135,7 +173,7 @@ std::string torch_description() {
 void torch_softmax_allocating(std::span<const float> x, std::span<float> y) {
   softlab::detail::check_elementwise<float>("softmax", x, std::span<const float>(y));
   if (x.empty()) return;
-  one_thread_once();  // as the registry's torch entries: single-threaded, whoever calls first
+  one_thread_once();  // as the registry's torch entries: best capability, single-threaded
   c10::InferenceMode inference;
   // What most libtorch code writes: the result is a new tensor, allocated here, freed on return.
   const at::Tensor result = torch::softmax(view_of<float>(x.data(), x.size()), 0);

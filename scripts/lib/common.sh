@@ -35,9 +35,10 @@ ensure_packages() {
 SOFTLAB_BUILD_PACKAGES=(cmake ninja-build g++ clang binutils pkgconf libboost-dev libxsimd-dev
   libmpfr-dev libgmp-dev catch2 libcli11-dev libbenchmark-dev)
 
-# The peers (libtorch, oneDNN, XNNPACK; pthreadpool for xnnpack.h) and the report's Python (with
+# The peers (libtorch, oneDNN, XNNPACK, SLEEF, Highway, Eigen; pthreadpool for xnnpack.h) and the report's Python (with
 # pytest for the report scripts' unit tests, tests/scripts).
-SOFTLAB_PEER_PACKAGES=(libtorch-dev libdnnl-dev libxnnpack-dev libpthreadpool-dev)
+SOFTLAB_PEER_PACKAGES=(libtorch-dev libdnnl-dev libxnnpack-dev libpthreadpool-dev libsleef-dev
+  libhwy-dev libeigen3-dev)
 SOFTLAB_REPORT_PACKAGES=(python3-numpy python3-matplotlib python3-pytest)
 # What scripts/test checks the tree with besides the compilers.
 SOFTLAB_CHECK_PACKAGES=(clang-format shellcheck)

@@ -18,6 +18,8 @@
 #include <softlab_reference/families.hpp>
 #include <softlab_reference/reference.hpp>
 
+#include <sys/mman.h>
+#include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -67,6 +69,15 @@ std::vector<expected_peer> built_peers() {
 #endif
 #ifdef SOFTLAB_TEST_PEER_XNNPACK
   peers.push_back({"xnnpack", false});
+#endif
+#ifdef SOFTLAB_TEST_PEER_SLEEF
+  peers.push_back({"sleef", true});
+#endif
+#ifdef SOFTLAB_TEST_PEER_HIGHWAY
+  if (cpu_supports(isa::avx2)) peers.push_back({"highway", true});  // no SSE2 target
+#endif
+#ifdef SOFTLAB_TEST_PEER_EIGEN
+  peers.push_back({"eigen", true});
 #endif
   return peers;
 }
@@ -162,6 +173,14 @@ std::vector<T> rounded(const std::vector<reference::exact>& exact) {
   return out;
 }
 
+/// "sleef@avx2" for a kernel with per-ISA code (at the active ISA, as forced by the report),
+/// else its name.
+template <class T>
+std::string name_at_isa(const kernel<T>& k) {
+  if (k.isas == 0) return std::string(k.facts.name);
+  return std::string(k.facts.name) + "@" + std::string(isa_name(active_isa()));
+}
+
 /// One special input through one kernel: the three functions, each against the contract (the
 /// exact reference, which implements the contract's limits): "ok" within 8 ULP (8 u max(1,|y|)
 /// in the log domain) everywhere, NaN matching NaN and infinities matching.
@@ -174,9 +193,9 @@ void report_special(report& out, const kernel<T>& k, const char* label, std::vec
   const T want_lse = reference::round_to<T>(exact_lse.get());
 
   auto verdict = [](bool ok) { return ok ? "ok" : "DEVIATES"; };
-  std::string prefix = std::string(k.facts.name) + " " + std::string(type_token_v<T>);
+  std::string prefix = name_at_isa(k) + " " + std::string(type_token_v<T>);
   char head[64];
-  std::snprintf(head, sizeof head, "%-15s %-18s", prefix.c_str(), label);
+  std::snprintf(head, sizeof head, "%-20s %-18s", prefix.c_str(), label);
 
   std::vector<T> y(x.size(), T(-7));
   try {
@@ -194,17 +213,17 @@ void report_special(report& out, const kernel<T>& k, const char* label, std::vec
     bool ok = true;
     for (std::size_t i = 0; i < x.size(); ++i)
       ok = ok && reference::log_error_units(y[i], exact_log[i]) <= 8;
-    out.line("%-34s log_softmax %-30s contract %-30s %s", "", numbers<T>(y).c_str(),
+    out.line("%-39s log_softmax %-30s contract %-30s %s", "", numbers<T>(y).c_str(),
              numbers<T>(want_log).c_str(), verdict(ok));
   } catch (const std::exception& e) {
-    out.line("%-34s log_softmax throws: %s", "", e.what());
+    out.line("%-39s log_softmax throws: %s", "", e.what());
   }
   try {
     const T lse = k.logsumexp(x);
-    out.line("%-34s logsumexp   %-30s contract %-30s %s", "", number(lse).c_str(),
+    out.line("%-39s logsumexp   %-30s contract %-30s %s", "", number(lse).c_str(),
              number(want_lse).c_str(), verdict(reference::log_error_units(lse, exact_lse) <= 8));
   } catch (const std::exception& e) {
-    out.line("%-34s logsumexp   throws: %s", "", e.what());
+    out.line("%-39s logsumexp   throws: %s", "", e.what());
   }
 }
 
@@ -388,7 +407,19 @@ TEST_CASE("report: the peers' deviations from the softlab contract", "[report]")
   out.blank();
   out.line("== special inputs: what each returns, against the contract (exact reference) ==");
   auto specials = [&]<class T>() {
-    for (const auto* k : reported_kernels<T>()) report_specials<T>(out, *k);
+    for (const auto* k : reported_kernels<T>()) {
+      if (k->isas == 0 || k->origin == "softlab") {
+        report_specials<T>(out, *k);
+        continue;
+      }
+      // A peer with per-ISA code at each of its ISAs: Eigen's exp differs by ISA.
+      const isa original = active_isa();
+      for (isa which : isa_variants_of(*k)) {
+        force_isa(which);
+        report_specials<T>(out, *k);
+      }
+      force_isa(original);
+    }
   };
   specials.operator()<float>();
   specials.operator()<double>();
@@ -430,7 +461,7 @@ TEST_CASE("registry: the built peers are registered, with the right types and fa
   REQUIRE_FALSE(peers.empty());
   registry both = builtin_registry();
   REQUIRE_NOTHROW(peers::register_peers(both));  // no name clashes with softlab's own
-  REQUIRE(peers::peer_descriptions().size() == 3);
+  REQUIRE(peers::peer_descriptions().size() == 6);
 
   const registry& r = peer_registry();
   CHECK(r.names().size() == peers.size());
@@ -507,6 +538,118 @@ TEST_CASE("seed example: every peer within 8 ULP", "[accuracy]") {
   within.operator()<double>();
 }
 
+/// The peers with per-ISA kernels (kernel::isas) and the ISAs each must have.
+isa_set expected_isas(std::string_view name) {
+  if (name == "highway") return isa_bit(isa::avx2) | isa_bit(isa::avx512);  // no SSE2 target
+  if (name == "sleef" || name == "eigen") return all_isas;
+  return 0;  // torch, onednn, xnnpack dispatch on their own
+}
+
+/// Sizes 1 to 40 (every remainder of 4, 8 and 16 lanes, below, at and above a vector and two)
+/// and 1000.
+std::vector<std::size_t> tail_sizes() {
+  std::vector<std::size_t> sizes;
+  for (std::size_t n = 1; n <= 40; ++n) sizes.push_back(n);
+  sizes.push_back(1000);
+  return sizes;
+}
+
+TEST_CASE("per-ISA peers: each ISA variant close to the exact result on ordinary inputs", "[isa]") {
+  // uniform_1 scores: no overflow, no underflow below the smallest normal, sums of at most 1000
+  // terms near 1. SLEEF's and Highway's exp are within 1 ULP, Eigen's within a few; the sum and
+  // the scaling add a few roundings; 8 ULP (the seed example's) leaves room for all of them.
+  auto check = [&]<class T>() {
+    for (const auto& k : peer_registry().kernels<T>()) {
+      INFO(k.facts.name << " " << type_token_v<T>);
+      CHECK(k.isas == expected_isas(k.facts.name));
+      if (k.isas == 0) continue;
+      const std::vector<isa> variants = isa_variants_of(k);
+      REQUIRE_FALSE(variants.empty());
+      const isa original = active_isa();
+      for (isa which : variants) {
+        force_isa(which);
+        INFO("at " << isa_name(which));
+        for (std::size_t n : tail_sizes()) {
+          INFO("n = " << n);
+          const std::vector<T> x = family_input<T>(reference::family::uniform_1, n);
+          const auto exact = reference::exact_softmax<T>(std::span<const T>(x));
+          const auto exact_log = reference::exact_softmax<T>(std::span<const T>(x), true);
+          std::vector<T> y(n, T(-7));
+          k.softmax(x, y);
+          double worst = 0, worst_log = 0;
+          for (std::size_t i = 0; i < n; ++i)
+            worst = std::max(worst, reference::ulp_error(y[i], exact[i]));
+          std::fill(y.begin(), y.end(), T(-7));
+          k.log_softmax(x, y);
+          for (std::size_t i = 0; i < n; ++i)
+            worst_log = std::max(worst_log, reference::log_error_units(y[i], exact_log[i]));
+          CHECK(worst <= seed_example_ulps);
+          CHECK(worst_log <= seed_example_ulps);
+          CHECK(reference::log_error_units(k.logsumexp(x),
+                                           reference::exact_logsumexp<T>(std::span<const T>(x))) <=
+                seed_example_ulps);
+        }
+      }
+      // An ISA the peer has no kernels for runs the widest of its own the CPU has: Highway at
+      // sse2 is Highway at its best.
+      for (isa which : available_isas()) {
+        if ((k.isas & isa_bit(which)) != 0) continue;
+        const std::vector<T> x = family_input<T>(reference::family::uniform_1, 1000);
+        std::vector<T> widest(1000), fallback(1000);
+        force_isa(variants.back());
+        k.softmax(x, widest);
+        force_isa(which);
+        k.softmax(x, fallback);
+        CHECK(fallback == widest);
+      }
+      force_isa(original);
+    }
+  };
+  check.operator()<float>();
+  check.operator()<double>();
+}
+
+TEST_CASE("per-ISA peers: tails read nothing past the end of x", "[isa]") {
+  // x ends exactly at a page boundary, the next page unreadable: a vector load past x + n would
+  // fault. Every size 1..40 at every ISA variant, compared with the same call on a vector.
+  const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  auto check = [&]<class T>() {
+    auto* pages = static_cast<T*>(std::aligned_alloc(page, 2 * page));
+    REQUIRE(pages != nullptr);
+    REQUIRE(mprotect(reinterpret_cast<char*>(pages) + page, page, PROT_NONE) == 0);
+    T* page_end = pages + page / sizeof(T);
+    for (const auto& k : peer_registry().kernels<T>()) {
+      if (k.isas == 0) continue;
+      const isa original = active_isa();
+      for (isa which : isa_variants_of(k)) {
+        force_isa(which);
+        for (std::size_t n = 1; n <= 40; ++n) {
+          INFO(k.facts.name << "@" << isa_name(which) << " " << type_token_v<T> << " n = " << n);
+          const std::vector<T> x = family_input<T>(reference::family::uniform_1, n);
+          // One output buffer for both calls: Eigen's result depends on y's alignment.
+          std::vector<T> y(n);
+          std::copy(x.begin(), x.end(), page_end - n);
+          const std::span<const T> edge(page_end - n, n);
+          k.softmax(x, y);
+          const std::vector<T> direct = y;
+          k.softmax(edge, y);
+          CHECK(y == direct);
+          k.log_softmax(x, y);
+          const std::vector<T> direct_log = y;
+          k.log_softmax(edge, y);
+          CHECK(y == direct_log);
+          CHECK(k.logsumexp(edge) == k.logsumexp(x));
+        }
+      }
+      force_isa(original);
+    }
+    REQUIRE(mprotect(reinterpret_cast<char*>(pages) + page, page, PROT_READ | PROT_WRITE) == 0);
+    std::free(pages);
+  };
+  check.operator()<float>();
+  check.operator()<double>();
+}
+
 TEST_CASE("log domain: xnnpack has none and says so, the others run", "[log]") {
   const std::vector<float> x = seed_scores<float>();
   std::vector<float> y(x.size());
@@ -534,22 +677,31 @@ TEST_CASE("caches: sizes interleaved, and threads, give the library's result", "
       INFO(k.facts.name << " " << type_token_v<T>);
       const std::vector<T> small = seed_scores<T>();
       const std::vector<T> large = family_input<T>(reference::family::uniform_1, 1000);
-      std::vector<T> small_first(4), large_first(1000), small_again(4), large_again(1000);
-      k.softmax(small, small_first);
-      k.softmax(large, large_first);
-      k.softmax(small, small_again);
-      k.softmax(large, large_again);
-      CHECK(small_again == small_first);
-      CHECK(large_again == large_first);
-      // Each thread builds its own cache (and oneDNN engine and stream).
-      std::vector<std::vector<T>> results(3, std::vector<T>(1000));
+      // The same output buffers each time (Eigen's result depends on their alignment).
+      std::vector<T> small_y(4), large_y(1000);
+      k.softmax(small, small_y);
+      const std::vector<T> small_first = small_y;
+      k.softmax(large, large_y);
+      const std::vector<T> large_first = large_y;
+      k.softmax(small, small_y);
+      k.softmax(large, large_y);
+      CHECK(small_y == small_first);
+      CHECK(large_y == large_first);
+      // Each thread builds its own cache (and oneDNN engine and stream). Each thread's buffer
+      // is first filled on this thread: Eigen's result depends on the output's alignment.
+      std::vector<std::vector<T>> results(3, std::vector<T>(1000)), expected;
+      for (auto& result : results) {
+        k.softmax(large, result);
+        expected.push_back(result);
+        std::fill(result.begin(), result.end(), T(-7));
+      }
       std::vector<std::thread> threads;
       for (auto& result : results)
         threads.emplace_back([&k, &large, &result] {
           for (int repeat = 0; repeat < 3; ++repeat) k.softmax(large, result);
         });
       for (auto& t : threads) t.join();
-      for (const auto& result : results) CHECK(result == large_first);
+      for (std::size_t t = 0; t < results.size(); ++t) CHECK(results[t] == expected[t]);
     }
   };
   consistent.operator()<float>();
