@@ -2,12 +2,14 @@
 //   --quick   n = 16, 4096, 1M only, and --benchmark_min_time=0.01: a CI run in seconds
 //   --smoke   n = 16 and rows 2x16 only, one iteration each (--benchmark_min_time=0): every
 //             family once, for the CTest smoke test
+//   --passes  also registers the passes/ microbenchmarks (passes.hpp), left out otherwise
 // Both are taken out of argv before benchmark::Initialize; the --benchmark_min_time they imply
 // is put first, so one given on the command line wins. Every benchmark is registered at run
 // time from softlab's registry (and the peers', when built): kernel_benchmarks.hpp, roofline.hpp.
 #include "buffers.hpp"
 #include "kernel_benchmarks.hpp"
 #include "machine.hpp"
+#include "passes.hpp"
 #include "plan.hpp"
 #include "roofline.hpp"
 
@@ -37,6 +39,7 @@ void print_help() {
       "\n"
       "  --quick   sizes 16, 4096, 1M only and --benchmark_min_time=0.01 (a CI run in seconds)\n"
       "  --smoke   size 16 (rows 2x16) only, one iteration each (the CTest smoke test)\n"
+      "  --passes  also the passes/ microbenchmarks of fast's streaming passes (bench/README.md)\n"
       "\n"
       "Names: <family>/<type>/<impl>/<n>, e.g. --benchmark_filter='softmax/float/.*/4096$';\n"
       "roofline/<read|copy|copy_nt|memcpy>/<n>. Stable medians:\n"
@@ -61,6 +64,11 @@ run_mode take_mode_flags(std::vector<char*>& args) {
     return true;
   });
   return mode;
+}
+
+/// Takes `flag` out of args; true when it was there.
+bool take_flag(std::vector<char*>& args, std::string_view flag) {
+  return std::erase_if(args, [&](const char* arg) { return flag == arg; }) > 0;
 }
 
 template <class Items>
@@ -106,6 +114,7 @@ void describe_run(run_mode mode, const std::vector<std::string>& peers) {
 int main(int argc, char** argv) {
   std::vector<char*> args(argv, argv + argc);
   const run_mode mode = take_mode_flags(args);
+  const bool passes = take_flag(args, "--passes");
   // Put first, so that a --benchmark_min_time on the command line, parsed later, wins.
   // (Google Benchmark 1.7 takes seconds as a plain number, no "s" suffix.)
   std::string min_time = mode == run_mode::smoke   ? "--benchmark_min_time=0"
@@ -130,6 +139,7 @@ int main(int argc, char** argv) {
   describe_run(mode, peers);
   softlab::bench::register_kernel_benchmarks(registry, extras, mode);
   softlab::bench::register_roofline_benchmarks(mode);
+  if (passes) softlab::bench::register_pass_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -185,13 +185,23 @@ void write_dominant_max(const T& max, std::span<const T> x, std::span<T> y, outp
 
 // ---- the loop of the vector kernels ----
 
+/// The loops below are always inlined into their kernel. Compiled as functions of their own,
+/// they reach the kernel's state (the row pointers, the pivot, the reciprocal, the running sum)
+/// through the lambdas' captured references, and every vector store (xsimd's and the streaming
+/// intrinsics store through __m256, a may-alias type) forces those to be reloaded: fast's pass
+/// 2 reloaded ~25 pointers per group of four vectors and pass 1 kept its sum in memory, a
+/// store-to-load chain of ~10 cycles per group (bench: softlab-bench --passes, 2.4 cycles per
+/// vector for a multiply-and-sum loop in L2).
+#define SOFTLAB_INLINE_LOOP [[gnu::always_inline]] inline
+
 /// A vector kernel's walk over a row of n elements: from `begin`, blocks of Group elements
 /// (several independent vectors in flight, to hide latency), then single vectors of Width,
 /// then the rest, fewer than Width elements, which the kernel pads to a vector (-inf for an
 /// exp, 0 otherwise). block(i) and vector(i) get the index of their first element, rest(i,
 /// count) also the count. With Group == Width there is no separate vector step.
 template <std::size_t Width, std::size_t Group, class Block, class Vector, class Rest>
-void for_each_block(std::size_t begin, std::size_t n, Block&& block, Vector&& vector, Rest&& rest) {
+SOFTLAB_INLINE_LOOP void for_each_block(std::size_t begin, std::size_t n, Block&& block,
+                                        Vector&& vector, Rest&& rest) {
   static_assert(Group % Width == 0);
   std::size_t i = begin;
   for (; i + Group <= n; i += Group) block(i);
@@ -202,7 +212,7 @@ void for_each_block(std::size_t begin, std::size_t n, Block&& block, Vector&& ve
 
 /// One vector at a time: step(i) on every full vector, rest(i, count) on the remainder.
 template <std::size_t Width, class Step, class Rest>
-void for_each_vector(std::size_t n, Step&& step, Rest&& rest) {
+SOFTLAB_INLINE_LOOP void for_each_vector(std::size_t n, Step&& step, Rest&& rest) {
   for_each_block<Width, Width>(0, n, step, step, rest);
 }
 
@@ -214,8 +224,8 @@ void for_each_vector(std::size_t n, Step&& step, Rest&& rest) {
 /// = false. block(i, aligned), vector(i, aligned), rest(i, count).
 template <std::size_t Width, std::size_t Group, std::size_t VectorBytes, class T, class Block,
           class Vector, class Rest>
-void for_each_block_aligned_to(const T* y, std::size_t n, bool stream, Block&& block,
-                               Vector&& vector, Rest&& rest) {
+SOFTLAB_INLINE_LOOP void for_each_block_aligned_to(const T* y, std::size_t n, bool stream,
+                                                   Block&& block, Vector&& vector, Rest&& rest) {
   std::size_t head = 0;
   if (stream) {
     const std::size_t misaligned = reinterpret_cast<std::uintptr_t>(y) % VectorBytes;
