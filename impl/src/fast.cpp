@@ -43,19 +43,27 @@ enum class online { summed, not_ordinary, beyond_pivot };
 /// exps, 2^(h - j) exp(x_i): the sum is brought to the new j by 2^(j_old - j_new), exactly.
 /// beyond_pivot: a max with |max| >= the pivot's limit (scores beyond +-240 in float), whose
 /// exps carry no pivot; the caller takes three passes.
+/// With y (not x), the exps are also stored there, and stored_from is the first
+/// element of the first block whose exps carry the final pivot: from it on, y_i times 1/s is
+/// the weight, each exp computed once; before it (the blocks the max outgrew), y holds exps of
+/// an older pivot (or nothing) and the caller recomputes them.
 template <class T>
 online online_max_and_sum(const simd::fast_passes<T>& passes, std::span<const T> x, T& max,
-                          wide_sum& sum) {
+                          wide_sum& sum, T* y, std::size_t& stored_from) {
   constexpr T pivot_below = simd::exp_pivot_below < T, std::is_same_v<T, float> ? 6 : 11 > ;
   max = -detail::infinity<T>();
   sum = {};
+  stored_from = x.size();
   for (std::size_t start = 0; start < x.size(); start += block_elements) {
     const std::size_t count = std::min(block_elements, x.size() - start);
     max = std::max(max, passes.max(x.data() + start, count));
     if (max == detail::infinity<T>()) return online::not_ordinary;
-    if (max == -detail::infinity<T>()) continue;  // all -inf so far
+    if (max == -detail::infinity<T>()) continue;  // all -inf so far (stored_from is past it)
     if (!(max < pivot_below && max > -pivot_below)) return online::beyond_pivot;
-    const wide_sum block = passes.shifted_exp_sum(x.data() + start, max, count);
+    const wide_sum block =
+        y != nullptr ? passes.store_exp_and_sum_prefetching(x.data() + start, max, y + start, count)
+                     : passes.shifted_exp_sum(x.data() + start, max, count);
+    if (stored_from == x.size() || block.pivot != sum.pivot) stored_from = start;
     const int rescale = sum.pivot - block.pivot;  // <= 0: j grows with the max
     // Knuth's two-sum: the fold loses nothing.
     const auto hi = detail::two_sum(std::ldexp(sum.hi, rescale), block.hi);
@@ -106,11 +114,22 @@ struct detail::compiled_kernels<fast> {
     T max;
     wide_sum sum;
     if (two_pass(x)) {
-      switch (online_max_and_sum(passes, x, max, sum)) {
+      // In place, y is x: its exps cannot be stored in the first pass (x is read again).
+      T* const exps = y.data() != x.data() ? y.data() : nullptr;
+      std::size_t stored_from = 0;
+      switch (online_max_and_sum(passes, x, max, sum, exps, stored_from)) {
         case online::summed: {
           const simd::reciprocal<void, T> inverse(sum);
-          return passes.stream_exp_scaled(x.data(), max, inverse.hi, inverse.lo, y.data(),
-                                          x.size());
+          if (exps == nullptr) stored_from = x.size();  // nothing stored: all recomputed
+          // An exp of the final pivot is the same whichever pass computes it (the pivot's floor
+          // differs only below max - 120, float, where every weight rounds to 0): the stored
+          // ones are scaled, the older ones recomputed, and the bits do not depend on which.
+          if (stored_from > 0)
+            passes.stream_exp_scaled(x.data(), max, inverse.hi, inverse.lo, y.data(), stored_from);
+          if (stored_from < x.size())
+            passes.stream_scale(y.data() + stored_from, inverse.hi, inverse.lo,
+                                x.size() - stored_from);
+          return;
         }
         case online::not_ordinary:
           return write_not_ordinary(x, y, detail::output_scale::probability);

@@ -19,8 +19,11 @@
 //   in cache, 3: read x (max); read x, write e (y) and sum; read + write y (scale);
 //   out of cache, 2: read x once, block by block (the block max then its exps from L1 while
 //   the next block is prefetched, the running sum rescaled by 2^(j_old - j_new) when the max
-//   grows, as in Milakov & Gimelshein's online softmax); read x, write y with non-temporal
-//   stores (8 bytes per float element instead of 20). A row whose max reaches +-240 (float;
+//   grows, as in Milakov & Gimelshein's online softmax), the exps written to y (past the cache
+//   when y is aligned); then y scaled in place with non-temporal stores, each exp computed
+//   once. The blocks written before the max last moved the pivot (ascending scores: nearly
+//   all; shuffled ones: the first few) are recomputed from x instead; either way the same bits.
+//   In place (y is x) every exp is recomputed: read x, write y. A row whose max reaches +-240 (float;
 //   double 1520) goes back to three passes (its exps carry no pivot to rescale by).
 // No allocation, no virtual call: one indirect call per pass, through the ISA's table.
 // Stated bound, every result >= the smallest normal: 2E + 3 ULP, E the exp kernel's largest

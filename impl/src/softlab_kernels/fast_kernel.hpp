@@ -63,6 +63,12 @@ struct fast_passes {
   wide_sum (*shifted_exp_sum)(const T* x, T m, std::size_t n);
   /// y_i *= (inverse_hi + inverse_lo), one rounding: the reciprocal's own rounding is not paid.
   void (*scale)(T* y, T inverse_hi, T inverse_lo, std::size_t n);
+  /// y_i = the shifted exps and their sum, prefetching the n elements after x: the two-pass
+  /// structure's first pass when y is not x.
+  wide_sum (*store_exp_and_sum_prefetching)(const T* x, T m, T* y, std::size_t n);
+  /// y_i *= (inverse_hi + inverse_lo) in place, stored past the cache: its second pass, over the
+  /// exps the first pass stored with the final pivot.
+  void (*stream_scale)(T* y, T inverse_hi, T inverse_lo, std::size_t n);
   /// y_i = the shifted exps times (inverse_hi + inverse_lo), aligned stores bypassing the cache.
   void (*stream_exp_scaled)(const T* x, T m, T inverse_hi, T inverse_lo, T* y, std::size_t n);
   void (*shifted_minus)(const T* x, T shift, T log_sum, T* y, std::size_t n);  ///< (x - s) - l
@@ -127,7 +133,7 @@ struct fast_kernel {
   /// next n elements are the next block, fetched from memory while these exps are computed
   /// (its max pass would otherwise wait for memory with the FMA units idle).
   template <bool store, bool shifted, bool prefetch_next = false>
-  static wide_sum exp_sum_impl(const T* x, T m, T* y, std::size_t n) {
+  static wide_sum exp_sum_impl(const T* x, T m, T* y, std::size_t n, bool stream = false) {
     constexpr bool carry = !shifted;
     const auto p = shifted ? exp::pivot::shifted(m) : exp::pivot::difference(m);
     drift_free_sum<Arch, T> sum;
@@ -142,14 +148,14 @@ struct fast_kernel {
               batch::load_unaligned(x + i + u * width);
           exp::template of_row<carry>(e, p);
           if constexpr (store) {
-            SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u].store_unaligned(y + i +
-                                                                                    u * width);
+            SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u)
+                lane::store(e[u], y + i + u * width, stream);
           }
           sum.add((e[0] + e[1]) + (e[2] + e[3]));
         },
         [&](std::size_t i) {
           const batch e = exp::template of_row<carry>(batch::load_unaligned(x + i), p);
-          if constexpr (store) e.store_unaligned(y + i);
+          if constexpr (store) lane::store(e, y + i, stream);
           sum.add(e);
         },
         [&](std::size_t i, std::size_t count) {
@@ -241,9 +247,47 @@ struct fast_kernel {
     _mm_sfence();  // streamed stores are weakly ordered: make them visible before returning
   }
 
-  static constexpr fast_passes<T> passes{
-      &small_softmax,   &lane::max, &store_exp_and_sum, &exp_sum,
-      &shifted_exp_sum, &scale,     &stream_exp_scaled, &lane::shifted_minus};
+  /// The sum grouped as shifted_exp_sum groups it (from x's first element, whatever y's
+  /// alignment): the sum's bits, and so every weight's, do not depend on where y is or on
+  /// whether the exps are stored. The stores bypass the cache when y is aligned to the vector
+  /// (every full vector's address then is), else they are plain.
+  static wide_sum store_exp_and_sum_prefetching(const T* x, T m, T* y, std::size_t n) {
+    const bool stream = reinterpret_cast<std::uintptr_t>(y) % (width * sizeof(T)) == 0;
+    const wide_sum total = exp_sum_impl<true, true, true>(x, m, y, n, stream);
+    if (stream) _mm_sfence();  // streamed stores are weakly ordered
+    return total;
+  }
+
+  static void stream_scale(T* y, T inverse_hi, T inverse_lo, std::size_t n) {
+    const batch hi(inverse_hi), lo(inverse_lo);
+    detail::for_each_block_aligned_to<width, group, width * sizeof(T)>(
+        y, n, true,
+        [&](std::size_t i, bool aligned) {
+          std::array<batch, 4> e;
+          SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u] =
+              batch::load_unaligned(y + i + u * width);
+          SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u)
+              lane::store(times(e[u], hi, lo), y + i + u * width, aligned);
+        },
+        [&](std::size_t i, bool aligned) {
+          lane::store(times(batch::load_unaligned(y + i), hi, lo), y + i, aligned);
+        },
+        [&](std::size_t i, std::size_t count) {
+          lane::store_tail(times(lane::load_tail(y + i, count, T(0)), hi, lo), y + i, count);
+        });
+    _mm_sfence();
+  }
+
+  static constexpr fast_passes<T> passes{&small_softmax,
+                                         &lane::max,
+                                         &store_exp_and_sum,
+                                         &exp_sum,
+                                         &shifted_exp_sum,
+                                         &scale,
+                                         &store_exp_and_sum_prefetching,
+                                         &stream_scale,
+                                         &stream_exp_scaled,
+                                         &lane::shifted_minus};
 };
 
 }  // namespace softlab::simd
