@@ -38,10 +38,9 @@ void reciprocal(const wide_sum& s, T& inverse_hi, T& inverse_lo) {
     inverse_hi = T(hi);
     inverse_lo = T(hi - double(inverse_hi));
   } else {
-    const double hi = 1.0 / s.hi;
-    const double residual = std::fma(-hi, s.hi, 1.0) - hi * s.lo;  // 1 - hi (s.hi + s.lo)
-    inverse_hi = hi;
-    inverse_lo = residual * hi;
+    const auto inverse = detail::reciprocal_pair(s.hi, s.lo);
+    inverse_hi = inverse.value;
+    inverse_lo = inverse.error;
   }
 }
 

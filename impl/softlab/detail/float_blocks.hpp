@@ -94,6 +94,44 @@ rounded_and_error<V> two_product(const V& a, const V& b) {
   return {value, fma(a, b, -value)};
 }
 
+/// a b = value + error without a fused multiply-add (SSE2 lanes): Veltkamp's splitting cuts
+/// each factor into halves of at most ceil(p/2) bits, whose four products are exact, and
+/// Dekker's product sums them (Dekker 1971; Handbook of Floating-Point Arithmetic, 4.4.2). Exact
+/// unless |a| or |b| exceeds 2^(emax - ceil(p/2)) (the split overflows) or the error underflows.
+/// splitter = 2^ceil(p/2) + 1: 2^27 + 1 for double.
+template <class V>
+rounded_and_error<V> two_product_by_splitting(const V& a, const V& b, const V& splitter) {
+  auto split = [&](const V& v) {
+    const V scaled = splitter * v;
+    const V high = scaled - (scaled - v);
+    return rounded_and_error<V>{high, v - high};
+  };
+  const auto sa = split(a), sb = split(b);
+  const V value = a * b;
+  const V error = ((sa.value * sb.value - value) + sa.value * sb.error + sa.error * sb.value) +
+                  sa.error * sb.error;
+  return {value, error};
+}
+
+/// The sum of two unevaluated pairs a_hi + a_lo and b_hi + b_lo (|a_lo| <= u |a_hi|, the same
+/// for b), renormalized (the "sloppy" double-word sum of Joldes, Muller & Popescu 2017). For
+/// operands of one sign its relative error is at most 3u^2: the two-sum is exact, a_lo + b_lo
+/// and the sum of the low parts each round a term below 2u |sum|, fast-two-sum is exact.
+template <class V>
+rounded_and_error<V> pair_sum(const V& a_hi, const V& a_lo, const V& b_hi, const V& b_lo) {
+  const auto s = two_sum(a_hi, b_hi);
+  return fast_two_sum(s.value, s.error + (a_lo + b_lo));
+}
+
+/// 1 / (hi + lo) as a pair value + error, to about 2^-102 relative (|lo| <= ulp(hi) / 2): the
+/// rounded reciprocal r of hi and one Newton correction r (1 - r (hi + lo)), whose residual 1 -
+/// r hi is exact by one fused multiply-add (std::fma: scalar only).
+inline rounded_and_error<double> reciprocal_pair(double hi, double lo) {
+  const double r = 1.0 / hi;
+  const double residual = std::fma(-r, hi, 1.0) - r * lo;
+  return {r, residual * r};
+}
+
 /// Neumaier's compensated sum (Higham, Accuracy and Stability, 4.3): each addition's rounding
 /// error, exact by fast-two-sum with the larger operand first, is summed apart: error 2u|sum| +
 /// O(n u^2)|sum|, independent of n to first order.
