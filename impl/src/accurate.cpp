@@ -26,9 +26,7 @@ bool finite_max(std::span<const T> x, T& max) {
 
 /// The row sum of the pair exps, 2^-headroom sum_i E_i = sum_i exp(x_i - m) (an exact scaling:
 /// the sum is at least 1), folded from the kernel's lanes by pair_sum.
-detail::rounded_and_error<double> pair_exp_sum(std::span<const double> x, double max) {
-  simd::lane_pairs lanes;
-  simd::active_table<double>().accurate->exp_sum(x.data(), max, x.size(), lanes);
+detail::rounded_and_error<double> unscaled_pair_sum(const simd::lane_pairs& lanes) {
   double hi = lanes.hi[0], lo = lanes.lo[0];
   for (std::size_t i = 1; i < lanes.count; ++i) {
     const auto s = detail::pair_sum(hi, lo, lanes.hi[i], lanes.lo[i]);
@@ -38,6 +36,15 @@ detail::rounded_and_error<double> pair_exp_sum(std::span<const double> x, double
   constexpr int headroom = simd::exp_pair_constants::headroom;
   return {std::ldexp(hi, -headroom), std::ldexp(lo, -headroom)};
 }
+detail::rounded_and_error<double> pair_exp_sum(std::span<const double> x, double max) {
+  simd::lane_pairs lanes;
+  simd::active_table<double>().accurate->exp_sum(x.data(), max, x.size(), lanes);
+  return unscaled_pair_sum(lanes);
+}
+
+/// Rows up to this n keep their pair exps between the passes (2 x 32 KiB of stack, in L2): the
+/// last pass then rounds products instead of taking every exp again.
+constexpr std::size_t pair_scratch_elements = 4096;
 
 /// log(s) of a pair s = hi + lo >= 1 as a pair, to about 2^-70 absolute: l0 = log(hi) (the
 /// libm's, within a few 2^-53 |l0|), then one Newton step l0 + (s exp(-l0) - 1), the exp as a
@@ -104,11 +111,20 @@ struct detail::compiled_kernels<accurate> {
     if (!finite_max(x, max) && simd::limit_written(max, x, y, detail::output_scale::probability))
       return;
     // 1 / sum = 2^headroom / sum_i E_i: the final product E_i (1 / sum) is 2^headroom y_i.
+    const auto& passes = *simd::active_table<double>().accurate;
+    if (x.size() <= pair_scratch_elements) {
+      double e_hi[pair_scratch_elements], e_lo[pair_scratch_elements];
+      simd::lane_pairs lanes;
+      passes.store_exp_and_sum(x.data(), max, e_hi, e_lo, x.size(), lanes);
+      const auto sum = unscaled_pair_sum(lanes);
+      const auto inverse = detail::reciprocal_pair(sum.value, sum.error);
+      passes.scale(e_hi, e_lo, inverse.value, inverse.error, y.data(), y.size());
+      return;
+    }
     const auto sum = pair_exp_sum(x, max);
     const auto inverse = detail::reciprocal_pair(sum.value, sum.error);
-    simd::active_table<double>().accurate->exp_scaled(
-        x.data(), max, inverse.value, inverse.error, y.data(), x.size(),
-        x.size() * sizeof(double) >= streaming_from_bytes);
+    passes.exp_scaled(x.data(), max, inverse.value, inverse.error, y.data(), x.size(),
+                      x.size() * sizeof(double) >= streaming_from_bytes);
   }
   static void log_softmax(std::span<const double> x, std::span<double> y) {
     double max;

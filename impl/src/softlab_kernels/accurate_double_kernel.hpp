@@ -228,6 +228,12 @@ struct accurate_double_passes {
   double (*max)(const double* x, std::size_t n);
   /// The sum of the E_i, per lane, error-free but for terms of order u^2 (see the kernel).
   void (*exp_sum)(const double* x, double m, std::size_t n, lane_pairs& sum);
+  /// The same, storing E_i = e_hi_i + e_lo_i (rows that fit in the cache: no second exp).
+  void (*store_exp_and_sum)(const double* x, double m, double* e_hi, double* e_lo, std::size_t n,
+                            lane_pairs& sum);
+  /// y_i = E_i (inverse_hi + inverse_lo) 2^-headroom from stored pairs, rounded once.
+  void (*scale)(const double* e_hi, const double* e_lo, double inverse_hi, double inverse_lo,
+                double* y, std::size_t n);
   /// y_i = E_i (inverse_hi + inverse_lo) 2^-headroom, rounded once (subnormal results too);
   /// streaming stores when `stream` (y need not be aligned).
   void (*exp_scaled)(const double* x, double m, double inverse_hi, double inverse_lo, double* y,
@@ -255,7 +261,7 @@ struct accurate_double_kernel {
   static constexpr std::size_t block_elements = 4096;
 
   /// 2^headroom exp(x - m) as a pair, minus_m = -m (see the file's header). A NaN x gives NaN.
-  static pair exp_pair(const batch& x, const batch& minus_m) {
+  SOFTLAB_INLINE static pair exp_pair(const batch& x, const batch& minus_m) {
     using c = constants;
     const auto d = detail::two_sum(x, minus_m);
     const auto below = d.value < batch(c::lowest_argument);  // false for NaN
@@ -300,7 +306,8 @@ struct accurate_double_kernel {
   /// power-of-two scaling of z's rounding is the weight's rounding. Where it is subnormal (z <
   /// 2^(headroom - 1022): rare vectors, tested per vector), z is formed as an exact pair and
   /// rounded once to the subnormal grid by round_to_subnormal.
-  static batch weight(const pair& e, const batch& inverse_hi, const batch& inverse_lo) {
+  SOFTLAB_INLINE static batch weight(const pair& e, const batch& inverse_hi,
+                                     const batch& inverse_lo) {
     const batch cross = lane::fma(e.value, inverse_lo, e.error * inverse_hi);
     batch z;
     if constexpr (lane::fused) {
@@ -342,13 +349,13 @@ struct accurate_double_kernel {
   }
 
   /// The E_i of four vectors from x + i (load_unaligned), or of the tail padded with -inf.
-  static std::array<pair, 4> exp_group(const double* x, const batch& minus_m) {
+  SOFTLAB_INLINE static std::array<pair, 4> exp_group(const double* x, const batch& minus_m) {
     std::array<pair, 4> e;
     SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u] =
         exp_pair(batch::load_unaligned(x + u * width), minus_m);
     return e;
   }
-  static pair exp_tail(const double* x, std::size_t count, const batch& minus_m) {
+  SOFTLAB_INLINE static pair exp_tail(const double* x, std::size_t count, const batch& minus_m) {
     return exp_pair(lane::load_tail(x, count, -__builtin_inf()), minus_m);
   }
 
@@ -357,7 +364,9 @@ struct accurate_double_kernel {
   /// group terms per block, each below u hi, so lo errs by less than (block / group)^2 u^2 hi,
   /// 2^-88 for SSE2's 512 terms); every block the accumulators are folded into a pair total by
   /// pair_sum (3u^2 each). A tail lane padded with -inf adds 2^-584, below 2^-1096 of the sum.
-  static void exp_sum(const double* x, double m, std::size_t n, lane_pairs& sum) {
+  template <bool store>
+  static void exp_sum_impl(const double* x, double m, double* e_hi, double* e_lo, std::size_t n,
+                           lane_pairs& sum) {
     const batch minus_m(-m);
     batch total_hi(0.0), total_lo(0.0);
     for (std::size_t start = 0; start < n; start += block_elements) {
@@ -370,14 +379,34 @@ struct accurate_double_kernel {
         hi[u] = s.value;
         lo[u] += s.error + e.error;
       };
+      auto keep = [&](std::size_t i, const pair& e) {
+        if constexpr (store) {
+          e.value.store_unaligned(e_hi + i);
+          e.error.store_unaligned(e_lo + i);
+        }
+      };
       detail::for_each_block<width, group>(
           start, end,
           [&](std::size_t i) {
             const auto e = exp_group(x + i, minus_m);
-            SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) add(u, e[u]);
+            SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) {
+              keep(i + u * width, e[u]);
+              add(u, e[u]);
+            }
           },
-          [&](std::size_t i) { add(0, exp_pair(batch::load_unaligned(x + i), minus_m)); },
-          [&](std::size_t i, std::size_t count) { add(1, exp_tail(x + i, count, minus_m)); });
+          [&](std::size_t i) {
+            const pair e = exp_pair(batch::load_unaligned(x + i), minus_m);
+            keep(i, e);
+            add(0, e);
+          },
+          [&](std::size_t i, std::size_t count) {
+            const pair e = exp_tail(x + i, count, minus_m);
+            if constexpr (store) {
+              lane::store_tail(e.value, e_hi + i, count);
+              lane::store_tail(e.error, e_lo + i, count);
+            }
+            add(1, e);
+          });
       const auto a = detail::pair_sum(hi[0], lo[0], hi[1], lo[1]);
       const auto b = detail::pair_sum(hi[2], lo[2], hi[3], lo[3]);
       const auto block = detail::pair_sum(a.value, a.error, b.value, b.error);
@@ -388,6 +417,30 @@ struct accurate_double_kernel {
     total_hi.store_unaligned(sum.hi);
     total_lo.store_unaligned(sum.lo);
     sum.count = width;
+  }
+
+  static void exp_sum(const double* x, double m, std::size_t n, lane_pairs& sum) {
+    exp_sum_impl<false>(x, m, nullptr, nullptr, n, sum);
+  }
+  static void store_exp_and_sum(const double* x, double m, double* e_hi, double* e_lo,
+                                std::size_t n, lane_pairs& sum) {
+    exp_sum_impl<true>(x, m, e_hi, e_lo, n, sum);
+  }
+
+  static void scale(const double* e_hi, const double* e_lo, double inverse_hi, double inverse_lo,
+                    double* y, std::size_t n) {
+    const batch hi(inverse_hi), lo(inverse_lo);
+    detail::for_each_vector<width>(
+        n,
+        [&](std::size_t i) {
+          weight({batch::load_unaligned(e_hi + i), batch::load_unaligned(e_lo + i)}, hi, lo)
+              .store_unaligned(y + i);
+        },
+        [&](std::size_t i, std::size_t count) {
+          const pair e{lane::load_tail(e_hi + i, count, 0.0),
+                       lane::load_tail(e_lo + i, count, 0.0)};
+          lane::store_tail(weight(e, hi, lo), y + i, count);
+        });
   }
 
   static void exp_scaled(const double* x, double m, double inverse_hi, double inverse_lo, double* y,
@@ -439,8 +492,8 @@ struct accurate_double_kernel {
         });
   }
 
-  static constexpr accurate_double_passes passes{&lane::max, &exp_sum, &exp_scaled, &log_softmax,
-                                                 &exp_pairs};
+  static constexpr accurate_double_passes passes{
+      &lane::max, &exp_sum, &store_exp_and_sum, &scale, &exp_scaled, &log_softmax, &exp_pairs};
 };
 
 }  // namespace softlab::simd

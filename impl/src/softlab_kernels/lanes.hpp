@@ -29,6 +29,11 @@
 #define SOFTLAB_UNROLL _Pragma("GCC unroll 16")
 #endif
 
+/// Inlines a kernel's per-vector arithmetic into its loops even past GCC's -O2 size limits: a
+/// call would pass the vectors through memory and keep the four chains of a group from
+/// overlapping.
+#define SOFTLAB_INLINE [[gnu::always_inline]] inline
+
 namespace softlab::simd {
 
 /// The xsimd architecture of each softlab::isa, for every per-ISA translation unit.
