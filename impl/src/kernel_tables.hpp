@@ -3,6 +3,7 @@
 #pragma once
 
 #include <softlab/simd/isa.hpp>
+#include <softlab_kernels/accurate_double_kernel.hpp>
 #include <softlab_kernels/accurate_kernel.hpp>
 #include <softlab_kernels/fast_kernel.hpp>
 #include <softlab_kernels/xsimd_kernel.hpp>
@@ -11,18 +12,30 @@
 
 namespace softlab::simd {
 
+/// accurate's passes differ by type: float computes in double lanes, double in pairs.
+template <class T>
+using accurate_passes =
+    std::conditional_t<std::is_same_v<T, float>, accurate_float_passes, accurate_double_passes>;
+
 template <class T>
 struct kernel_table {
   const xsimd_passes<T>* xsimd;
   const fast_passes<T>* fast;
-  const accurate_float_passes* accurate;  ///< float only (double: scalar long double)
+  const accurate_passes<T>* accurate;
 };
+
+template <class Arch, class T>
+constexpr const accurate_passes<T>* accurate_passes_of() {
+  if constexpr (std::is_same_v<T, float>)
+    return &accurate_float_kernel<Arch>::passes;
+  else
+    return &accurate_double_kernel<Arch>::passes;
+}
 
 /// One ISA's table, built from the kernel templates (used by kernels_<isa>.cpp only).
 template <class Arch, class T>
 inline constexpr kernel_table<T> table_of{
-    &xsimd_kernel<Arch, T>::passes, &fast_kernel<Arch, T>::passes,
-    std::is_same_v<T, float> ? &accurate_float_kernel<Arch>::passes : nullptr};
+    &xsimd_kernel<Arch, T>::passes, &fast_kernel<Arch, T>::passes, accurate_passes_of<Arch, T>()};
 
 // One namespace per instruction set, each defined by its kernels_<isa>.cpp.
 #define SOFTLAB_DECLARE_KERNEL_TABLES(isa_namespace) \

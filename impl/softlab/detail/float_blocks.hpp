@@ -17,6 +17,11 @@
 #include <limits>
 #include <span>
 
+/// Forces a function inline: the vector kernels' loops and building blocks (below, and
+/// impl/src/softlab_kernels), where a call costs registers and where an out-of-line copy would
+/// be one symbol that the linker shares between the per-ISA objects.
+#define SOFTLAB_ALWAYS_INLINE [[gnu::always_inline]] inline
+
 namespace softlab::detail {
 
 // ---- predicates and constants ----
@@ -92,6 +97,45 @@ rounded_and_error<V> two_product(const V& a, const V& b) {
   using std::fma;
   const V value = a * b;
   return {value, fma(a, b, -value)};
+}
+
+/// a b = value + error without a fused multiply-add (SSE2 lanes): Veltkamp's splitting cuts
+/// each factor into halves of at most ceil(p/2) bits, whose four products are exact, and
+/// Dekker's product sums them (Dekker 1971; Handbook of Floating-Point Arithmetic, 4.4.2). Exact
+/// unless |a| or |b| exceeds 2^(emax - ceil(p/2)) (the split overflows) or the error underflows.
+/// splitter = 2^ceil(p/2) + 1: 2^27 + 1 for double.
+template <class V>
+rounded_and_error<V> two_product_by_splitting(const V& a, const V& b, const V& splitter) {
+  auto split = [&](const V& v) {
+    const V scaled = splitter * v;
+    const V high = scaled - (scaled - v);
+    return rounded_and_error<V>{high, v - high};
+  };
+  const auto sa = split(a), sb = split(b);
+  const V value = a * b;
+  const V error = ((sa.value * sb.value - value) + sa.value * sb.error + sa.error * sb.value) +
+                  sa.error * sb.error;
+  return {value, error};
+}
+
+/// The sum of two unevaluated pairs a_hi + a_lo and b_hi + b_lo (|a_lo| <= u |a_hi|, the same
+/// for b), renormalized (the "sloppy" double-word sum of Joldes, Muller & Popescu 2017). For
+/// operands of one sign its relative error is at most 3u^2: the two-sum is exact, a_lo + b_lo
+/// and the sum of the low parts each round a term below 2u |sum|, fast-two-sum is exact.
+template <class V>
+rounded_and_error<V> pair_sum(const V& a_hi, const V& a_lo, const V& b_hi, const V& b_lo) {
+  const auto s = two_sum(a_hi, b_hi);
+  return fast_two_sum(s.value, s.error + (a_lo + b_lo));
+}
+
+/// 1 / (hi + lo) as a pair value + error, to about 2^-102 relative (|lo| <= ulp(hi) / 2): the
+/// rounded reciprocal r of hi and one Newton correction r (1 - r (hi + lo)), whose residual 1 -
+/// r hi is exact by one fused multiply-add (std::fma: scalar only).
+/// Always inlined: the per-ISA kernels call it.
+SOFTLAB_ALWAYS_INLINE rounded_and_error<double> reciprocal_pair(double hi, double lo) {
+  const double r = 1.0 / hi;
+  const double residual = std::fma(-r, hi, 1.0) - r * lo;
+  return {r, residual * r};
 }
 
 /// Neumaier's compensated sum (Higham, Accuracy and Stability, 4.3): each addition's rounding
@@ -185,14 +229,13 @@ void write_dominant_max(const T& max, std::span<const T> x, std::span<T> y, outp
 
 // ---- the loop of the vector kernels ----
 
-/// The loops below are always inlined into their kernel. Compiled as functions of their own,
-/// they reach the kernel's state (the row pointers, the pivot, the reciprocal, the running sum)
-/// through the lambdas' captured references, and every vector store (xsimd's and the streaming
-/// intrinsics store through __m256, a may-alias type) forces those to be reloaded: fast's pass
-/// 2 reloaded ~25 pointers per group of four vectors and pass 1 kept its sum in memory, a
-/// store-to-load chain of ~10 cycles per group (bench: softlab-bench --passes, 2.4 cycles per
-/// vector for a multiply-and-sum loop in L2).
-#define SOFTLAB_INLINE_LOOP [[gnu::always_inline]] inline
+// The loops below are always inlined into their kernel. Compiled as functions of their own,
+// they reach the kernel's state (the row pointers, the pivot, the reciprocal, the running sum)
+// through the lambdas' captured references, and every vector store (xsimd's and the streaming
+// intrinsics store through __m256, a may-alias type) forces those to be reloaded: fast's pass
+// 2 reloaded ~25 pointers per group of four vectors and pass 1 kept its sum in memory, a
+// store-to-load chain of ~10 cycles per group (bench: softlab-bench --passes, 2.4 cycles per
+// vector for a multiply-and-sum loop in L2).
 
 /// A vector kernel's walk over a row of n elements: from `begin`, blocks of Group elements
 /// (several independent vectors in flight, to hide latency), then single vectors of Width,
@@ -200,8 +243,8 @@ void write_dominant_max(const T& max, std::span<const T> x, std::span<T> y, outp
 /// exp, 0 otherwise). block(i) and vector(i) get the index of their first element, rest(i,
 /// count) also the count. With Group == Width there is no separate vector step.
 template <std::size_t Width, std::size_t Group, class Block, class Vector, class Rest>
-SOFTLAB_INLINE_LOOP void for_each_block(std::size_t begin, std::size_t n, Block&& block,
-                                        Vector&& vector, Rest&& rest) {
+SOFTLAB_ALWAYS_INLINE void for_each_block(std::size_t begin, std::size_t n, Block&& block,
+                                          Vector&& vector, Rest&& rest) {
   static_assert(Group % Width == 0);
   std::size_t i = begin;
   for (; i + Group <= n; i += Group) block(i);
@@ -212,7 +255,7 @@ SOFTLAB_INLINE_LOOP void for_each_block(std::size_t begin, std::size_t n, Block&
 
 /// One vector at a time: step(i) on every full vector, rest(i, count) on the remainder.
 template <std::size_t Width, class Step, class Rest>
-SOFTLAB_INLINE_LOOP void for_each_vector(std::size_t n, Step&& step, Rest&& rest) {
+SOFTLAB_ALWAYS_INLINE void for_each_vector(std::size_t n, Step&& step, Rest&& rest) {
   for_each_block<Width, Width>(0, n, step, step, rest);
 }
 
@@ -224,8 +267,8 @@ SOFTLAB_INLINE_LOOP void for_each_vector(std::size_t n, Step&& step, Rest&& rest
 /// = false. block(i, aligned), vector(i, aligned), rest(i, count).
 template <std::size_t Width, std::size_t Group, std::size_t VectorBytes, class T, class Block,
           class Vector, class Rest>
-SOFTLAB_INLINE_LOOP void for_each_block_aligned_to(const T* y, std::size_t n, bool stream,
-                                                   Block&& block, Vector&& vector, Rest&& rest) {
+SOFTLAB_ALWAYS_INLINE void for_each_block_aligned_to(const T* y, std::size_t n, bool stream,
+                                                     Block&& block, Vector&& vector, Rest&& rest) {
   std::size_t head = 0;
   if (stream) {
     const std::size_t misaligned = reinterpret_cast<std::uintptr_t>(y) % VectorBytes;

@@ -1,6 +1,6 @@
 // softlab/detail/wide_softmax.hpp: softmax computed in a wider type W and rounded once to T:
-// softlab::accurate's pairwise attention (float and double); its double kernel is
-// softlab/detail/extended_softmax.hpp.
+// softlab::accurate's pairwise attention (float and double; its softmax kernels are vectorized,
+// impl/src/softlab_kernels/accurate_kernel.hpp and accurate_double_kernel.hpp).
 #pragma once
 
 #include <softlab/detail/float_blocks.hpp>

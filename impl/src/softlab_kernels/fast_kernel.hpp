@@ -35,10 +35,9 @@ struct reciprocal {
       hi = T(inverse);
       lo = T(inverse - double(hi));
     } else {
-      const double inverse = 1.0 / s.hi;
-      const double residual = __builtin_fma(-inverse, s.hi, 1.0) - inverse * s.lo;  // 1 - i s
-      hi = inverse;
-      lo = residual * inverse;
+      const auto inverse = detail::reciprocal_pair(s.hi, s.lo);
+      hi = inverse.value;
+      lo = inverse.error;
     }
   }
 };

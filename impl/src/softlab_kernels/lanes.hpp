@@ -30,6 +30,10 @@
 #define SOFTLAB_UNROLL _Pragma("GCC unroll 16")
 #endif
 
+// SOFTLAB_ALWAYS_INLINE (softlab/detail/float_blocks.hpp) on a kernel's per-vector arithmetic
+// inlines it into its loops even past GCC's -O2 size limits: a call would pass the vectors
+// through memory and keep the four chains of a group from overlapping.
+
 namespace softlab::simd {
 
 /// The xsimd architecture of each softlab::isa, for every per-ISA translation unit.
@@ -153,6 +157,36 @@ struct lanes {
         return _mm512_fnmadd_pd(a, b, c);
     } else {
       return ::xsimd::fnma(a, b, c);
+    }
+  }
+
+  /// Whether fma and fnma round once (AVX2, AVX-512): SSE2 has no fused multiply-add.
+  static constexpr bool fused = vector_bits<Arch> != 128;
+
+  /// a b = value + error exactly (unless the error underflows): by one fused multiply-add where
+  /// the ISA has it, else by Veltkamp's splitting and Dekker's product (detail::
+  /// two_product_by_splitting; |a|, |b| below 2^995).
+  static detail::rounded_and_error<batch> two_product(const batch& a, const batch& b) {
+    if constexpr (fused) {
+      const batch value = a * b;
+      return {value, fma(a, b, -value)};
+    } else {
+      constexpr T splitter = std::is_same_v<T, float> ? T(4097) : T(134217729);  // 2^ceil(p/2)+1
+      return detail::two_product_by_splitting(a, b, batch(splitter));
+    }
+  }
+
+  /// table[index_i] in lane i; every index must lie in the table.
+  static batch gather(const T* table, const ::xsimd::batch<std::int64_t, Arch>& index) requires
+      std::is_same_v<T, double> {
+    if constexpr (vector_bits<Arch> == 128) {
+      const __m128i i = index;
+      return _mm_set_pd(table[_mm_cvtsi128_si64(_mm_unpackhi_epi64(i, i))],
+                        table[_mm_cvtsi128_si64(i)]);
+    } else if constexpr (vector_bits<Arch> == 512) {
+      return _mm512_i64gather_pd(index, table, sizeof(double));
+    } else {
+      return _mm256_i64gather_pd(table, index, sizeof(double));
     }
   }
 
