@@ -23,8 +23,8 @@
 //   when y is aligned); then y scaled in place with non-temporal stores, each exp computed
 //   once. The blocks written before the max last moved the pivot (ascending scores: nearly
 //   all; shuffled ones: the first few) are recomputed from x instead; either way the same bits.
-//   In place (y is x) every exp is recomputed: read x, write y. A row whose max reaches +-240 (float;
-//   double 1520) goes back to three passes (its exps carry no pivot to rescale by).
+//   In place (y is x) every exp is recomputed: read x, write y. A row whose max reaches +-240
+//   (float; double 1520) goes back to three passes (its exps carry no pivot to rescale by).
 // No allocation, no virtual call: one indirect call per pass, through the ISA's table.
 // Stated bound, every result >= the smallest normal: 2E + 3 ULP, E the exp kernel's largest
 //   relative error in units of u (measured: 1.63 float, 1.69 double; exp_error_u): E in e_i, E + 2
