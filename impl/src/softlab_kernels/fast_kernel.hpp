@@ -221,29 +221,40 @@ struct fast_kernel {
                                         [&](const batch& v) { return times(v, hi, lo); });
   }
 
-  static void stream_exp_scaled(const T* x, T m, T inverse_hi, T inverse_lo, T* y, std::size_t n) {
+  /// y_i = e_i (inverse_hi + inverse_lo), streamed: e_i the shifted exps of x (exps), or y_i
+  /// itself (in place, the exps stored by the first pass). Plain stores up to the first
+  /// vector-aligned y, streaming stores from there.
+  template <bool exps>
+  static void stream_scaled(const T* x, T m, T inverse_hi, T inverse_lo, T* y, std::size_t n) {
     const auto s = exp::pivot::shifted(m);
     const batch hi(inverse_hi), lo(inverse_lo);
-    // Plain stores up to the first vector-aligned y, streaming stores from there.
+    const T* const from = exps ? x : y;
+    auto values = [&](const batch& v) { return exps ? exp::of_row(v, s) : v; };
     detail::for_each_block_aligned_to<width, group, width * sizeof(T)>(
         y, n, true,
         [&](std::size_t i, bool aligned) {
           std::array<batch, 4> e;
           SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u] =
-              batch::load_unaligned(x + i + u * width);
-          exp::of_row(e, s);
+              batch::load_unaligned(from + i + u * width);
+          if constexpr (exps) exp::of_row(e, s);
           SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u)
               lane::store(times(e[u], hi, lo), y + i + u * width, aligned);
         },
         [&](std::size_t i, bool aligned) {
-          lane::store(times(exp::of_row(batch::load_unaligned(x + i), s), hi, lo), y + i, aligned);
+          lane::store(times(values(batch::load_unaligned(from + i)), hi, lo), y + i, aligned);
         },
         [&](std::size_t i, std::size_t count) {
-          lane::store_tail(
-              times(exp::of_row(lane::load_tail(x + i, count, -T(__builtin_inf())), s), hi, lo),
-              y + i, count);
+          const T pad = exps ? -T(__builtin_inf()) : T(0);
+          lane::store_tail(times(values(lane::load_tail(from + i, count, pad)), hi, lo), y + i,
+                           count);
         });
     _mm_sfence();  // streamed stores are weakly ordered: make them visible before returning
+  }
+  static void stream_exp_scaled(const T* x, T m, T inverse_hi, T inverse_lo, T* y, std::size_t n) {
+    stream_scaled<true>(x, m, inverse_hi, inverse_lo, y, n);
+  }
+  static void stream_scale(T* y, T inverse_hi, T inverse_lo, std::size_t n) {
+    stream_scaled<false>(y, T(0), inverse_hi, inverse_lo, y, n);
   }
 
   /// The sum grouped as shifted_exp_sum groups it (from x's first element, whatever y's
@@ -255,26 +266,6 @@ struct fast_kernel {
     const wide_sum total = exp_sum_impl<true, true, true>(x, m, y, n, stream);
     if (stream) _mm_sfence();  // streamed stores are weakly ordered
     return total;
-  }
-
-  static void stream_scale(T* y, T inverse_hi, T inverse_lo, std::size_t n) {
-    const batch hi(inverse_hi), lo(inverse_lo);
-    detail::for_each_block_aligned_to<width, group, width * sizeof(T)>(
-        y, n, true,
-        [&](std::size_t i, bool aligned) {
-          std::array<batch, 4> e;
-          SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u] =
-              batch::load_unaligned(y + i + u * width);
-          SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u)
-              lane::store(times(e[u], hi, lo), y + i + u * width, aligned);
-        },
-        [&](std::size_t i, bool aligned) {
-          lane::store(times(batch::load_unaligned(y + i), hi, lo), y + i, aligned);
-        },
-        [&](std::size_t i, std::size_t count) {
-          lane::store_tail(times(lane::load_tail(y + i, count, T(0)), hi, lo), y + i, count);
-        });
-    _mm_sfence();
   }
 
   static constexpr fast_passes<T> passes{&small_softmax,
