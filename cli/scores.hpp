@@ -193,7 +193,7 @@ std::optional<T> parse_value(std::string_view text) {
           return std::nullopt;
       } else if constexpr (std::is_same_v<T, long double>) {
         magnitude = detail::strto<T>(std::string(syntax->magnitude));
-      } else if constexpr (is_simulated_float<T>) {
+      } else if constexpr (is_narrow_format<T>) {
         magnitude = accuracy::nearest_simulated<T>(std::string(syntax->magnitude));
       } else if (hex) {
         magnitude = detail::parse_hex_multiprecision<T>(syntax->digits);

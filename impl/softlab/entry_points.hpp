@@ -5,11 +5,38 @@
 #include <softlab/detail/arguments.hpp>
 #include <softlab/detail/reductions.hpp>
 #include <softlab/facts.hpp>
+#include <softlab/types.hpp>
 
+#include <cmath>
 #include <concepts>
+#include <cstddef>
+#include <limits>
 #include <span>
+#include <type_traits>
+#include <vector>
 
 namespace softlab {
+
+/// The type an implementation computes T in: T itself, except for the 16-bit storage types
+/// (softlab/storage.hpp), computed in float, or in the type Impl names as
+/// `template <class S> using storage_compute = ...;` (accurate: double).
+template <class T>
+concept storage_element = is_storage_float<T>;
+template <class Impl, class T>
+struct compute_type {
+  using type = T;
+};
+template <class Impl, storage_element T>
+struct compute_type<Impl, T> {
+  using type = float;
+};
+template <class Impl, storage_element T>
+requires requires { typename Impl::template storage_compute<T>; }
+struct compute_type<Impl, T> {
+  using type = typename Impl::template storage_compute<T>;
+};
+template <class Impl, class T>
+using compute_type_t = typename compute_type<Impl, T>::type;
 
 /// What makes a type an implementation: its facts, and the three kernels for the types it
 /// supports (arguments already checked, x non-empty).
@@ -19,7 +46,123 @@ concept implementation = requires {
 };
 
 template <class Impl, class T>
-concept implementation_for = implementation<Impl> && Impl::template supports<T>;
+concept implementation_for =
+    implementation<Impl> && Impl::template supports<compute_type_t<Impl, T>>;
+
+namespace detail {
+
+/// Storage in, Out (the storage type or float) out: the scores widened exactly to C, the
+/// implementation's own kernel on C, each result rounded once to Out. One scratch vector of n C
+/// when Out is not C; none when it is (y holds the widened scores and is computed in place).
+template <class C, class S, class Out, class Kernel>
+void through_compute_type(std::span<const S> x, std::span<Out> y, Kernel&& kernel) {
+  if constexpr (std::is_same_v<Out, C>) {
+    for (std::size_t i = 0; i < x.size(); ++i) y[i] = C(x[i]);
+    kernel(std::span<const C>(y), y);
+  } else {
+    std::vector<C> wide(x.begin(), x.end());
+    kernel(std::span<const C>(wide), std::span<C>(wide));
+    for (std::size_t i = 0; i < x.size(); ++i) y[i] = Out(wide[i]);
+  }
+}
+
+/// Impl's softmax on checked, non-empty arguments, for every T it supports.
+template <class Impl, class T, class Out = T>
+void softmax_of(std::span<const T> x, std::span<Out> y) {
+  if constexpr (is_storage_float<T>) {
+    using C = compute_type_t<Impl, T>;
+    through_compute_type<C>(
+        x, y, [](std::span<const C> in, std::span<C> out) { Impl::template softmax<C>(in, out); });
+  } else {
+    Impl::template softmax<T>(x, y);
+  }
+}
+
+template <class Impl, class T, class Out = T>
+void log_softmax_of(std::span<const T> x, std::span<Out> y) {
+  if constexpr (is_storage_float<T>) {
+    using C = compute_type_t<Impl, T>;
+    through_compute_type<C>(x, y, [](std::span<const C> in, std::span<C> out) {
+      Impl::template log_softmax<C>(in, out);
+    });
+  } else {
+    Impl::template log_softmax<T>(x, y);
+  }
+}
+
+template <class Impl, class T>
+T logsumexp_of(std::span<const T> x) {
+  if constexpr (is_storage_float<T>) {
+    using C = compute_type_t<Impl, T>;
+    const std::vector<C> wide(x.begin(), x.end());
+    return T(Impl::template logsumexp<C>(std::span<const C>(wide)));
+  } else {
+    return Impl::template logsumexp<T>(x);
+  }
+}
+
+/// A storage type's input of another element type (float out): nothing may overlap, since an
+/// element written is wider than the one read.
+template <class T, class Out>
+void require_disjoint(const char* function, std::span<const T> x, std::span<const Out> y) {
+  const auto* x_bytes = reinterpret_cast<const unsigned char*>(x.data());
+  const auto* y_bytes = reinterpret_cast<const unsigned char*>(y.data());
+  require_no_partial_overlap<unsigned char>(function, {x_bytes, x.size_bytes()},
+                                            {y_bytes, y.size_bytes()});
+  if (!x.empty() && !y.empty() && x_bytes == y_bytes)
+    throw std::invalid_argument(std::string("softlab::") + function +
+                                ": the float output overlaps the 16-bit input (in place needs "
+                                "one element type)");
+}
+
+/// The bound of Impl on a storage type S from its bound on the compute type C: the result in C
+/// errs by d ULPs of S (Impl's bound in C, times 2^(p_S - p_C)), and rounding it to S adds half
+/// an ULP of the rounded value, which is an ULP of the exact value as long as d < 1 (a result
+/// that rounds across a power of two rounds to it); beyond, the ULP at the result is at most
+/// 2 (1 + d 2^(1 - p_S)) ULPs of the exact value.
+template <class S, class C>
+bound_inputs in_compute_type(bound_inputs in) {
+  in.precision_bits = precision_bits<C>;
+  in.log_max_finite = std::log(double(std::numeric_limits<C>::max()));
+  in.log_min_normal = std::log(double(std::numeric_limits<C>::min()));
+  in.exp_ulps = scalar_libm_error<C>.exp_ulps;
+  in.exp_ulps_per_unit = scalar_libm_error<C>.exp_per_unit;
+  in.log_ulps = scalar_libm_error<C>.log_ulps;
+  return in;
+}
+
+}  // namespace detail
+
+/// Impl's stated softmax bound on T, in ULPs of T (see detail::in_compute_type for the storage
+/// types).
+template <class Impl, class T>
+double softmax_bound_ulps_of(const bound_inputs& in) {
+  if constexpr (is_storage_float<T>) {
+    using C = compute_type_t<Impl, T>;
+    const double in_c = Impl::softmax_bound_ulps(detail::in_compute_type<T, C>(in));
+    if (in_c == no_bound_claimed) return no_bound_claimed;
+    const double d = std::ldexp(in_c, precision_bits<T> - precision_bits<C>);
+    return d < 1 ? 0.5 + d : d + 1 + std::ldexp(d, 1 - precision_bits<T>);
+  } else {
+    return Impl::softmax_bound_ulps(in);
+  }
+}
+
+/// Impl's a (log_softmax, logsumexp: error <= a u max(1, |y|)) on T. Storage types: the result
+/// in C errs by a_C u_C M (M = max(1, |y|)); rounding it to S adds u_S |y_C| <= u_S (M +
+/// a_C u_C M): a_S = 1 + a_C (u_C / u_S) (1 + u_S).
+template <class Impl, class T>
+double log_bound_a_of(const bound_inputs& in) {
+  if constexpr (is_storage_float<T>) {
+    using C = compute_type_t<Impl, T>;
+    const double a_c = Impl::log_bound_a(detail::in_compute_type<T, C>(in));
+    if (a_c == no_bound_claimed) return no_bound_claimed;
+    return 1 + std::ldexp(a_c, precision_bits<T> - precision_bits<C>) *
+                   (1 + std::ldexp(1.0, -precision_bits<T>));
+  } else {
+    return Impl::log_bound_a(in);
+  }
+}
 
 /// The entry points on spans: checked arguments, then the implementation. The range overloads
 /// below, the runtime registry and the tools all call these.
@@ -28,7 +171,18 @@ requires implementation_for<Impl, T>
 void softmax_span(std::span<const T> x, std::span<T> y) {
   detail::check_elementwise<T>("softmax", x, y);
   if (x.empty()) return;
-  Impl::template softmax<T>(x, y);
+  detail::softmax_of<Impl>(x, y);
+}
+
+/// A 16-bit storage type in, float out (the logits stay bfloat16, the probabilities are
+/// wanted in float): each weight rounded once to float.
+template <class Impl, class T>
+requires implementation_for<Impl, T> && is_storage_float<T>
+void softmax_span(std::span<const T> x, std::span<float> y) {
+  detail::require_same_size("softmax", "x", x.size(), "y", y.size());
+  detail::require_disjoint<T, float>("softmax", x, y);
+  if (x.empty()) return;
+  detail::softmax_of<Impl>(x, y);
 }
 
 template <class Impl, class T>
@@ -36,13 +190,22 @@ requires implementation_for<Impl, T>
 void log_softmax_span(std::span<const T> x, std::span<T> y) {
   detail::check_elementwise<T>("log_softmax", x, y);
   if (x.empty()) return;
-  Impl::template log_softmax<T>(x, y);
+  detail::log_softmax_of<Impl>(x, y);
+}
+
+template <class Impl, class T>
+requires implementation_for<Impl, T> && is_storage_float<T>
+void log_softmax_span(std::span<const T> x, std::span<float> y) {
+  detail::require_same_size("log_softmax", "x", x.size(), "y", y.size());
+  detail::require_disjoint<T, float>("log_softmax", x, y);
+  if (x.empty()) return;
+  detail::log_softmax_of<Impl>(x, y);
 }
 
 template <class Impl, class T>
 requires implementation_for<Impl, T> T logsumexp_span(std::span<const T> x) {
-  if (x.empty()) return -detail::infinity<T>();  // log of an empty sum
-  return Impl::template logsumexp<T>(x);
+  if (x.empty()) return -std::numeric_limits<T>::infinity();  // log of an empty sum
+  return detail::logsumexp_of<Impl>(x);
 }
 
 /// Implementations may form the scores their own way (e.g. in a wider type); by default the
@@ -63,7 +226,7 @@ void pairwise_attention_span(const T& query, std::span<const T> keys, std::span<
     Impl::template pairwise_attention<T>(query, keys, weights);
   } else {
     for (std::size_t i = 0; i < keys.size(); ++i) weights[i] = T(query * keys[i]);
-    Impl::template softmax<T>(std::span<const T>(weights), weights);
+    detail::softmax_of<Impl>(std::span<const T>(weights), weights);
   }
 }
 

@@ -66,6 +66,10 @@ struct kernel {
   /// weights = softmax(query * keys), the scores formed as the implementation forms them.
   void (*pairwise_attention)(const T& query, std::span<const T> keys,
                              std::span<T> weights) = nullptr;
+  /// A 16-bit storage type in, float out (each weight rounded once to float); nullptr for the
+  /// other types, and for an entry that does not offer it.
+  void (*softmax_to_float)(std::span<const T> x, std::span<float> y) = nullptr;
+  void (*log_softmax_to_float)(std::span<const T> x, std::span<float> y) = nullptr;
   double (*softmax_bound_ulps)(const bound_inputs&) = nullptr;  ///< ULPs, no_bound_claimed if none
   double (*log_bound_a)(const bound_inputs&) = nullptr;         ///< a in a*u*max(1, |y|)
   std::string_view origin = "softlab";  ///< "softlab", or the peer library's name and version
@@ -88,16 +92,21 @@ std::vector<isa> isa_variants_of(const kernel<T>& k) {
 
 template <class Impl, class T>
 requires implementation_for<Impl, T> kernel<T> make_kernel() {
-  return kernel<T>{
+  kernel<T> result{
       .facts = Impl::facts,
       .softmax = &softmax_span<Impl, T>,
       .log_softmax = &log_softmax_span<Impl, T>,
       .logsumexp = &logsumexp_span<Impl, T>,
       .pairwise_attention = &pairwise_attention_span<Impl, T>,
-      .softmax_bound_ulps = &Impl::softmax_bound_ulps,
-      .log_bound_a = &Impl::log_bound_a,
+      .softmax_bound_ulps = &softmax_bound_ulps_of<Impl, T>,
+      .log_bound_a = &log_bound_a_of<Impl, T>,
       .isas = Impl::facts.vectorized ? all_isas : isa_set{0},
   };
+  if constexpr (is_storage_float<T>) {
+    result.softmax_to_float = &softmax_span<Impl, T>;
+    result.log_softmax_to_float = &log_softmax_span<Impl, T>;
+  }
+  return result;
 }
 
 /// weights = softmax(query * keys) through a registry entry: its own pairwise_attention when it
@@ -178,7 +187,7 @@ registry registry_of(implementation_list<Impls...> list) {
   registry result;
   for_each_implementation(list, [&]<class Impl>() {
     for_each_type(element_types{}, [&]<class T>() {
-      if constexpr (Impl::template supports<T>) result.add(make_kernel<Impl, T>());
+      if constexpr (implementation_for<Impl, T>) result.add(make_kernel<Impl, T>());
     });
   });
   return result;

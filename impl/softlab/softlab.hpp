@@ -9,8 +9,11 @@
 // x (and keys) is any contiguous range of T (std::span, std::vector, std::array); y (and
 // weights) a writable contiguous range of the same T and length. Impl is an implementation type
 // (softlab::naive, stable, online, two_pass, divfree, xsimd); T is float, double,
-// long double, softlab::bin50, softlab::bin100, or the simulated low-precision softlab::fp16sim
-// and softlab::bf16sim (the vectorized implementation: float, double).
+// long double, softlab::bin50, softlab::bin100, the simulated low-precision softlab::fp16sim
+// and softlab::bf16sim, or the 16-bit storage types softlab::bfloat16 and softlab::float16
+// (computed in float, accurate in double, and rounded once at the end; their input may also
+// give a float output: softmax(bf16_logits, float_weights)). The vectorized implementations
+// compute float and double (and through them the storage types).
 //
 // THE CONTRACT, met by every implementation except `naive` (whose failures are the point):
 //  - finite input: every output in [0, 1], no NaN, each within the implementation's stated
@@ -72,6 +75,17 @@ void softmax(const X& x, Y&& y) { softmax_span<Impl>(as_input_span(x), as_output
 template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
 requires std::same_as<range_element_t<X>, range_element_t<Y>>
 void log_softmax(const X& x, Y&& y) { log_softmax_span<Impl>(as_input_span(x), as_output_span(y)); }
+
+/// 16-bit storage in, float out: y_i = the weight rounded once to float.
+template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
+requires is_storage_float<range_element_t<X>> && std::same_as < range_element_t<Y>,
+float > void softmax(const X& x, Y&& y) { softmax_span<Impl>(as_input_span(x), as_output_span(y)); }
+
+template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
+requires is_storage_float<range_element_t<X>> && std::same_as < range_element_t<Y>,
+float > void log_softmax(const X& x, Y&& y) {
+  log_softmax_span<Impl>(as_input_span(x), as_output_span(y));
+}
 
 template <class Impl, std::ranges::contiguous_range X>
 range_element_t<X> logsumexp(const X& x) {

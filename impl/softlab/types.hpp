@@ -1,10 +1,11 @@
 // softlab/types.hpp: the element types every generic algorithm supports, and their tokens.
 //
 // A token is the one spelling of a type used by the CLI, benchmark names, CSV and JSON:
-// float, double, long-double, bin50, bin100, fp16sim, bf16sim.
+// float, double, long-double, bin50, bin100, fp16sim, bf16sim, f16, bf16.
 #pragma once
 
 #include <softlab/simulated.hpp>
+#include <softlab/storage.hpp>
 
 #include <boost/multiprecision/cpp_bin_float.hpp>
 
@@ -32,11 +33,12 @@ struct type_list {
 /// one .cpp, with it (`extern template` declarations beside them in their header); element_types
 /// below is made from the same list. fp16sim and bf16sim (softlab/simulated.hpp) are binary16 and
 /// bfloat16 simulated in double, correctly rounded: for studying the algorithms at low precision
-/// on any CPU, not for speed.
+/// on any CPU, not for speed. float16 and bfloat16 (softlab/storage.hpp) are the real 16-bit
+/// storage types: every implementation computes them in a wider type and rounds once.
 // clang-format off
 #define SOFTLAB_FOR_EACH_ELEMENT_TYPE(X) \
   X(float) X(double) X(long double) X(::softlab::bin50) X(::softlab::bin100) \
-  X(::softlab::fp16sim) X(::softlab::bf16sim)
+  X(::softlab::fp16sim) X(::softlab::bf16sim) X(::softlab::float16) X(::softlab::bfloat16)
 // clang-format on
 
 namespace detail {
@@ -85,6 +87,15 @@ struct type_token<bf16sim> {
   static constexpr std::string_view value = "bf16sim";
 };
 
+template <>
+struct type_token<float16> {
+  static constexpr std::string_view value = "f16";
+};
+template <>
+struct type_token<bfloat16> {
+  static constexpr std::string_view value = "bf16";
+};
+
 template <class T>
 inline constexpr std::string_view type_token_v = type_token<T>::value;
 
@@ -96,6 +107,11 @@ inline constexpr int precision_bits = std::numeric_limits<T>::digits;
 template <class T>
 inline constexpr bool is_hardware_float =
     std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, long double>;
+
+/// A format narrower than double whose every value is a double (the simulated formats and the
+/// storage types): read and written through double, exactly.
+template <class T>
+inline constexpr bool is_narrow_format = is_simulated_float<T> || is_storage_float<T>;
 
 /// Error of the scalar exp and log the generic algorithms call for T, in ULPs: exp errs by at
 /// most exp_ulps + exp_per_unit * |x|, log by log_ulps. glibc's expf/exp/expl and log are

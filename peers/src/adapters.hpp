@@ -14,6 +14,9 @@ namespace softlab::peers::detail {
 // torch_peer.cpp. The kernels set at::set_num_threads(1) once, when first made.
 kernel<float> torch_float();
 kernel<double> torch_double();
+/// The 16-bit storage types where ATen has a CPU kernel for them (bfloat16 in 1.13), else empty.
+std::optional<kernel<bfloat16>> torch_bfloat16();
+std::optional<kernel<float16>> torch_float16();
 std::string torch_description();
 /// torch::softmax(x, 0) (a new tensor each call), copied into y: peers::allocating_softmax.
 void torch_softmax_allocating(std::span<const float> x, std::span<float> y);

@@ -11,6 +11,8 @@ void register_peers(softlab::registry& into) {
 #ifdef SOFTLAB_HAVE_TORCH
   into.add<float>(detail::torch_float());
   into.add<double>(detail::torch_double());
+  if (auto k = detail::torch_bfloat16()) into.add<bfloat16>(*k);
+  if (auto k = detail::torch_float16()) into.add<float16>(*k);
 #endif
 #ifdef SOFTLAB_HAVE_ONEDNN
   into.add<float>(detail::onednn_float());

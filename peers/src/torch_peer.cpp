@@ -40,10 +40,13 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #ifndef SOFTLAB_TORCH_VERSION
 #error "SOFTLAB_TORCH_VERSION (the libtorch version string) is set by peers/CMakeLists.txt"
@@ -52,9 +55,26 @@
 namespace softlab::peers::detail {
 namespace {
 
+/// ATen's scalar type of T, and T from ATen's scalar (the 16-bit types: the same bits).
+template <class T>
+at::ScalarType scalar_type() {
+  if constexpr (std::is_same_v<T, float>) return at::kFloat;
+  if constexpr (std::is_same_v<T, double>) return at::kDouble;
+  if constexpr (std::is_same_v<T, bfloat16>) return at::kBFloat16;
+  if constexpr (std::is_same_v<T, float16>) return at::kHalf;
+}
 template <class T>
 at::TensorOptions options() {
-  return at::TensorOptions().dtype(std::is_same_v<T, float> ? at::kFloat : at::kDouble);
+  return at::TensorOptions().dtype(scalar_type<T>());
+}
+template <class T>
+T scalar_of(const at::Tensor& t) {
+  if constexpr (std::is_same_v<T, bfloat16>)
+    return bfloat16::from_bits(t.item<c10::BFloat16>().x);
+  else if constexpr (std::is_same_v<T, float16>)
+    return float16::from_bits(t.item<c10::Half>().x);
+  else
+    return t.item<T>();
 }
 
 template <class T>
@@ -83,9 +103,9 @@ void torch_log_softmax(std::span<const T> x, std::span<T> y) {
 
 template <class T>
 T torch_logsumexp(std::span<const T> x) {
-  if (x.empty()) return -softlab::detail::infinity<T>();  // log of an empty sum, as softlab
+  if (x.empty()) return -std::numeric_limits<T>::infinity();  // log of an empty sum, as softlab
   c10::InferenceMode inference;
-  return at::logsumexp(view_of<T>(x.data(), x.size()), {0}).template item<T>();
+  return scalar_of<T>(at::logsumexp(view_of<T>(x.data(), x.size()), {0}));
 }
 
 double no_bound(const bound_inputs&) { return no_bound_claimed; }
@@ -163,9 +183,32 @@ kernel<T> make() {
 kernel<float> torch_float() { return make<float>(); }
 kernel<double> torch_double() { return make<double>(); }
 
+/// ATen 1.13 has CPU softmax kernels for bfloat16 (computed in float) but not for float16 (a
+/// "not implemented for 'Half'" error): each is registered only if a two-element softmax, log
+/// softmax and logsumexp run.
+template <class T>
+std::optional<kernel<T>> torch_if_it_runs() {
+  kernel<T> k = make<T>();
+  try {
+    const std::vector<T> x{T(1.0), T(2.0)};
+    std::vector<T> y(2);
+    k.softmax(x, y);
+    k.log_softmax(x, y);
+    (void)k.logsumexp(x);
+  } catch (const c10::Error&) {
+    return std::nullopt;
+  }
+  return k;
+}
+std::optional<kernel<bfloat16>> torch_bfloat16() { return torch_if_it_runs<bfloat16>(); }
+std::optional<kernel<float16>> torch_float16() { return torch_if_it_runs<float16>(); }
+
 std::string torch_description() {
   best_cpu_capability_once();
-  return "torch: libtorch " SOFTLAB_TORCH_VERSION ", built (float, double; ATen CPU capability " +
+  std::string types = "float, double";
+  if (torch_bfloat16()) types += ", bf16";
+  if (torch_float16()) types += ", f16";
+  return "torch: libtorch " SOFTLAB_TORCH_VERSION ", built (" + types + "; ATen CPU capability " +
          cpu_capability() + "; intra-op threads now " + std::to_string(at::get_num_threads()) +
          ", set to 1 at registration)";
 }

@@ -310,6 +310,7 @@ TEST_CASE("evaluate: the metrics of kernels that fail in known ways") {
   CHECK(good.max_ulp <= 0.5);
   CHECK(good.max_ulp_normal <= 0.5);
   CHECK(good.wrong_zero_count == 0);
+  CHECK(good.not_correctly_rounded_count == 0);
   CHECK(good.nan_count == 0);
   CHECK(good.argmax_preserved == 1);
   CHECK(good.max_sum_error < 1e-6);
@@ -322,6 +323,7 @@ TEST_CASE("evaluate: the metrics of kernels that fail in known ways") {
   const accuracy::cell_metrics flushed =
       accuracy::evaluate<float>(test_kernel(flushing), refs, pool(), hex);
   CHECK(flushed.wrong_zero_count == 6);  // every g below FLT_MIN = e^-87.34 (over 1.37)
+  CHECK(flushed.not_correctly_rounded_count == 6);
   CHECK(flushed.max_ulp > 1);
   CHECK(flushed.max_ulp_normal <= 0.5);  // the normal results are untouched
   CHECK(flushed.max_rel_error == 1);

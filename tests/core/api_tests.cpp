@@ -88,7 +88,8 @@ TEST_CASE("the registry lists every implementation of the compile-time list", "[
     CHECK(r.find<float>(Impl::facts.name) != nullptr);
   });
   CHECK(r.names().size() == count);
-  CHECK(r.types_of("xsimd") == std::vector<std::string_view>{"float", "double"});
+  // The compiled implementations: float and double, and the 16-bit storage types through them.
+  CHECK(r.types_of("xsimd") == std::vector<std::string_view>{"float", "double", "f16", "bf16"});
   CHECK(r.types_of("stable").size() == element_types::size);
   kernel<float> duplicate = *r.find<float>("stable");
   registry copy = r;

@@ -67,7 +67,7 @@ constexpr mpfr_prec_t reference_bits() {
 /// v exactly (the precision must hold T's significand, which reference_bits<T> does).
 template <class T>
 void assign(mpfr_ptr out, const T& v) {
-  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> || is_simulated_float<T>) {
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> || is_narrow_format<T>) {
     mpfr_set_d(out, static_cast<double>(v), MPFR_RNDN);  // exact: each is a double
   } else if constexpr (std::is_same_v<T, long double>) {
     mpfr_set_ld(out, v, MPFR_RNDN);
@@ -100,7 +100,7 @@ void assign(mpfr_ptr out, const T& v) {
 /// The exact value rounded to nearest in T (subnormals included for the hardware types).
 template <class T>
 T round_to(mpfr_srcptr v) {
-  if constexpr (is_simulated_float<T>) {
+  if constexpr (is_narrow_format<T>) {
     // MPFR's own emulation of a format with subnormals, independent of the simulation's chop:
     // round to p bits in the default exponent range, then narrow the range to T's (MPFR's
     // exponents are those of 0.1b * 2^e: emax = T's emax + 1, emin = that of the smallest

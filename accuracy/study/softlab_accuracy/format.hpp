@@ -79,7 +79,7 @@ T nearest_simulated(const std::string& magnitude) {
 /// whose values are doubles.
 template <class T>
 constexpr bool supports_format(value_format format) {
-  return format == value_format::dec || is_hardware_float<T> || is_simulated_float<T>;
+  return format == value_format::dec || is_hardware_float<T> || is_narrow_format<T>;
 }
 
 /// v as text (see the top of this file). NaN is always "nan", infinities "inf" and "-inf".
@@ -103,7 +103,7 @@ std::string format_value(const T& v, value_format format) {
     char buffer[64];
     const auto result = std::to_chars(buffer, buffer + sizeof buffer, v);
     return std::string(buffer, result.ptr);
-  } else if constexpr (is_simulated_float<T>) {
+  } else if constexpr (is_narrow_format<T>) {
     const double d = static_cast<double>(v);
     if (format == value_format::hex) return format_hex(d);
     std::string text;

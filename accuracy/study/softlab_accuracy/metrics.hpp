@@ -27,7 +27,9 @@
 //  - nan_count, inf_count: NaN and infinite outputs (for the NaN family every output should be
 //    NaN: read the count with the family); wrong_zero_count: y = 0 where the exact g rounded to
 //    T is not 0 (flushed); wrong_nonzero_count: y a number other than 0 where g is exactly 0
-//    (a -inf entry, the losers of a +inf);
+//    (a -inf entry, the losers of a +inf); not_correctly_rounded_count: y other than the exact
+//    g rounded to nearest in T, i.e. an error above half an ULP (the reference's 2p + 64 bits
+//    leave no tie to decide: an exact softmax at a midpoint of T is not met in these families);
 //  - argmax_preserved: the fraction of vectors where some largest y_i is at a largest x_i (the
 //    argmax of g); vectors with a NaN input do not count (nan if none count);
 //  - worst element (largest ULP error, first such): its index in its vector (from 0), x, y and
@@ -314,6 +316,7 @@ struct cell_metrics {
   std::size_t inf_count = 0;
   std::size_t wrong_zero_count = 0;
   std::size_t wrong_nonzero_count = 0;
+  std::size_t not_correctly_rounded_count = 0;
   double argmax_preserved = std::numeric_limits<double>::quiet_NaN();
   std::size_t worst_vector = 0;
   std::size_t worst_index = 0;
@@ -335,6 +338,7 @@ struct partial_metrics {
   double max_ulp = -1, sum_ulp = 0, max_ulp_normal = 0, sum_ulp_normal = 0;
   double max_rel = 0, max_ratio = -1, max_kappa = -1, max_log = 0;
   std::size_t nan_count = 0, inf_count = 0, wrong_zero = 0, wrong_nonzero = 0;
+  std::size_t not_correctly_rounded = 0;
   long double max_abs_diff = 0;
   std::size_t worst_index = 0;
   reference::exact sum;  ///< sum of the computed y
@@ -452,6 +456,7 @@ cell_metrics evaluate(const kernel<T>& k, std::span<const vector_reference<T>> r
       const double ulp =
           reference::ulp_error(yj, g, y.get(), diff.get());  // diff = y - g if both finite
       const bool compared = y_finite && !mpfr_nan_p(g);
+      if (ulp > 0.5) ++acc.not_correctly_rounded;
       if (!compared) reference::assign(y.get(), yj);
       mpfr_add(acc.sum.get(), acc.sum.get(), y.get(), MPFR_RNDN);
       ++acc.elements;
@@ -532,6 +537,7 @@ cell_metrics evaluate(const kernel<T>& k, std::span<const vector_reference<T>> r
     result.inf_count += acc.inf_count;
     result.wrong_zero_count += acc.wrong_zero;
     result.wrong_nonzero_count += acc.wrong_nonzero;
+    result.not_correctly_rounded_count += acc.not_correctly_rounded;
   }
   result.max_ulp = std::max(worst, 0.0);
   result.mean_ulp = result.elements > 0 ? sum_ulp / double(result.elements) : 0;

@@ -42,7 +42,7 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view t
 /// is not a directory.
 void ensure_directory(const std::filesystem::path& directory);
 
-inline constexpr std::array<std::string_view, 34> csv_columns{
+inline constexpr std::array<std::string_view, 35> csv_columns{
     "implementation",
     "origin",
     "type",
@@ -63,6 +63,7 @@ inline constexpr std::array<std::string_view, 34> csv_columns{
     "inf_count",
     "wrong_zero_count",
     "wrong_nonzero_count",
+    "not_correctly_rounded_count",
     "argmax_preserved",
     "worst_index",
     "worst_x",

@@ -207,6 +207,7 @@ std::vector<std::string> row_fields(const cell_row& row) {
           std::to_string(m.inf_count),
           std::to_string(m.wrong_zero_count),
           std::to_string(m.wrong_nonzero_count),
+          std::to_string(m.not_correctly_rounded_count),
           format_metric(m.argmax_preserved),
           std::to_string(m.worst_index),
           m.worst_x,

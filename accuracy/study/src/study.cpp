@@ -47,7 +47,7 @@ std::size_t size_cap(int precision_bits, bool full) {
 /// (the tool's choice for people: 0.3, not 0.300048828125).
 template <class T>
 std::string data_value(const T& v) {
-  if constexpr (is_simulated_float<T>)
+  if constexpr (is_narrow_format<T>)
     return format_value(static_cast<double>(v), value_format::dec);
   else
     return format_value(v, value_format::dec);

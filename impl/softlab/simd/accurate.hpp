@@ -68,6 +68,12 @@ struct accurate : detail::compiled<accurate> {
       .faithful = true,
   };
 
+  /// The 16-bit storage types are computed in double: one rounding of a double result within
+  /// 0.5 + 2^-21 ULP of double to a 16-bit type is correctly rounded unless the exact weight
+  /// lies within 2^-40 of its ULP of a midpoint.
+  template <class S>
+  using storage_compute = double;
+
   /// Scores formed in the wider type (see above); weights may be the keys' memory.
   template <class T>
   static void pairwise_attention(const T& query, std::span<const T> keys,
