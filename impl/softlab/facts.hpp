@@ -47,10 +47,10 @@ inline constexpr double no_bound_claimed = std::numeric_limits<double>::infinity
 /// B u + O((B u)^2), below Higham's gamma_B = B u / (1 - B u) and finite for every B. In ULPs
 /// (relative error / u), capped at the largest double: a vacuous bound is still a claim (the
 /// contract's outputs in [0, 1] hold regardless). It is about B (1 + B u / 2): B while B u is
-/// small (float, B = 1000: +0.03 ULP); in bfloat16 (u = 2^-8), where |x| u or n u reach 1, it
-/// is what keeps the bounds true: e.g. two_pass on scores near -900 (first-order B = 1913 ULP),
-/// whose reduced arguments carry an absolute error up to ~u|x| = 3.5, gives a weight 12 times
-/// the exact one (1928 ULP): a factor e^2.5, not 1 + 2.5.
+/// small (float, B = 1000: +0.03 ULP); in bfloat16 (u = 2^-8), where n u or |x - max| u reach
+/// 1, it is what keeps the bounds true: a sequential sum of 1000 terms (n u = 3.9) errs by up to
+/// a relative (1 - u)^-999 - 1 = 49, not 3.9, and an exp argument off by 2.5 makes a weight off
+/// by a factor e^2.5 = 12, not 1 + 2.5.
 inline double beyond_first_order(double first_order_ulps, const bound_inputs& in) {
   if (first_order_ulps == no_bound_claimed) return no_bound_claimed;
   const double u = std::ldexp(1.0, -in.precision_bits);

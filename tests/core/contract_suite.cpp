@@ -395,3 +395,227 @@ TEST_CASE("building blocks: the vector loop visits every element once", "[blocks
       }
     }
 }
+
+namespace {
+
+/// The MPFR exponent range widened to the most MPFR allows while in scope (the multiprecision
+/// types reach 2^(2^31), past MPFR's default 2^(2^30)), restored after.
+class widest_mpfr_range {
+ public:
+  widest_mpfr_range() : emin_(mpfr_get_emin()), emax_(mpfr_get_emax()) {
+    mpfr_set_emin(mpfr_get_emin_min());
+    mpfr_set_emax(mpfr_get_emax_max());
+  }
+  ~widest_mpfr_range() {
+    mpfr_set_emin(emin_);
+    mpfr_set_emax(emax_);
+  }
+  widest_mpfr_range(const widest_mpfr_range&) = delete;
+  widest_mpfr_range& operator=(const widest_mpfr_range&) = delete;
+
+ private:
+  mpfr_exp_t emin_, emax_;
+};
+
+/// The neighbour of a positive finite v in T, above (+1) or below (-1) it.
+template <class T>
+T neighbour(const T& v, int direction) {
+  using std::frexp;
+  using std::ldexp;
+  int exponent = 0;
+  const T fraction = frexp(v, &exponent);  // v = fraction 2^exponent, fraction in [0.5, 1)
+  const int p = std::numeric_limits<T>::digits;
+  const T ulp = T(ldexp(T(1), exponent - p));
+  if (direction > 0) return T(v + ulp);
+  return fraction == T(0.5) ? T(v - T(ulp / T(2))) : T(v - ulp);
+}
+
+/// Scores where an argument reduction at working precision loses n_i: the largest finite T
+/// (1e300 in the multiprecision types, whose 2^(2^31) would only repeat it), +-1e4 and +-1e30 (a
+/// quarter of the largest T where smaller), both sides of the old Cody-Waite limit (2^min(12,
+/// p/2) ln 2: 2839 for p >= 24, 22 binary16, 11 bfloat16), of the present one (2^(b-1) ln 2,
+/// where the large-score reduction takes over) and of the huge-score threshold R = 2^s, from both
+/// sides and with neighbours within the zero gap G of the max (their weights are not 0: at 2^62 in
+/// double, e^-512). Rows of 64 are uniform within 20 of an offset (seeded).
+template <class T>
+std::vector<std::pair<std::string, std::vector<T>>> extreme_rows() {
+  using limits = std::numeric_limits<T>;
+  using std::ldexp;
+  const T largest = limits::max_exponent > 16384 ? T(1e300) : limits::max();
+  const T big = T(std::min(1e30, static_cast<double>(limits::max()) / 4));
+  const T ten_thousand = T(1e4);
+  const int p = limits::digits;
+  const T old_limit = T(std::floor(std::ldexp(0.6931471805599453, std::min(12, p / 2))));
+  const T huge = T(ldexp(T(1), detail::huge_score_exponent<T>()));
+  const T below_huge = neighbour(huge, -1), above_huge = neighbour(huge, +1);
+  std::vector<std::pair<std::string, std::vector<T>>> rows{
+      {"largest, half, -largest, 0", {largest, T(largest / T(2)), T(-largest), T(0)}},
+      {"largest twice, -largest, 1", {largest, T(-largest), largest, T(1)}},
+      {"largest and its neighbours below",
+       {largest, neighbour(largest, -1), neighbour(neighbour(largest, -1), -1),
+        T(-neighbour(largest, -1))}},
+      {"-largest, -largest/2, -largest/4",
+       {T(-largest), T(-largest / T(2)), T(-largest / T(4)), T(-largest)}},
+      {"1e4 and around",
+       {ten_thousand, T(ten_thousand - T(3.5)), T(ten_thousand - T(40)), T(ten_thousand - T(100)),
+        T(-ten_thousand), T(0)}},
+      {"-1e4 and around",
+       {T(-ten_thousand), T(T(-ten_thousand) + T(1.25)), T(T(-ten_thousand) + T(30)),
+        T(T(-ten_thousand) + T(0.5))}},
+      {"1e30 twice, -1e30, 0", {big, T(-big), T(0), big}},
+      {"-1e30 three times, -1.5e30", {T(-big), T(-big), T(-big), T(T(-big) * T(1.5))}},
+      {"old Cody-Waite limit",
+       {T(old_limit - T(0.5)), T(old_limit + T(0.5)), T(old_limit + T(3)), T(old_limit - T(20)),
+        T(old_limit + T(20)), old_limit}},
+      {"R and its neighbours below",
+       {huge, below_huge, neighbour(below_huge, -1), T(T(-huge) / T(2))}},
+      {"above R: the max dominates", {above_huge, huge, below_huge}},
+      {"-R, and huge scores below it", {T(-huge), T(-above_huge), T(-neighbour(above_huge, +1))}},
+      {"just inside -R", {T(-below_huge), T(-huge), T(-above_huge)}},
+      {"beyond -R only", {T(-above_huge), T(-neighbour(above_huge, +1)), T(-largest)}},
+  };
+  std::vector<double> offsets{1e4,
+                              -1e4,
+                              1e6,
+                              -1e6,
+                              static_cast<double>(big),
+                              static_cast<double>(huge) / 2,
+                              static_cast<double>(huge)};
+  if constexpr (detail::needs_large_score_reduction<T>) {
+    const double limit = static_cast<double>(detail::reduction_constants_for<T>().cody_waite_limit);
+    offsets.push_back(limit);
+    offsets.push_back(-limit);
+  }
+  reference::seeded_random rng(seed);
+  for (const double c : offsets) {
+    if (std::abs(c) + 20 > static_cast<double>(limits::max())) continue;
+    std::vector<T> x(64);
+    for (T& v : x) v = T(rng.uniform(c - 20, c + 20));
+    rows.emplace_back("uniform within 20 of " + std::to_string(c), x);
+  }
+  return rows;
+}
+
+template <class T>
+void check_two_pass_extremes() {
+  const widest_mpfr_range widest;
+  const registry kernels = builtin_registry();
+  const kernel<T>& k = *kernels.find<T>("two_pass");
+  observation seen;
+  for (const auto& [label, x] : extreme_rows<T>()) {
+    INFO(type_token_v<T> << " row: " << label);
+    seen.merge(softmax_tester<T>(k).label(label).test(x));
+    // A weight whose exact value rounds to 0 or to 1 in T is exactly that.
+    const std::vector<reference::exact> exact = reference::exact_softmax<T>(x);
+    std::vector<T> y(x.size());
+    k.softmax(x, y);
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const T rounded = reference::round_to<T>(exact[i].get());
+      INFO("element " << i << ": x = " << static_cast<double>(x[i])
+                      << ", y = " << static_cast<double>(y[i]));
+      if (rounded == T(0) || rounded == T(1)) CHECK(y[i] == rounded);
+    }
+  }
+  testing::print_observation(k.facts.name, type_token_v<T>, "-", "extreme rows", seen);
+}
+
+TEST_CASE("two_pass: scores at the ends of the range against MPFR within the stated bound",
+          "[two_pass]") {
+  SECTION("float") { check_two_pass_extremes<float>(); }
+  SECTION("double") { check_two_pass_extremes<double>(); }
+  SECTION("long double") { check_two_pass_extremes<long double>(); }
+  SECTION("fp16sim") { check_two_pass_extremes<fp16sim>(); }
+  SECTION("bf16sim") { check_two_pass_extremes<bf16sim>(); }
+  SECTION("bin50") { check_two_pass_extremes<bin50>(); }
+  SECTION("bin100") { check_two_pass_extremes<bin100>(); }
+}
+
+/// v exactly in MPFR, for the integer types of detail::exponent_integer.
+template <class I>
+void assign_integer(mpfr_ptr out, const I& v) {
+  if constexpr (std::is_same_v<I, std::int64_t>) {
+    mpfr_set_si(out, static_cast<long>(v), MPFR_RNDN);
+  } else if constexpr (std::is_same_v<I, detail::int128>) {
+    mpfr_set_si(out, static_cast<long>(v >> 64), MPFR_RNDN);  // v = high 2^64 + low, low >= 0
+    mpfr_mul_2ui(out, out, 64, MPFR_RNDN);
+    mpfr_add_ui(out, out, static_cast<unsigned long>(static_cast<std::uint64_t>(v)), MPFR_RNDN);
+  } else {
+    mpfr_set_str(out, v.str().c_str(), 10, MPFR_RNDN);
+  }
+}
+
+/// two_pass's argument reduction x = n ln 2 + r against MPFR, for |x| from 2^-4 to R = 2^s (the
+/// largest it is asked to reduce): |x / ln 2 - n| <= 1/2 + 2^-20 (n the nearest integer, up to
+/// ties), and r within 0.41 u of x - n ln 2, at every magnitude. Arguments: random magnitudes
+/// 2^e [1, 2) for every e, both signs; near (k + 1/2) ln 2 (ties of n) and k ln 2; the Cody-Waite
+/// limit and R with their neighbours.
+template <class T>
+void check_reduction() {
+  using limits = std::numeric_limits<T>;
+  using std::ldexp;
+  const auto& c = detail::reduction_constants_for<T>();
+  const int p = limits::digits;
+  const int s = detail::huge_score_exponent<T>();
+  const mpfr_prec_t bits = s + 2 * p + 64;
+  reference::exact ln2(bits), n(bits), exact_r(bits), computed_r(bits), error(bits);
+  mpfr_const_log2(ln2.get(), MPFR_RNDN);
+  std::vector<T> arguments;
+  reference::seeded_random rng(seed);
+  const int tries = std::is_same_v<T, bin50> || std::is_same_v<T, bin100> ? 2 : 40;
+  for (int e = -4; e < s; ++e)
+    for (int trial = 0; trial < tries; ++trial) {
+      const T v = T(ldexp(T(rng.uniform(1, 2)), e));
+      arguments.push_back(trial % 2 == 0 ? v : T(-v));
+      const double k = std::floor(std::ldexp(rng.uniform(1, 2), std::min(e, 52)));
+      arguments.push_back(T((k + 0.5) * 0.6931471805599453));
+      arguments.push_back(T(-k * 0.6931471805599453));
+    }
+  const T huge = c.huge;
+  for (T v : {c.cody_waite_limit, huge}) {
+    if (v > huge) continue;
+    for (int step = 0; step < 4; ++step, v = neighbour(v, -1)) {
+      arguments.push_back(v);
+      arguments.push_back(T(-v));
+    }
+  }
+  arguments.push_back(huge);
+  double worst[2] = {0, 0};  // Cody-Waite; beyond its range (two stages, or the wide float)
+  for (const T& x : arguments) {
+    using std::abs;
+    if (!(abs(x) <= huge)) continue;
+    const detail::reduced_argument<T> a = detail::reduce(x, c);
+    assign_integer(n.get(), a.exponent);
+    reference::assign(exact_r.get(), x);
+    mpfr_mul(error.get(), n.get(), ln2.get(), MPFR_RNDN);  // n ln 2, error 2^-(2p + 62)
+    mpfr_sub(exact_r.get(), exact_r.get(), error.get(), MPFR_RNDN);
+    reference::assign(computed_r.get(), a.reduced);
+    mpfr_sub(error.get(), computed_r.get(), exact_r.get(), MPFR_RNDN);
+    mpfr_abs(error.get(), error.get(), MPFR_RNDN);
+    mpfr_mul_2si(error.get(), error.get(), p, MPFR_RNDN);  // in units of u = 2^-p
+    const double in_u = error.to_double();
+    mpfr_div(exact_r.get(), exact_r.get(), ln2.get(), MPFR_RNDN);  // x / ln 2 - n
+    INFO(type_token_v<T> << std::hexfloat << ": x = " << static_cast<double>(x)
+                         << ", r = " << static_cast<double>(a.reduced) << ", error " << in_u
+                         << " u, x / ln 2 - n = " << exact_r.to_double());
+    CHECK(in_u <= 0.41);
+    CHECK(std::abs(exact_r.to_double()) <= 0.5 + 0x1p-20);
+    const bool beyond = detail::needs_large_score_reduction<T> && !(abs(x) < c.cody_waite_limit);
+    worst[beyond ? 1 : 0] = std::max(worst[beyond ? 1 : 0], in_u);
+  }
+  std::printf(
+      "two_pass reduction %-11s %zu arguments up to 2^%d: largest error %.4f u (Cody-Waite), "
+      "%.4f u (beyond it)\n",
+      std::string(type_token_v<T>).c_str(), arguments.size(), s, worst[0], worst[1]);
+}
+
+TEST_CASE("two_pass: the argument reduction is exact at every magnitude", "[two_pass]") {
+  SECTION("float") { check_reduction<float>(); }
+  SECTION("double") { check_reduction<double>(); }
+  SECTION("long double") { check_reduction<long double>(); }
+  SECTION("fp16sim") { check_reduction<fp16sim>(); }
+  SECTION("bf16sim") { check_reduction<bf16sim>(); }
+  SECTION("bin50") { check_reduction<bin50>(); }
+  SECTION("bin100") { check_reduction<bin100>(); }
+}
+
+}  // namespace

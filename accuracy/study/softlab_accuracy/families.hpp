@@ -139,17 +139,12 @@ inline double gaussian(reference::seeded_random& rng) {
 
 /// Why family f is not drawn in T, or an empty string when it is. random_bits needs a T stored
 /// as its IEEE bits (float and double here; not long double's x87 format, not the
-/// multiprecision types). near_max stops at long double's range: at the multiprecision types'
-/// largest values (about 2^(2^31)) two_pass's argument reduction (detail::split_exp) removes
-/// about p bits of the exponent per round, some 10^7 rounds per element: the study would hang.
+/// multiprecision types).
 template <class T>
 std::string_view skip_reason(const family_spec& f) {
   if (f.shared) return {};
   if (f.own == own_family::random_bits && !detail::is_plain_ieee_storage<T>())
     return "its values are not stored as IEEE bits";
-  if (f.own == own_family::near_max && std::numeric_limits<T>::max_exponent > 16384)
-    return "beyond long double's range, two_pass's argument reduction (split_exp) loops about "
-           "2^31/p rounds per element";
   return {};
 }
 
