@@ -8,6 +8,7 @@
 #include <softlab/kernel_rows.hpp>
 #include <softlab/options.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -26,6 +27,18 @@ struct softmax_command_options {
   std::size_t threads = 0;
   const CLI::Option* threads_option = nullptr;  ///< counted: --threads given or not
 };
+
+/// Decimal digits only: CLI11 would read "-1" into an unsigned count by wrapping it around.
+CLI::Validator whole_number() {
+  return CLI::Validator(
+      [](std::string& text) {
+        const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+          return c >= '0' && c <= '9';
+        });
+        return digits ? std::string() : "\"" + text + "\" is not a whole number";
+      },
+      "COUNT");
+}
 
 void run_softmax(context& ctx, const softmax_command_options& options) {
   const number_format format = parse_number_format(options.format);
@@ -87,12 +100,15 @@ command add_softmax_command(CLI::App& root) {
   app->add_option("--rows", options->rows,
                   "The n scores are R rows of n/R, row-major: one softmax per row (R must "
                   "divide n); printed in the same order")
+      ->check(whole_number())
       ->capture_default_str();
-  options->threads_option = app->add_option(
-      "--threads", options->threads,
-      "Threads the rows are split across (at least 1; default: SOFTLAB_THREADS, else every CPU "
-      "this process may use). The output is the same bits for any count; small batches run on "
-      "one thread");
+  options->threads_option = app->add_option("--threads", options->threads,
+                                            "Threads the rows are split across (at least 1; "
+                                            "default: SOFTLAB_THREADS, else every CPU "
+                                            "this process may use). The output is the same bits "
+                                            "for any count; small batches run on "
+                                            "one thread")
+                                ->check(whole_number());
   return {app, [options](context& ctx) { run_softmax(ctx, *options); }, {}};
 }
 

@@ -178,7 +178,8 @@ TEST_CASE("softmax --rows and --threads: bad values exit 2, named") {
   require_rejected(run_softlab({"softmax", "--threads", "0"}, "1 2"), {"--threads 0"});
   require_rejected(run_softlab({"softmax", "--rows", "3", "--threads", "0"}, "1 2 3"),
                    {"--threads 0"});
-  require_rejected(run_softlab({"softmax", "--threads", "-1"}, "1 2"), {});
+  require_rejected(run_softlab({"softmax", "--threads", "-1"}, "1 2"), {"--threads"});
+  require_rejected(run_softlab({"softmax", "--rows", "-2"}, "1 2"), {"--rows"});
   // check's and accuracy's worker pools are --reference-threads; --threads is not theirs.
   require_rejected(run_softlab({"check", "--threads", "2"}, "1 2"), {"--threads"});
   const run_result check = run_softlab({"check", "--reference-threads", "2"}, "1 2 3");
