@@ -8,10 +8,15 @@
 // (libomp's package); the few libgomp functions used are declared below.
 //
 // min_elements_per_thread (softlab/detail/rows.hpp), measured on the 2-core Zen 3 development
-// machine (busy with other builds, so medians of many runs): softlab::fast, float, rows of 512,
-// threads 1 against 2. Waking the second thread and joining it costs about 4-6 us; 2 threads
-// break even near 8K elements and are 1.5x faster from 32K on. 16K elements a thread keeps the
-// small batches on the calling thread and halves the large ones.
+// machine while other builds kept it busy (load 7-10): softlab::fast, float, rows of 512, 1
+// thread against 2, the minimum of 2000 calls back to back (the pool's threads still spinning
+// from the previous call) and of 300 calls 3 ms apart (the threads asleep, woken by the OS).
+//   elements            4K     8K     16K    32K    64K    256K
+//   back to back        0.99x  1.38x  1.62x  1.78x  1.88x  1.95x   (1 thread: 2.3 us at 4K)
+//   woken from sleep    0.62x  0.85x  1.37x  1.44x  1.72x  1.92x
+// 16K elements a thread: a batch is split from 32K elements on, where both gain at least 1.4x.
+// On a loaded machine the median woken call takes milliseconds, the second thread waiting for a
+// core behind other processes: a caller that cannot wait sets SOFTLAB_THREADS=1.
 #include "cpu_quota.hpp"
 
 #include <softlab/detail/rows.hpp>

@@ -48,7 +48,8 @@ void check_rows(const char* function, std::span<const T> in, std::span<const T> 
 }
 
 /// The fewest elements (rows * cols) a thread is given: below it, waking one more thread costs
-/// more than its share of the work saves (measured in impl/src/threads.cpp).
+/// about what its share of the work saves (measured in impl/src/threads.cpp: 2 threads gain at
+/// least 1.4x from 2 x 16K elements on, even woken from sleep).
 inline constexpr std::size_t min_elements_per_thread = 16384;
 
 /// std::invalid_argument for options.threads == 0, naming the function and the value.
