@@ -100,18 +100,24 @@ range_element_t<X> logsumexp(const X& x) {
   return logsumexp_span<Impl>(as_input_span(x));
 }
 
+/// The element types softmax and log_softmax take: the same T in and out, or 16-bit storage in
+/// and float out.
+template <class X, class Y>
+concept softmax_ranges = std::same_as<range_element_t<X>, range_element_t<Y>> ||
+    (is_storage_float<range_element_t<X>>&& std::same_as<range_element_t<Y>, float>);
+
 // The same with the options argument. One row runs on the calling thread whatever
 // options.threads says (splitting one row would change how its sum is associated); its value
 // is still checked, so that a bad options value fails the same way everywhere.
 template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
-requires std::same_as<range_element_t<X>, range_element_t<Y>>
+requires softmax_ranges<X, Y>
 void softmax(const X& x, Y&& y, const softmax_options& options) {
   detail::check_options("softmax", options);
   softmax<Impl>(x, std::forward<Y>(y));
 }
 
 template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
-requires std::same_as<range_element_t<X>, range_element_t<Y>>
+requires softmax_ranges<X, Y>
 void log_softmax(const X& x, Y&& y, const softmax_options& options) {
   detail::check_options("log_softmax", options);
   log_softmax<Impl>(x, std::forward<Y>(y));

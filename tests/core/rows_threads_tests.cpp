@@ -51,10 +51,10 @@ const bool seed_printed = [] {
 /// The thread counts compared; 1 is the reference for the others.
 constexpr std::size_t thread_counts[] = {1, 2, 3, 4};
 
-/// Equal as stored: memcmp of the bytes that hold the value: all of float, double and the
-/// simulated formats' double; the 10 of x87's long double (the other 6 of its 16 are padding,
-/// never written). Boost's cpp_bin_float objects may hold padding too, so for them: the same
-/// value and sign (NaN as NaN).
+/// Equal as stored: memcmp of the bytes that hold the value: all of float, double, the
+/// simulated formats' double and the 16-bit storage types; the 10 of x87's long double (the other 6
+/// of its 16 are padding, never written). Boost's cpp_bin_float objects may hold padding too, so
+/// for them: the same value and sign (NaN as NaN).
 template <class T>
 bool same_bits(std::span<const T> a, std::span<const T> b) {
   if (a.size() != b.size()) return false;
@@ -63,7 +63,7 @@ bool same_bits(std::span<const T> a, std::span<const T> b) {
     for (std::size_t i = 0; i < a.size(); ++i)
       if (std::memcmp(&a[i], &b[i], 10) != 0) return false;
     return true;
-  } else if constexpr (is_hardware_float<T> || is_simulated_float<T>) {
+  } else if constexpr (is_hardware_float<T> || is_narrow_format<T>) {
     static_assert(std::is_trivially_copyable_v<T>);
     return a.empty() || std::memcmp(a.data(), b.data(), a.size_bytes()) == 0;
   } else {
@@ -76,13 +76,17 @@ bool same_bits(std::span<const T> a, std::span<const T> b) {
   }
 }
 
+/// The multiprecision types, whose exp costs ~1000 times double's (~10 us).
+template <class T>
+inline constexpr bool multiprecision = !(is_hardware_float<T> || is_narrow_format<T>);
+
 /// The columns tested for T: around the vector widths and the small-row limit, and long rows
-/// (5000: fast's two-pass structure in float). The multiprecision types stop at 1000 (their exp
-/// costs ~1000 times double's); 33 rows of 1000 still take the threaded path.
+/// (5000: fast's two-pass structure in float). The multiprecision types stop at 1000; 33 rows
+/// of 1000 still take the threaded path.
 template <class T>
 std::vector<std::size_t> columns_for() {
-  if constexpr (is_hardware_float<T>) return {1, 7, 64, 1000, 5000};
-  return {1, 7, 64, 1000};
+  if constexpr (multiprecision<T>) return {1, 7, 64, 1000};
+  return {1, 7, 64, 1000, 5000};
 }
 
 /// rows x x_stride random scores in [-20, 20] from the seed; then row 1 (when there is one)
@@ -158,10 +162,9 @@ void check_every_shape() {
   for (std::size_t cols : columns_for<T>())
     for (std::size_t rows : {1, 3, 33}) {
       check_shape<Impl, T>(rows, cols, cols + 3, cols + 5, false);  // strides > cols
-      // The multiprecision types' exp costs ~10 us: their threaded batch (33 x 1000) is run in
-      // the general layout only.
+      // The multiprecision types run their threaded batch (33 x 1000) in the general layout only.
       const bool threaded = rows * cols >= 2 * detail::min_elements_per_thread;
-      if (threaded && !(is_hardware_float<T> || is_simulated_float<T>)) continue;
+      if (threaded && multiprecision<T>) continue;
       check_shape<Impl, T>(rows, cols, cols, cols, false);         // packed
       check_shape<Impl, T>(rows, cols, cols + 2, cols + 2, true);  // in place
     }
@@ -372,6 +375,13 @@ TEST_CASE("threads = 0 is invalid_argument naming it, before anything is written
   softmax<fast>(std::span(x).first(1000), plain);
   softmax<fast>(std::span(x).first(1000), with_options, {.threads = 4});
   CHECK(plain == with_options);
+  // 16-bit storage in, float out, with options too.
+  const std::vector<bfloat16> logits{bfloat16(0.5f), bfloat16(-1.0f), bfloat16(2.0f)};
+  std::vector<float> weights(3), weights_with_options(3);
+  softmax<stable>(logits, weights);
+  softmax<stable>(logits, weights_with_options, {.threads = 2});
+  CHECK(weights == weights_with_options);
+  CHECK_THROWS_AS(softmax<stable>(logits, weights, zero), std::invalid_argument);
 }
 
 TEST_CASE("SOFTLAB_THREADS: a positive integer, anything else named", "[rows_threads]") {
