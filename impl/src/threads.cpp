@@ -34,6 +34,7 @@
 #include <exception>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -273,9 +274,14 @@ std::size_t available_cpus() {
     CPU_FREE(set);
   }
   if (cpus == 0) cpus = 1;
-  if (const auto self = detail::read_text("/proc/self/cgroup"))
-    if (const auto limit = detail::cgroup_cpu_limit(*self, "/sys/fs/cgroup"))
-      cpus = std::min(cpus, *limit);
+  // The quota is read once: its files take ~0.1 ms to find and read here (more than the work of
+  // a batch worth splitting), and a container's quota is set when the container starts. The
+  // affinity mask, one system call, is read every time (taskset may change it).
+  static const std::optional<std::size_t> quota = [] {
+    const auto self = detail::read_text("/proc/self/cgroup");
+    return self ? detail::cgroup_cpu_limit(*self, "/sys/fs/cgroup") : std::nullopt;
+  }();
+  if (quota) cpus = std::min(cpus, *quota);
   return std::max<std::size_t>(cpus, 1);
 }
 
