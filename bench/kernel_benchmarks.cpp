@@ -5,6 +5,8 @@
 #include "buffers.hpp"
 #include "timing.hpp"
 
+#include <softlab/kernel_rows.hpp>
+#include <softlab/options.hpp>
 #include <softlab/simd/isa.hpp>
 
 #include <benchmark/benchmark.h>
@@ -195,6 +197,39 @@ void register_operation(const std::string& family, const std::vector<contender<T
   }
 }
 
+/// scores/<type>/<impl>/<rows>x<cols>/t:<threads>: attention's score rows, one softmax per row,
+/// the rows split across `threads` threads by softlab::softmax_rows over the entry's softmax
+/// (kernel_rows.hpp), timed in wall-clock time (UseRealTime: the CPU time of the calling thread
+/// alone would hide the second's). Not Google Benchmark's Threads(n), which runs n copies of
+/// the whole benchmark. Peers run at t:1 only: threading them is each library's own business
+/// (libtorch's intra-op pool, set to 1 thread at registration; oneDNN's OpenMP; XNNPACK's
+/// pthreadpool, not given one) and needs a batched call the registry does not have; softlab's
+/// split over their single-row calls would time softlab's threading, not theirs.
+template <class T>
+void register_scores(const std::vector<contender<T>>& contenders, run_mode mode) {
+  std::vector<contender<T>> measured;
+  for (const contender<T>& who : contenders)
+    if (measurable<T, rows_op>(who)) measured.push_back(who);
+  for (const shape& s : score_shapes(mode)) {
+    if (s.elements() > max_elements<T>) continue;
+    for (const std::size_t threads : score_threads)
+      for (const contender<T>& who : measured) {
+        if (threads != 1 && who.origin != "softlab") continue;
+        const std::string name = "scores/" + std::string(softlab::type_token_v<T>) + "/" +
+                                 who.name + "/" + s.label() + "/t:" + std::to_string(threads);
+        benchmark::RegisterBenchmark(name.c_str(), [who, s, threads](benchmark::State& state) {
+          if (who.isa) softlab::force_isa(*who.isa);
+          const softlab::softmax_options options{.threads = threads};
+          time_over_buffers<T>(state, input_set::uniform, s.elements(), 2,
+                               [&](std::span<const T> x, std::span<T> y) {
+                                 softlab::softmax_rows<T>(who.kernel, x, s.rows, s.cols, s.cols, y,
+                                                          s.cols, options);
+                               });
+        })->UseRealTime();
+      }
+  }
+}
+
 /// The facts of each <impl> segment, once (the same entry is benchmarked in several types).
 template <class T>
 void describe_contenders(const std::vector<contender<T>>& contenders,
@@ -219,6 +254,7 @@ void register_type(const softlab::registry& registry, std::span<const extra_floa
          ...);
       },
       operations{});
+  register_scores<T>(contenders, mode);
   // The data-dependent sets, on softmax only. Hardware types only: bin50's exponent range makes
   // near_underflow another experiment (and its size cap is below these lengths anyway).
   if constexpr (softlab::is_hardware_float<T>)

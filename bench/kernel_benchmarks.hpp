@@ -7,6 +7,9 @@
 //   logsumexp/<type>/<impl>/<n>                 logsumexp(x)
 //   pairwise_attention/<type>/<impl>/<n>        w = softmax(0.5 * keys)
 //   rows/<type>/<impl>/<rows>x<cols>            one softmax per row of a row-major batch
+//   scores/<type>/<impl>/<rows>x<cols>/t:<t>    attention's score rows (16384x512, 1024x4096),
+//                                               softmax_rows on t threads (1, 2), wall-clock
+//                                               time; peers at t:1 only
 //   softmax_inputs/<set>/<type>/<impl>/<n>      softmax on a data-dependent input set: wide,
 //                                               near_underflow, masked (buffers.hpp)
 // <type> is softlab's type token (float, double, long-double, bin50). <impl> is the registry

@@ -59,6 +59,18 @@ std::vector<shape> row_shapes(run_mode mode) {
           {.rows = 16, .cols = 32000}};
 }
 
+std::vector<shape> score_shapes(run_mode mode) {
+  switch (mode) {
+    case run_mode::smoke:
+      return {{.rows = 4, .cols = 16384}};
+    case run_mode::quick:
+      return {{.rows = 256, .cols = 4096}};
+    case run_mode::full:
+      break;
+  }
+  return {{.rows = 16384, .cols = 512}, {.rows = 1024, .cols = 4096}};
+}
+
 std::vector<shape> input_set_shapes(run_mode mode) {
   if (mode == run_mode::smoke) return vectors_of({16});
   return vectors_of({4096, 1 << 20});

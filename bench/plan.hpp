@@ -50,6 +50,15 @@ std::vector<shape> vector_shapes(run_mode mode);
 /// (64x1000), vocabulary rows (16x32000) and a small one bin50 can afford (8x128).
 std::vector<shape> row_shapes(run_mode mode);
 
+/// The batches of the scores/ benchmarks, attention's score rows: 32 heads x 512 queries of 512
+/// keys (16384x512) and a long context, 1024 queries of 4096 keys (1024x4096); both out of any
+/// last-level cache in float. --quick: 256x4096 (1M elements); --smoke: 4x16384, the smallest
+/// batch that 2 threads split.
+std::vector<shape> score_shapes(run_mode mode);
+
+/// The thread counts of the scores/ benchmarks and the threaded roofline references.
+inline constexpr std::size_t score_threads[] = {1, 2};
+
 /// Lengths of the softmax_inputs/ benchmarks (the data-dependent input sets): one in cache, one
 /// out of L2, enough to show a slow path without multiplying the run time.
 std::vector<shape> input_set_shapes(run_mode mode);

@@ -5,6 +5,7 @@
 #include "roofline_loops.hpp"
 #include "timing.hpp"
 
+#include <softlab/detail/rows.hpp>
 #include <softlab/simd/isa.hpp>
 
 #include <benchmark/benchmark.h>
@@ -72,6 +73,32 @@ void register_roofline_benchmarks(run_mode mode) {
         time_over_buffers<float>(state, input_set::uniform, s.elements(), ref.arrays, ref.run);
       });
     }
+  // The threaded references, at the element counts of the scores/ batches.
+  for (const shape& s : score_shapes(mode))
+    for (const std::size_t threads : score_threads)
+      for (const reference& ref : references) {
+        if (ref.name != "read" && ref.name != "copy_nt") continue;
+        const std::size_t n = s.elements();
+        const std::string name = "roofline/" + std::string(ref.name) + "/" + std::to_string(n) +
+                                 "/t:" + std::to_string(threads);
+        benchmark::RegisterBenchmark(name.c_str(), [ref, n, threads](benchmark::State& state) {
+          time_over_buffers<float>(
+              state, input_set::uniform, n, ref.arrays,
+              [&](std::span<const float> x, std::span<float> y) {
+                // Part p of `threads` consecutive parts, each a multiple of a cache line.
+                const auto part_start = [&](std::size_t p) { return n * p / threads / 16 * 16; };
+                softlab::detail::for_row_blocks(
+                    threads, threads, [&](std::size_t first, std::size_t last) {
+                      for (std::size_t p = first; p < last; ++p) {
+                        const std::size_t start = part_start(p);
+                        const std::size_t count =
+                            (p + 1 == threads ? n : part_start(p + 1)) - start;
+                        ref.run(x.subspan(start, count), y.subspan(start, count));
+                      }
+                    });
+              });
+        })->UseRealTime();
+      }
 }
 
 }  // namespace softlab::bench

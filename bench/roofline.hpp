@@ -8,6 +8,10 @@
 //                         slower than plain stores while y fits in cache)
 //   roofline/memcpy/<n>   std::memcpy (glibc picks its own loop; it goes non-temporal above a
 //                         fraction of the last-level cache)
+//   roofline/<read|copy_nt>/<n>/t:<t>  the same on t threads (1, 2), each one contiguous part of
+//                         the arrays, started as softmax_rows starts its threads, in wall-clock
+//                         time; at the element counts of the scores/ batches: the bandwidth the
+//                         threaded softmax can reach
 // float, at the lengths of softmax/float/*, with the same input and cold-run buffer rotation
 // (buffers.hpp). bytes_per_second counts n floats read (read) or n read + n written (the copies),
 // so GB/s shows the useful bandwidth. The loops are the widest this CPU runs: AVX2 when

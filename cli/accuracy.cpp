@@ -27,7 +27,7 @@ struct accuracy_options {
   std::vector<std::string> implementations;
   std::vector<std::string> types;
   std::vector<std::size_t> sizes;
-  unsigned threads = 0;
+  unsigned reference_threads = 0;
 };
 
 void run_accuracy(context& ctx, const accuracy_options& options) {
@@ -38,7 +38,7 @@ void run_accuracy(context& ctx, const accuracy_options& options) {
   study.implementations = options.implementations;
   study.types = options.types;
   study.sizes = options.sizes;
-  study.threads = options.threads;
+  study.threads = options.reference_threads;
   try {
     accuracy::validate(study, ctx.registry);
   } catch (const std::invalid_argument& e) {
@@ -87,7 +87,9 @@ command add_accuracy_command(CLI::App& root) {
   app->add_option("--n", options->sizes,
                   "Only these sizes, for every family (repeatable; still capped for the wide "
                   "types)");
-  app->add_option("--threads", options->threads, "Threads (default: one per core)");
+  app->add_option("--reference-threads", options->reference_threads,
+                  "Threads of the study's worker pool, which computes the MPFR references and "
+                  "runs the kernels on them, several vectors at once (default: one per core)");
   return {app, [options](context& ctx) { run_accuracy(ctx, *options); }, {}};
 }
 

@@ -25,7 +25,7 @@ struct check_options {
   std::string file;
   std::string type = "float";
   std::string format = "dec";
-  unsigned threads = 0;
+  unsigned reference_threads = 0;
 };
 
 std::string read_file(const std::string& path) {
@@ -46,7 +46,7 @@ void run_check(context& ctx, const check_options& options) {
     const std::string text = options.file.empty() ? read_all(ctx.in) : read_file(options.file);
     const scores<T> input = parse_scores<T>(text, options.file);
 
-    accuracy::worker_pool pool = accuracy::make_reference_pool(options.threads);
+    accuracy::worker_pool pool = accuracy::make_reference_pool(options.reference_threads);
     const std::vector<accuracy::vector_reference<T>> refs =
         accuracy::compute_references<T>({input.values}, pool);
     const accuracy::isa_guard restore_isa;
@@ -88,7 +88,9 @@ command add_check_command(CLI::App& root) {
                   "Numbers: dec (shortest round-trip decimal) or hex (printf's %a; not for bin50, "
                   "bin100)")
       ->capture_default_str();
-  app->add_option("--threads", options->threads, "Threads for the reference (default: all)");
+  app->add_option("--reference-threads", options->reference_threads,
+                  "Threads of the worker pool that computes the MPFR reference and runs the "
+                  "checks (default: one per core)");
   return {app, [options](context& ctx) { run_check(ctx, *options); }, {}};
 }
 

@@ -3,7 +3,8 @@
 //   softlab::softmax<Impl>(x, y)            y_i = exp(x_i) / sum_j exp(x_j)
 //   softlab::log_softmax<Impl>(x, y)        y_i = x_i - logsumexp(x)
 //   softlab::logsumexp<Impl>(x)             log sum_j exp(x_j)   (empty x: -inf)
-//   softlab::softmax_rows<Impl>(x, rows, cols, y [, x_stride, y_stride])  one softmax per row
+//   softlab::softmax_rows<Impl>(x, rows, cols, y [, x_stride, y_stride [, options]])
+//                                            one softmax per row, rows across threads
 //   softlab::pairwise_attention<Impl>(query, keys, weights)  weights = softmax(query * keys)
 //
 // x (and keys) is any contiguous range of T (std::span, std::vector, std::array); y (and
@@ -31,6 +32,10 @@
 // ULP error is |y - exact| / ulp(exact), ulp at the exact value's exponent and floored at the
 // subnormal spacing, against MPFR at >= 2p + 64 bits (tests/ and accuracy/ check every bound).
 //
+// Options: softmax, log_softmax, logsumexp and softmax_rows take a last, optional
+// softlab::softmax_options (softlab/options.hpp); without it, or with its defaults, they compute
+// what they always have. Its `threads` splits softmax_rows' rows across threads, never one row.
+//
 // Thread safety: every call is reentrant and keeps no state between calls. The only global
 // state is the instruction set chosen for the vectorized kernels (see softlab/simd/isa.hpp).
 #pragma once
@@ -38,7 +43,9 @@
 // Every implementation's header comes through the registry, the one list of them.
 #include <softlab/detail/arguments.hpp>
 #include <softlab/detail/reductions.hpp>
+#include <softlab/detail/rows.hpp>
 #include <softlab/entry_points.hpp>
+#include <softlab/options.hpp>
 #include <softlab/registry.hpp>
 #include <softlab/types.hpp>
 
@@ -48,6 +55,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 namespace softlab {
 
@@ -92,42 +100,69 @@ range_element_t<X> logsumexp(const X& x) {
   return logsumexp_span<Impl>(as_input_span(x));
 }
 
+/// The element types softmax and log_softmax take: the same T in and out, or 16-bit storage in
+/// and float out.
+template <class X, class Y>
+concept softmax_ranges = std::same_as<range_element_t<X>, range_element_t<Y>> ||
+    (is_storage_float<range_element_t<X>>&& std::same_as<range_element_t<Y>, float>);
+
+// The same with the options argument. One row runs on the calling thread whatever
+// options.threads says (splitting one row would change how its sum is associated); its value
+// is still checked, so that a bad options value fails the same way everywhere.
+template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
+requires softmax_ranges<X, Y>
+void softmax(const X& x, Y&& y, const softmax_options& options) {
+  detail::check_options("softmax", options);
+  softmax<Impl>(x, std::forward<Y>(y));
+}
+
+template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
+requires softmax_ranges<X, Y>
+void log_softmax(const X& x, Y&& y, const softmax_options& options) {
+  detail::check_options("log_softmax", options);
+  log_softmax<Impl>(x, std::forward<Y>(y));
+}
+
+template <class Impl, std::ranges::contiguous_range X>
+range_element_t<X> logsumexp(const X& x, const softmax_options& options) {
+  detail::check_options("logsumexp", options);
+  return logsumexp<Impl>(x);
+}
+
 /// One softmax per row of a row-major matrix; row r of x starts at x[r * x_stride]. In place
 /// (same data, same stride) is allowed; the rows of y must not overlap the rows of x otherwise.
+/// The rows are split across options.threads threads (softlab/options.hpp); each row is computed
+/// by the code one thread runs on it, so y is the same bits for every thread count. Every
+/// argument is checked before anything is written.
 template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
 requires std::same_as<range_element_t<X>, range_element_t<Y>>
 void softmax_rows(const X& x, std::size_t rows, std::size_t cols, std::size_t x_stride, Y&& y,
-                  std::size_t y_stride) {
+                  std::size_t y_stride, const softmax_options& options) {
   using T = range_element_t<X>;
   const auto in = as_input_span(x);
   const auto out = as_output_span(y);
-  auto need = [&](std::size_t stride) { return rows == 0 ? 0 : (rows - 1) * stride + cols; };
-  if (x_stride < cols || y_stride < cols)
-    throw std::invalid_argument("softlab::softmax_rows: stride (x " + std::to_string(x_stride) +
-                                ", y " + std::to_string(y_stride) + ") is less than cols (" +
-                                std::to_string(cols) + ")");
-  if (in.size() < need(x_stride))
-    throw std::invalid_argument("softlab::softmax_rows: x has " + std::to_string(in.size()) +
-                                " elements but " + std::to_string(rows) + " rows of " +
-                                std::to_string(cols) + " with stride " + std::to_string(x_stride) +
-                                " need " + std::to_string(need(x_stride)));
-  if (out.size() < need(y_stride))
-    throw std::invalid_argument("softlab::softmax_rows: y has " + std::to_string(out.size()) +
-                                " elements but " + std::to_string(rows) + " rows of " +
-                                std::to_string(cols) + " with stride " + std::to_string(y_stride) +
-                                " need " + std::to_string(need(y_stride)));
-  const bool in_place = in.data() == out.data() && x_stride == y_stride;
-  if (!in_place && rows > 0)
-    detail::require_no_partial_overlap<T>("softmax_rows", in.first(need(x_stride)),
-                                          std::span<const T>(out.first(need(y_stride))));
-  for (std::size_t r = 0; r < rows; ++r)
-    softmax_span<Impl, T>(in.subspan(r * x_stride, cols), out.subspan(r * y_stride, cols));
+  detail::check_rows<T>("softmax_rows", in, out, rows, cols, x_stride, y_stride);
+  detail::check_options("softmax_rows", options);
+  const std::size_t threads = detail::threads_for_rows(options, rows, cols);
+  detail::for_row_blocks(rows, threads, [&](std::size_t first, std::size_t last) {
+    for (std::size_t r = first; r < last; ++r)
+      softmax_span<Impl, T>(in.subspan(r * x_stride, cols), out.subspan(r * y_stride, cols));
+  });
 }
 
 template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
 requires std::same_as<range_element_t<X>, range_element_t<Y>>
-void softmax_rows(const X& x, std::size_t rows, std::size_t cols, Y&& y) {
-  softmax_rows<Impl>(x, rows, cols, cols, std::forward<Y>(y), cols);
+void softmax_rows(const X& x, std::size_t rows, std::size_t cols, std::size_t x_stride, Y&& y,
+                  std::size_t y_stride) {
+  softmax_rows<Impl>(x, rows, cols, x_stride, std::forward<Y>(y), y_stride, softmax_options{});
+}
+
+/// Packed rows (stride cols).
+template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
+requires std::same_as<range_element_t<X>, range_element_t<Y>>
+void softmax_rows(const X& x, std::size_t rows, std::size_t cols, Y&& y,
+                  const softmax_options& options = {}) {
+  softmax_rows<Impl>(x, rows, cols, cols, std::forward<Y>(y), cols, options);
 }
 
 /// The seed example of attention: scores_i = query * keys_i, weights = softmax(scores).

@@ -32,6 +32,8 @@ ensure_packages() {
 }
 
 # The packages every build needs (compilers, CMake, the library's and the tests' dependencies).
+# GCC's OpenMP runtime, libgomp (softmax_rows across threads, with g++ and clang++ alike), comes
+# with g++: its libgcc-12-dev holds libgomp.so; libomp-dev (LLVM's runtime) is not wanted.
 SOFTLAB_BUILD_PACKAGES=(cmake ninja-build g++ clang binutils pkgconf libboost-dev libxsimd-dev
   libmpfr-dev libgmp-dev catch2 libcli11-dev libbenchmark-dev)
 

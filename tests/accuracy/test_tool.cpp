@@ -81,7 +81,7 @@ TEST_CASE("accuracy: a tiny study through the tool writes both files atomically"
   const auto out = dir.path() / "data";
   const run_result r = run_softlab({"accuracy", "--out", out.string(), "--family", "uniform_1",
                                     "--family", "causal_mask", "--n", "5", "--type", "float",
-                                    "--type", "double", "--threads", "2"});
+                                    "--type", "double", "--reference-threads", "2"});
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
   CHECK(r.err.find("uniform_1") != std::string::npos);  // progress

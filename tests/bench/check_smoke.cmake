@@ -1,7 +1,8 @@
 # The smoke test of softlab-bench: runs `BENCH --smoke` with JSON out to OUT and fails unless
 #  - it exits 0;
 #  - every family has benchmarks: softmax, log_softmax, logsumexp, pairwise_attention, rows,
-#    softmax_inputs (for float, double, long-double; bin50 too for the first five), roofline;
+#    softmax_inputs, scores (for float, double, long-double; bin50 too for the first five),
+#    roofline;
 #  - no benchmark reports an error (error_occurred: a kernel threw);
 #  - every benchmark carries items_per_second, bytes_per_second and ns_per_element, and
 #    cycles_per_element exactly when the context states cpu_mhz.
@@ -66,6 +67,9 @@ foreach(type float double long-double bin50)
 endforeach()
 foreach(set wide near_underflow masked)
   list(APPEND expected softmax_inputs/${set})
+endforeach()
+foreach(type float double long-double)  # bin50's cap (1024 elements) is below any score batch
+  list(APPEND expected scores/${type})
 endforeach()
 foreach(prefix IN LISTS expected)
   if(NOT prefix IN_LIST seen)

@@ -68,12 +68,14 @@ std::set<std::string> documented_impls(const softlab::registry& registry) {
   return impls;
 }
 
-/// The <n> segments of the names that match ^prefix(.+)$.
+/// The <n> segments of the names that match ^prefix(.+)$, leaving out the threaded ones
+/// (.../t:<threads>).
 std::set<std::string> sizes_after(const std::vector<std::string>& names,
                                   const std::string& prefix) {
   std::set<std::string> sizes;
   for (const auto& name : names)
-    if (name.rfind(prefix, 0) == 0) sizes.insert(name.substr(prefix.size()));
+    if (name.rfind(prefix, 0) == 0 && name.find("/t:") == std::string::npos)
+      sizes.insert(name.substr(prefix.size()));
   return sizes;
 }
 
@@ -112,10 +114,12 @@ TEST_CASE("the whole list: every family, types capped, entries without an operat
   const auto names = listed("");
   CHECK(std::set<std::string>(names.begin(), names.end()).size() == names.size());
 
+  // Timed in wall-clock time, the threaded families carry Google Benchmark's /real_time.
   const std::regex pattern(
-      "(softmax|log_softmax|logsumexp|pairwise_attention|rows|softmax_inputs/"
+      "(?:(softmax|log_softmax|logsumexp|pairwise_attention|rows|scores|softmax_inputs/"
       "(wide|near_underflow|masked))/(float|double|long-double|bin50)/([^/]+)/"
-      "(([0-9]+)x)?([0-9]+)|roofline/(read|copy|copy_nt|memcpy)/[0-9]+");
+      "(([0-9]+)x)?([0-9]+)(/t:([12])/real_time)?|roofline/(read|copy|copy_nt|memcpy)/[0-9]+"
+      "(/t:[12]/real_time)?)");
   std::set<std::string> families;
   for (const auto& name : names) {
     std::smatch parts;
@@ -131,8 +135,21 @@ TEST_CASE("the whole list: every family, types capped, entries without an operat
     if (type == "long-double") CHECK(elements <= (std::size_t{1} << 20));
     if (type == "bin50") CHECK(elements <= 1024);
     if (type == "bin50") CHECK(parts[2].matched == false);  // no data-dependent sets
-    // rows/ only for batches, the other families only for single vectors.
-    CHECK(parts[6].matched == (parts[1] == "rows"));
+    // rows/ and scores/ only for batches, the other families only for single vectors; the
+    // thread count only for scores/, where a peer runs on 1 thread only (kernel_benchmarks.hpp).
+    const bool batch = parts[1] == "rows" || parts[1] == "scores";
+    CHECK(parts[6].matched == batch);
+    CHECK(parts[8].matched == (parts[1] == "scores"));
+    if (parts[1] == "scores" && parts[9] == "2") {
+      // Only registry entries of softlab's own (no peer, no allocating variant like torch_alloc).
+      const std::string registry_name = impl.substr(0, impl.find('@'));
+      std::string origin = "none";
+      if (type == "float" && registry.find<float>(registry_name) != nullptr)
+        origin = registry.find<float>(registry_name)->origin;
+      if (type == "double" && registry.find<double>(registry_name) != nullptr)
+        origin = registry.find<double>(registry_name)->origin;
+      if (type == "float" || type == "double") CHECK(origin == "softlab");
+    }
     const std::string registry_name = impl.substr(0, impl.find('@'));
     if (parts[1] == "pairwise_attention") {
       // Peers have no pairwise_attention entry point: skipped, not timed through a fallback.
@@ -141,7 +158,8 @@ TEST_CASE("the whole list: every family, types capped, entries without an operat
     }
   }
   CHECK(families == std::set<std::string>{"softmax", "log_softmax", "logsumexp",
-                                          "pairwise_attention", "rows", "softmax_inputs"});
+                                          "pairwise_attention", "rows", "scores",
+                                          "softmax_inputs"});
 #ifdef SOFTLAB_WITH_PEERS
   if (registry.find<float>("xnnpack") != nullptr) {
     // XNNPACK has no log_softmax (its entry throws std::logic_error): not registered.

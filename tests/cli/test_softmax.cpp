@@ -103,3 +103,86 @@ TEST_CASE("softmax: float input is rounded once, not through double") {
   REQUIRE(text.size() == 2);
   CHECK(text[1].rfind("1      1.0000001  1.0000001  1", 0) == 0);
 }
+
+namespace {
+
+/// rows x cols scores, row r: (i % 97) / 8 - r, a -inf in row 1 and a NaN in the last row:
+/// every row its own softmax, the limits included.
+std::string score_matrix(std::size_t rows, std::size_t cols) {
+  std::string text;
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t c = 0; c < cols; ++c) {
+      if (r == 1 && c == 2)
+        text += "-inf";
+      else if (r + 1 == rows && rows > 2 && c == 0)
+        text += "nan";
+      else
+        text += std::to_string(double(c % 97) / 8 - double(r));
+      text += c + 1 < cols ? ' ' : '\n';
+    }
+  }
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("softmax --rows: one softmax per row, the same bits on 1 and 2 threads") {
+  // A small matrix (one thread whatever is asked) and one large enough for two (3 x 12000:
+  // 36000 elements, above 2 x detail::min_elements_per_thread).
+  REQUIRE(3 * 12000 >= 2 * detail::min_elements_per_thread);
+  const registry reg = builtin_registry();
+  for (const std::size_t cols : {4, 12000}) {
+    const std::string input = score_matrix(3, cols);
+    for (const char* impl : {"stable", "fast"}) {
+      for (const char* type : {"float", "double"}) {
+        INFO(impl << " " << type << ", 3 rows of " << cols);
+        const lines_t one =
+            softmax_lines(impl, type, input, {"--rows", "3", "--threads", "1", "--format", "hex"});
+        const lines_t two =
+            softmax_lines(impl, type, input, {"--rows", "3", "--threads", "2", "--format", "hex"});
+        REQUIRE(one.size() == 3 * cols);
+        CHECK(one == two);
+        // ... and row by row what the library's softmax gives each row alone.
+        auto per_row = [&]<class T>() {
+          const std::vector<T> x = cli::parse_scores<T>(input, "").values;
+          lines_t expected;
+          for (std::size_t r = 0; r < 3; ++r) {
+            const std::vector<T> row(x.begin() + r * cols, x.begin() + (r + 1) * cols);
+            for (const std::string& w :
+                 library_weights(*reg.find<T>(impl), row, cli::number_format::hex))
+              expected.push_back(w);
+          }
+          return expected;
+        };
+        if (std::string(type) == "float")
+          CHECK(one == per_row.template operator()<float>());
+        else
+          CHECK(one == per_row.template operator()<double>());
+      }
+    }
+  }
+  // --log, per row; and without --threads (the default count): the same lines.
+  const std::string small = score_matrix(3, 4);
+  const lines_t logs = softmax_lines("stable", "double", small, {"--rows", "3", "--log"});
+  CHECK(logs ==
+        softmax_lines("stable", "double", small, {"--rows", "3", "--log", "--threads", "2"}));
+  CHECK(logs[4 + 2] == "-inf");  // row 1's -inf
+  CHECK(softmax_lines("stable", "double", "1 2 3 4") ==
+        softmax_lines("stable", "double", "1 2 3 4", {"--rows", "1", "--threads", "3"}));
+}
+
+TEST_CASE("softmax --rows and --threads: bad values exit 2, named") {
+  require_rejected(run_softlab({"softmax", "--rows", "2"}, "1 2 3 4 5"),
+                   {"--rows 2", "5 scores", "n = 5", "R = 2"});
+  require_rejected(run_softlab({"softmax", "--rows", "0"}, "1 2"), {"--rows 0"});
+  require_rejected(run_softlab({"softmax", "--threads", "0"}, "1 2"), {"--threads 0"});
+  require_rejected(run_softlab({"softmax", "--rows", "3", "--threads", "0"}, "1 2 3"),
+                   {"--threads 0"});
+  require_rejected(run_softlab({"softmax", "--threads", "-1"}, "1 2"), {"--threads"});
+  require_rejected(run_softlab({"softmax", "--rows", "-2"}, "1 2"), {"--rows"});
+  // check's and accuracy's worker pools are --reference-threads; --threads is not theirs.
+  require_rejected(run_softlab({"check", "--threads", "2"}, "1 2"), {"--threads"});
+  const run_result check = run_softlab({"check", "--reference-threads", "2"}, "1 2 3");
+  INFO(check.err);
+  CHECK(check.status == 0);
+}

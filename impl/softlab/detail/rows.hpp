@@ -1,0 +1,85 @@
+// softlab/detail/rows.hpp: what every batched entry point shares: the checks of a row-major
+// batch, the thread count for it, and the split of its rows across threads.
+//
+// The OpenMP region itself is compiled into the library (impl/src/threads.cpp): a header-only
+// pragma would run serially in every consumer not built with -fopenmp, and would tie the
+// consumer's compiler to an OpenMP runtime. Here the rows of one block are a type-erased call.
+#pragma once
+
+#include <softlab/detail/arguments.hpp>
+#include <softlab/options.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+namespace softlab::detail {
+
+/// The elements a batch of `rows` rows of `cols` with that stride spans.
+constexpr std::size_t rows_extent(std::size_t rows, std::size_t cols, std::size_t stride) {
+  return rows == 0 ? 0 : (rows - 1) * stride + cols;
+}
+
+/// Strides at least cols, x and y long enough, y not partially overlapping x (in place, same
+/// data and stride, is allowed). std::invalid_argument naming the function and the sizes.
+template <class T>
+void check_rows(const char* function, std::span<const T> in, std::span<const T> out,
+                std::size_t rows, std::size_t cols, std::size_t x_stride, std::size_t y_stride) {
+  const std::string name = std::string("softlab::") + function;
+  if (x_stride < cols || y_stride < cols)
+    throw std::invalid_argument(name + ": stride (x " + std::to_string(x_stride) + ", y " +
+                                std::to_string(y_stride) + ") is less than cols (" +
+                                std::to_string(cols) + ")");
+  const auto too_short = [&](const char* which, std::size_t size, std::size_t stride) {
+    return std::invalid_argument(name + ": " + which + " has " + std::to_string(size) +
+                                 " elements but " + std::to_string(rows) + " rows of " +
+                                 std::to_string(cols) + " with stride " + std::to_string(stride) +
+                                 " need " + std::to_string(rows_extent(rows, cols, stride)));
+  };
+  if (in.size() < rows_extent(rows, cols, x_stride)) throw too_short("x", in.size(), x_stride);
+  if (out.size() < rows_extent(rows, cols, y_stride)) throw too_short("y", out.size(), y_stride);
+  const bool in_place = in.data() == out.data() && x_stride == y_stride;
+  if (!in_place && rows > 0)
+    require_no_partial_overlap<T>(function, in.first(rows_extent(rows, cols, x_stride)),
+                                  out.first(rows_extent(rows, cols, y_stride)));
+}
+
+/// The fewest elements (rows * cols) a thread is given: below it, waking one more thread costs
+/// about what its share of the work saves (measured in impl/src/threads.cpp: 2 threads gain at
+/// least 1.4x from 2 x 16K elements on, even woken from sleep).
+inline constexpr std::size_t min_elements_per_thread = 16384;
+
+/// std::invalid_argument for options.threads == 0, naming the function and the value.
+void check_options(const char* function, const softmax_options& options);
+
+/// The threads a batch of rows x cols runs on: 1 when it is too small to pay for waking
+/// threads or has one row; otherwise options.threads (or default_threads()), capped so that
+/// every thread gets at least min_elements_per_thread elements, and at the row count. Throws
+/// what default_threads() throws; call after check_options.
+std::size_t threads_for_rows(const softmax_options& options, std::size_t rows, std::size_t cols);
+
+/// Runs run(context, first, last) over consecutive ranges covering rows [0, rows), on
+/// `threads` threads (one contiguous block each, OpenMP's static schedule); threads <= 1 calls
+/// it once, on this thread. The workers take the caller's floating-point environment (rounding
+/// mode, flush-to-zero and denormals-are-zero) for the call, and the exception flags they raise
+/// are raised on the caller, as if it had computed every row. An exception thrown by run is
+/// caught on its thread and the first one rethrown here once every thread is done.
+void run_row_blocks(std::size_t rows, std::size_t threads,
+                    void (*run)(void* context, std::size_t first, std::size_t last), void* context);
+
+/// run_row_blocks over a callable f(first, last).
+template <class F>
+void for_row_blocks(std::size_t rows, std::size_t threads, F&& f) {
+  if (threads <= 1) return f(std::size_t{0}, rows);
+  run_row_blocks(
+      rows, threads,
+      [](void* context, std::size_t first, std::size_t last) {
+        (*static_cast<std::remove_reference_t<F>*>(context))(first, last);
+      },
+      const_cast<void*>(static_cast<const void*>(&f)));
+}
+
+}  // namespace softlab::detail

@@ -1,0 +1,461 @@
+// Rows across threads: softmax_rows with softmax_options::threads gives the same bits for every
+// thread count, and the same bits as softmax on each row alone, for every (implementation, type)
+// of the compile-time list (each its own test case, registered at start-up; vectorized ones on
+// every ISA under test); the thread engine itself (real threads, every row once, exceptions,
+// the caller's floating-point environment); the thread counts (SOFTLAB_THREADS, the CPU
+// affinity and the cgroup quota).
+#include "cpu_quota.hpp"
+#include "isa_under_test.hpp"
+
+#include <softlab/kernel_rows.hpp>
+#include <softlab/softlab.hpp>
+#include <softlab_reference/families.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <xmmintrin.h>
+
+#include <unistd.h>
+#include <atomic>
+#include <cfenv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace {
+
+using namespace softlab;
+
+constexpr std::uint64_t seed = 20261204;  // every random score below is drawn from this
+const bool seed_printed = [] {
+  std::printf("rows_threads_tests: seed %llu\n", static_cast<unsigned long long>(seed));
+  return true;
+}();
+
+/// The thread counts compared; 1 is the reference for the others.
+constexpr std::size_t thread_counts[] = {1, 2, 3, 4};
+
+/// Equal as stored: memcmp of the bytes that hold the value: all of float, double, the
+/// simulated formats' double and the 16-bit storage types; the 10 of x87's long double (the other 6
+/// of its 16 are padding, never written). Boost's cpp_bin_float objects may hold padding too, so
+/// for them: the same value and sign (NaN as NaN).
+template <class T>
+bool same_bits(std::span<const T> a, std::span<const T> b) {
+  if (a.size() != b.size()) return false;
+  if constexpr (std::is_same_v<T, long double>) {
+    static_assert(std::numeric_limits<long double>::digits == 64, "x87 extended precision");
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (std::memcmp(&a[i], &b[i], 10) != 0) return false;
+    return true;
+  } else if constexpr (is_hardware_float<T> || is_narrow_format<T>) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    return a.empty() || std::memcmp(a.data(), b.data(), a.size_bytes()) == 0;
+  } else {
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const bool a_nan = detail::is_nan(a[i]), b_nan = detail::is_nan(b[i]);
+      if (a_nan != b_nan) return false;
+      if (!a_nan && (a[i] != b[i] || (a[i] < 0) != (b[i] < 0))) return false;
+    }
+    return true;
+  }
+}
+
+/// The multiprecision types, whose exp costs ~1000 times double's (~10 us).
+template <class T>
+inline constexpr bool multiprecision = !(is_hardware_float<T> || is_narrow_format<T>);
+
+/// The columns tested for T: around the vector widths and the small-row limit, and long rows
+/// (5000: fast's two-pass structure in float). The multiprecision types stop at 1000; 33 rows
+/// of 1000 still take the threaded path.
+template <class T>
+std::vector<std::size_t> columns_for() {
+  if constexpr (multiprecision<T>) return {1, 7, 64, 1000};
+  return {1, 7, 64, 1000, 5000};
+}
+
+/// rows x x_stride random scores in [-20, 20] from the seed; then row 1 (when there is one)
+/// holds -inf entries, row 2 a +inf, row 3 a NaN, row 4 is all -inf: the contract's limits
+/// must come out the same on every thread.
+template <class T>
+std::vector<T> scores(std::size_t rows, std::size_t cols, std::size_t stride) {
+  reference::seeded_random random(seed ^ (rows * 1000003 + cols * 101 + stride));
+  std::vector<T> x(rows * stride);
+  for (T& v : x) v = T(random.uniform(-20, 20));
+  const T inf = detail::infinity<T>();
+  if (rows > 1)
+    for (std::size_t c = 0; c < cols; c += 3) x[1 * stride + c] = -inf;
+  if (rows > 2) x[2 * stride + cols / 2] = inf;
+  if (rows > 3) x[3 * stride + cols - 1] = detail::quiet_nan<T>();
+  if (rows > 4)
+    for (std::size_t c = 0; c < cols; ++c) x[4 * stride + c] = -inf;
+  return x;
+}
+
+/// -7 in every element of y the softmaxes must not write (the gaps between rows).
+template <class T>
+T untouched() {
+  return T(-7);
+}
+
+template <class Impl, class T>
+void check_shape(std::size_t rows, std::size_t cols, std::size_t x_stride, std::size_t y_stride,
+                 bool in_place) {
+  INFO(rows << " rows of " << cols << ", x stride " << x_stride << ", y stride " << y_stride
+            << (in_place ? ", in place" : ""));
+  const std::vector<T> x = scores<T>(rows, cols, x_stride);
+  // The reference: softmax on each row alone, through the span entry point.
+  std::vector<T> expected(rows * y_stride, untouched<T>());
+  for (std::size_t r = 0; r < rows; ++r)
+    softmax_span<Impl, T>(std::span<const T>(x).subspan(r * x_stride, cols),
+                          std::span<T>(expected).subspan(r * y_stride, cols));
+  const registry kernels = builtin_registry();
+  const kernel<T>& k = *kernels.find<T>(Impl::facts.name);
+  std::set<std::size_t> effective_counts;
+  for (std::size_t threads : thread_counts) {
+    INFO("threads " << threads);
+    const softmax_options options{.threads = threads};
+    // A count the batch caps to one already run (3 and 4 threads on 33 rows of 1000 are 2) runs
+    // the same code: skipped.
+    if (!effective_counts.insert(detail::threads_for_rows(options, rows, cols)).second) continue;
+    std::vector<T> y;
+    if (in_place) {
+      y = x;
+      softmax_rows<Impl>(y, rows, cols, x_stride, y, x_stride, options);
+    } else {
+      y.assign(rows * y_stride, untouched<T>());
+      softmax_rows<Impl>(x, rows, cols, x_stride, y, y_stride, options);
+    }
+    // In place, the gaps keep x's values; the reference has -7 there.
+    std::vector<T> want = expected;
+    if (in_place)
+      for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t c = cols; c < x_stride && r * x_stride + c < want.size(); ++c)
+          want[r * x_stride + c] = x[r * x_stride + c];
+    CHECK(same_bits<T>(y, want));
+    // The registry's view, the same split over k.softmax: the same bits.
+    std::vector<T> through_kernel(rows * y_stride, untouched<T>());
+    if (!in_place && threads == 2) {
+      softmax_rows<T>(k, x, rows, cols, x_stride, through_kernel, y_stride, options);
+      CHECK(same_bits<T>(through_kernel, expected));
+    }
+  }
+}
+
+template <class Impl, class T>
+void check_every_shape() {
+  for (std::size_t cols : columns_for<T>())
+    for (std::size_t rows : {1, 3, 33}) {
+      check_shape<Impl, T>(rows, cols, cols + 3, cols + 5, false);  // strides > cols
+      // The multiprecision types run their threaded batch (33 x 1000) in the general layout only.
+      const bool threaded = rows * cols >= 2 * detail::min_elements_per_thread;
+      if (threaded && multiprecision<T>) continue;
+      check_shape<Impl, T>(rows, cols, cols, cols, false);         // packed
+      check_shape<Impl, T>(rows, cols, cols + 2, cols + 2, true);  // in place
+    }
+}
+
+template <class Impl, class T>
+void run_on_every_isa() {
+  if constexpr (!Impl::facts.vectorized) {
+    check_every_shape<Impl, T>();
+  } else {
+    const registry kernels = builtin_registry();
+    const isa before = active_isa();
+    for (isa which : testing::isas_under_test(*kernels.find<T>(Impl::facts.name))) {
+      force_isa(which);
+      DYNAMIC_SECTION("ISA " << isa_name(which)) { check_every_shape<Impl, T>(); }
+    }
+    force_isa(before);
+  }
+}
+
+/// A Catch2 test case per (implementation, type), like the contract suite's.
+class rows_case : public Catch::ITestInvoker {
+ public:
+  explicit rows_case(std::function<void()> body) : body_(std::move(body)) {}
+  void invoke() const override { body_(); }
+
+ private:
+  std::function<void()> body_;
+};
+
+struct register_every_implementation {
+  register_every_implementation() {
+    static std::deque<Catch::AutoReg> registrations;
+    for_each_implementation(builtin_implementations{}, [&]<class Impl>() {
+      for_each_type(element_types{}, [&]<class T>() {
+        if constexpr (Impl::template supports<T>) {
+          const std::string name =
+              "rows_threads/" + std::string(Impl::facts.name) + "/" + std::string(type_token_v<T>);
+          const std::string tags = "[rows_threads][" + std::string(Impl::facts.name) + "]" +
+                                   (Impl::facts.vectorized ? "[vectorized]" : "");
+          registrations.emplace_back(new rows_case([] { run_on_every_isa<Impl, T>(); }),
+                                     Catch::SourceLineInfo(__FILE__, __LINE__), Catch::StringRef(),
+                                     Catch::NameAndTags(name, tags));
+        }
+      });
+    });
+  }
+} const registration;
+
+/// Sets (or, with nullopt, unsets) an environment variable for the scope, then restores it.
+class scoped_environment {
+ public:
+  scoped_environment(const char* name, std::optional<std::string> value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    set(value);
+  }
+  ~scoped_environment() { set(old_); }
+  scoped_environment(const scoped_environment&) = delete;
+  scoped_environment& operator=(const scoped_environment&) = delete;
+
+ private:
+  void set(const std::optional<std::string>& value) {
+    if (value)
+      setenv(name_, value->c_str(), 1);
+    else
+      unsetenv(name_);
+  }
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+/// The thread each block of rows ran on.
+struct block_log {
+  std::mutex mutex;
+  std::vector<std::pair<std::size_t, std::size_t>> blocks;
+  std::set<std::thread::id> threads;
+  void record(std::size_t first, std::size_t last) {
+    const std::lock_guard<std::mutex> lock(mutex);
+    blocks.emplace_back(first, last);
+    threads.insert(std::this_thread::get_id());
+  }
+};
+
+/// True when the environment lets OpenMP grant fewer threads than asked.
+bool openmp_may_shrink_teams() {
+  for (const char* name : {"OMP_DYNAMIC", "OMP_THREAD_LIMIT", "OMP_NUM_THREADS"})
+    if (std::getenv(name) != nullptr) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("rows engine: real threads, every row once, in contiguous blocks", "[rows_threads]") {
+  for (std::size_t threads : {2, 3, 4}) {
+    INFO("threads " << threads);
+    block_log log;
+    std::vector<std::atomic<int>> visits(33);
+    detail::for_row_blocks(33, threads, [&](std::size_t first, std::size_t last) {
+      log.record(first, last);
+      for (std::size_t r = first; r < last; ++r) ++visits[r];
+      // Long enough that one thread cannot take every block before the others start.
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    });
+    for (const auto& v : visits) CHECK(v.load() == 1);
+    for (const auto& [first, last] : log.blocks) CHECK(last - first >= 33 / threads);
+    // The check that the region is compiled as one (clang++ -fopenmp=libgomp alone would link
+    // libgomp and run it on one thread).
+    if (!openmp_may_shrink_teams()) {
+      CHECK(log.blocks.size() == threads);
+      CHECK(log.threads.size() == threads);
+    }
+  }
+  // One thread, or one row: the caller alone.
+  block_log alone;
+  detail::for_row_blocks(5, 1,
+                         [&](std::size_t first, std::size_t last) { alone.record(first, last); });
+  CHECK(alone.blocks == std::vector<std::pair<std::size_t, std::size_t>>{{0, 5}});
+  CHECK(*alone.threads.begin() == std::this_thread::get_id());
+}
+
+TEST_CASE("rows engine: an exception from a block reaches the caller after every block",
+          "[rows_threads]") {
+  std::vector<std::atomic<int>> visits(8);
+  CHECK_THROWS_WITH(detail::for_row_blocks(8, 4,
+                                           [&](std::size_t first, std::size_t last) {
+                                             for (std::size_t r = first; r < last; ++r) ++visits[r];
+                                             if (first == 4) throw std::runtime_error("row 4");
+                                           }),
+                    "row 4");
+  int visited = 0;
+  for (const auto& v : visits) visited += v.load();
+  CHECK(visited >= 2);  // the throwing block's rows; the others may have been skipped
+}
+
+TEST_CASE("rows engine: the threads take the caller's floating-point environment",
+          "[rows_threads]") {
+  // The pool's threads exist already (the cases above), made under the default environment.
+  detail::for_row_blocks(4, 4, [](std::size_t, std::size_t) {});
+  const unsigned int default_csr = _mm_getcsr();
+  const int default_rounding = fegetround();
+  std::feclearexcept(FE_ALL_EXCEPT);
+  // Rounding up, flush-to-zero and denormals-are-zero (MXCSR bits 15 and 6).
+  REQUIRE(fesetround(FE_UPWARD) == 0);
+  _mm_setcsr(_mm_getcsr() | 0x8040u);
+  const unsigned int caller_csr = _mm_getcsr();
+  std::mutex mutex;
+  std::vector<unsigned int> seen_csr;
+  std::vector<int> seen_rounding;
+  detail::for_row_blocks(4, 4, [&](std::size_t first, std::size_t) {
+    {
+      const std::lock_guard<std::mutex> lock(mutex);
+      seen_csr.push_back(_mm_getcsr() & ~0x3fu);  // without the exception flags (bits 0-5)
+      seen_rounding.push_back(fegetround());
+    }
+    if (first == 3) {  // the last block, on another thread: an overflow the caller must see
+      volatile double big = 1e300;
+      volatile double product = big * big;
+      (void)product;
+    }
+  });
+  const bool overflow_seen = std::fetestexcept(FE_OVERFLOW) != 0;
+  _mm_setcsr(default_csr);
+  fesetround(default_rounding);
+  std::feclearexcept(FE_ALL_EXCEPT);
+  CHECK(seen_csr == std::vector<unsigned int>(4, caller_csr & ~0x3fu));
+  CHECK(seen_rounding == std::vector<int>(4, FE_UPWARD));
+  CHECK(overflow_seen);
+
+  // End to end: a caller flushing subnormals gets flushed rows from every thread. Scores 0 and
+  // -720: exp(-720) is subnormal in double, so flushing changes those weights.
+  constexpr std::size_t rows = 4, cols = 16384;
+  std::vector<double> x(rows * cols, -720.0);
+  for (std::size_t r = 0; r < rows; ++r) x[r * cols] = 0.0;
+  std::vector<double> gradual(x.size()), one(x.size()), two(x.size());
+  softmax_rows<stable>(x, rows, cols, gradual, {.threads = 1});
+  _mm_setcsr(default_csr | 0x8040u);
+  softmax_rows<stable>(x, rows, cols, one, {.threads = 1});
+  softmax_rows<stable>(x, rows, cols, two, {.threads = 2});
+  _mm_setcsr(default_csr);
+  CHECK(detail::threads_for_rows({.threads = 2}, rows, cols) == 2);
+  CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(double)) == 0);
+  CHECK(std::memcmp(one.data(), gradual.data(), one.size() * sizeof(double)) != 0);
+}
+
+TEST_CASE("threads = 0 is invalid_argument naming it, before anything is written",
+          "[rows_threads]") {
+  const std::vector<float> x(64 * 1000, 0.5f);
+  std::vector<float> y(x.size(), -7.0f);
+  const softmax_options zero{.threads = 0};
+  CHECK_THROWS_WITH(
+      softmax_rows<fast>(x, 64, 1000, y, zero),
+      Catch::Matchers::Contains("softmax_rows") && Catch::Matchers::Contains("threads is 0"));
+  for (float v : y) REQUIRE(v == -7.0f);
+  std::vector<float> row(1000);
+  CHECK_THROWS_AS(softmax<stable>(std::span(x).first(1000), row, zero), std::invalid_argument);
+  CHECK_THROWS_AS(log_softmax<stable>(std::span(x).first(1000), row, zero), std::invalid_argument);
+  CHECK_THROWS_AS(logsumexp<stable>(x, zero), std::invalid_argument);
+  const registry kernels = builtin_registry();
+  CHECK_THROWS_WITH(
+      softmax_rows<float>(*kernels.find<float>("fast"), x, 64, 1000, 1000, y, 1000, zero),
+      Catch::Matchers::Contains("threads is 0"));
+  for (float v : y) REQUIRE(v == -7.0f);
+  // A shape error is reported before the options (and still writes nothing).
+  CHECK_THROWS_WITH(softmax_rows<fast>(x, 65, 1000, y, zero),
+                    Catch::Matchers::Contains("x has 64000 elements"));
+  // The options overloads with threads set compute what the plain calls do, on this thread.
+  std::vector<float> plain(1000), with_options(1000);
+  softmax<fast>(std::span(x).first(1000), plain);
+  softmax<fast>(std::span(x).first(1000), with_options, {.threads = 4});
+  CHECK(plain == with_options);
+  // 16-bit storage in, float out, with options too.
+  const std::vector<bfloat16> logits{bfloat16(0.5f), bfloat16(-1.0f), bfloat16(2.0f)};
+  std::vector<float> weights(3), weights_with_options(3);
+  softmax<stable>(logits, weights);
+  softmax<stable>(logits, weights_with_options, {.threads = 2});
+  CHECK(weights == weights_with_options);
+  CHECK_THROWS_AS(softmax<stable>(logits, weights, zero), std::invalid_argument);
+}
+
+TEST_CASE("SOFTLAB_THREADS: a positive integer, anything else named", "[rows_threads]") {
+  {
+    const scoped_environment unset("SOFTLAB_THREADS", std::nullopt);
+    CHECK(default_threads() == available_cpus());
+  }
+  {
+    const scoped_environment three("SOFTLAB_THREADS", "3");
+    CHECK(default_threads() == 3);
+    // The batch's own cap (rows, elements per thread) still applies.
+    CHECK(detail::threads_for_rows({}, 33, 5000) == 3);
+    CHECK(detail::threads_for_rows({}, 2, 5000) == 1);
+    CHECK(detail::threads_for_rows({.threads = 2}, 33, 5000) == 2);
+  }
+  for (const char* bad : {"0", "abc", "", "-1", "3x", " 2"}) {
+    INFO("SOFTLAB_THREADS=\"" << bad << "\"");
+    const scoped_environment invalid("SOFTLAB_THREADS", bad);
+    CHECK_THROWS_WITH(default_threads(),
+                      std::string("SOFTLAB_THREADS=\"") + bad + "\" is not a positive integer");
+    // softmax_rows without threads reads it, for small batches too, before writing.
+    const std::vector<double> x{1.0, 2.0, 3.0, 4.0};
+    std::vector<double> y(4, -7.0);
+    CHECK_THROWS_AS(softmax_rows<stable>(x, 2, 2, y), std::invalid_argument);
+    CHECK(y == std::vector<double>(4, -7.0));
+    // An explicit count does not read it.
+    CHECK_NOTHROW(softmax_rows<stable>(x, 2, 2, y, {.threads = 2}));
+  }
+}
+
+TEST_CASE("available_cpus: at least 1, at most the hardware's", "[rows_threads]") {
+  const std::size_t cpus = available_cpus();
+  CHECK(cpus >= 1);
+  const unsigned hardware = std::thread::hardware_concurrency();
+  if (hardware > 0) CHECK(cpus <= hardware);
+  std::printf("available_cpus() = %zu, hardware_concurrency() = %u\n", cpus, hardware);
+}
+
+TEST_CASE("cgroup CPU quotas: v2 cpu.max and v1 cfs, the smallest up the tree", "[rows_threads]") {
+  using detail::cgroup_cpu_limit;
+  using detail::cpus_of_cfs_quota;
+  using detail::cpus_of_cpu_max;
+  CHECK(cpus_of_cpu_max("150000 100000\n") == 2);
+  CHECK(cpus_of_cpu_max("200000 100000") == 2);
+  CHECK(cpus_of_cpu_max("50000 100000") == 1);
+  CHECK(cpus_of_cpu_max("max 100000\n") == std::nullopt);
+  CHECK(cpus_of_cpu_max("garbage") == std::nullopt);
+  CHECK(cpus_of_cfs_quota("-1\n", "100000\n") == std::nullopt);
+  CHECK(cpus_of_cfs_quota("250000\n", "100000\n") == 3);
+
+  const auto root =
+      std::filesystem::temp_directory_path() / ("softlab-cgroup-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(root);
+  const auto write = [](const std::filesystem::path& file, const std::string& text) {
+    std::filesystem::create_directories(file.parent_path());
+    std::ofstream(file) << text;
+  };
+  // v2: the process in /a/b; b allows 4 CPUs, its parent a 3: 3.
+  write(root / "v2/a/b/cpu.max", "400000 100000\n");
+  write(root / "v2/a/cpu.max", "300000 100000\n");
+  write(root / "v2/cpu.max", "max 100000\n");
+  CHECK(cgroup_cpu_limit("0::/a/b\n", root / "v2") == 3);
+  CHECK(cgroup_cpu_limit("0::/a\n", root / "v2") == 3);
+  // A namespaced view ("/") or a path not under the mount: the mount point's own file.
+  CHECK(cgroup_cpu_limit("0::/\n", root / "v2") == std::nullopt);
+  write(root / "v2ns/cpu.max", "150000 100000\n");
+  CHECK(cgroup_cpu_limit("0::/elsewhere/x\n", root / "v2ns") == 2);
+  // v1: the cpu controller's hierarchy.
+  write(root / "v1/cpu,cpuacct/job/cpu.cfs_quota_us", "250000\n");
+  write(root / "v1/cpu,cpuacct/job/cpu.cfs_period_us", "100000\n");
+  write(root / "v1/cpu,cpuacct/cpu.cfs_quota_us", "-1\n");
+  write(root / "v1/cpu,cpuacct/cpu.cfs_period_us", "100000\n");
+  CHECK(cgroup_cpu_limit("12:memory:/job\n4:cpu,cpuacct:/job\n", root / "v1") == 3);
+  CHECK(cgroup_cpu_limit("12:memory:/job\n", root / "v1") == std::nullopt);
+  CHECK(cgroup_cpu_limit("", root / "v1") == std::nullopt);
+  std::filesystem::remove_all(root);
+}
