@@ -4,7 +4,10 @@
 
 #include <softlab/detail/arguments.hpp>
 #include <softlab/detail/reductions.hpp>
+#include <softlab/detail/rows.hpp>
+#include <softlab/detail/scores.hpp>
 #include <softlab/facts.hpp>
+#include <softlab/options.hpp>
 #include <softlab/types.hpp>
 
 #include <cmath>
@@ -131,36 +134,115 @@ bound_inputs in_compute_type(bound_inputs in) {
   return in;
 }
 
-}  // namespace detail
 
-/// Impl's stated softmax bound on T, in ULPs of T (see detail::in_compute_type for the storage
-/// types).
-template <class Impl, class T>
-double softmax_bound_ulps_of(const bound_inputs& in) {
-  if constexpr (is_storage_float<T>) {
-    using C = compute_type_t<Impl, T>;
-    const double in_c = Impl::softmax_bound_ulps(detail::in_compute_type<T, C>(in));
-    if (in_c == no_bound_claimed) return no_bound_claimed;
-    const double d = std::ldexp(in_c, precision_bits<T> - precision_bits<C>);
-    return d < 1 ? 0.5 + d : d + 1 + std::ldexp(d, 1 - precision_bits<T>);
+/// The kinds of entry point the scored helpers below run.
+enum class entry { softmax, log_softmax };
+
+/// Impl's softmax (log_softmax) of the scores t makes of x: z formed in the compute type C into
+/// y when y holds C (in place over x included: z_i only needs x_i), else into one scratch row
+/// of C; then Impl's own kernel on z in place, each result rounded once to Out. Rows whose
+/// transform changes nothing take the plain entry (the same bits as without options).
+template <class Impl, entry what, class T, class Out>
+void scored_row(std::span<const T> x, std::span<Out> y,
+                const row_transform<compute_type_t<Impl, T>>& t) {
+  using C = compute_type_t<Impl, T>;
+  const auto kernel = [](std::span<const C> in, std::span<C> out) {
+    if constexpr (what == entry::softmax) {
+      Impl::template softmax<C>(in, out);
+    } else {
+      Impl::template log_softmax<C>(in, out);
+    }
+  };
+  if (t.identity(x.size())) {
+    if constexpr (what == entry::softmax) {
+      return softmax_of<Impl>(x, y);
+    } else {
+      return log_softmax_of<Impl>(x, y);
+    }
+  }
+  if constexpr (std::is_same_v<Out, C>) {
+    form_scores<C>(x, t, y.data());
+    kernel(std::span<const C>(y), y);
   } else {
-    return Impl::softmax_bound_ulps(in);
+    std::vector<C> z(x.size());
+    form_scores<C>(x, t, z.data());
+    kernel(std::span<const C>(z), std::span<C>(z));
+    for (std::size_t i = 0; i < x.size(); ++i) y[i] = Out(z[i]);
   }
 }
 
-/// Impl's a (log_softmax, logsumexp: error <= a u max(1, |y|)) on T. Storage types: the result
-/// in C errs by a_C u_C M (M = max(1, |y|)); rounding it to S adds u_S |y_C| <= u_S (M +
-/// a_C u_C M): a_S = 1 + a_C (u_C / u_S) (1 + u_S).
+template <class Impl, class T>
+T scored_logsumexp(std::span<const T> x, const row_transform<compute_type_t<Impl, T>>& t) {
+  using C = compute_type_t<Impl, T>;
+  if (t.identity(x.size())) return logsumexp_of<Impl>(x);
+  std::vector<C> z(x.size());
+  form_scores<C>(x, t, z.data());
+  return T(Impl::template logsumexp<C>(std::span<const C>(z)));
+}
+}  // namespace detail
+
+namespace detail {
+
+/// A bound R (ULPs, made valid beyond first order by beyond_first_order) with `extra` more
+/// first-order ULPs: R's first-order B recovered ((1 - u)^-B = 1 + R u), extra added, and the
+/// sum made valid again.
+inline double with_more_first_order(double bound, double extra, const bound_inputs& in) {
+  if (bound == no_bound_claimed) return no_bound_claimed;
+  const double u = std::ldexp(1.0, -in.precision_bits);
+  return beyond_first_order(-std::log1p(bound * u) / std::log1p(-u) + extra, in);
+}
+
+/// What rounding the scores once costs (in.score_roundings == 1): z_i (1 + d_i), |d_i| <= u,
+/// moves weight i by a relative d_i z_i - sum_j g_j d_j z_j: |z_i| + sum_j g_j |z_j| ULPs to
+/// first order (the same absolute amount, in u, for log_softmax and logsumexp). Rounded twice
+/// (scale x_i, then + mask_i), the error is relative to |scale x_i|, which the inputs do not
+/// carry: no bound is claimed.
+inline double score_rounding_ulps(const bound_inputs& in) {
+  if (in.score_roundings == 0) return 0;
+  if (in.score_roundings > 1) return no_bound_claimed;
+  return in.magnitude + in.mean_magnitude;
+}
+
+}  // namespace detail
+
+/// Impl's stated softmax bound on T, in ULPs of T (see detail::in_compute_type for the storage
+/// types), with the rounding of transformed scores (bound_inputs::score_roundings) included.
+template <class Impl, class T>
+double softmax_bound_ulps_of(const bound_inputs& in) {
+  const double scores = detail::score_rounding_ulps(in);
+  if (scores == no_bound_claimed) return no_bound_claimed;
+  if constexpr (is_storage_float<T>) {
+    using C = compute_type_t<Impl, T>;
+    const bound_inputs in_c = detail::in_compute_type<T, C>(in);
+    const double bound_c = Impl::softmax_bound_ulps(in_c);
+    const double in_c_ulps =
+        scores == 0 ? bound_c : detail::with_more_first_order(bound_c, scores, in_c);
+    if (in_c_ulps == no_bound_claimed) return no_bound_claimed;
+    const double d = std::ldexp(in_c_ulps, precision_bits<T> - precision_bits<C>);
+    return d < 1 ? 0.5 + d : d + 1 + std::ldexp(d, 1 - precision_bits<T>);
+  } else {
+    const double bound = Impl::softmax_bound_ulps(in);
+    return scores == 0 ? bound : detail::with_more_first_order(bound, scores, in);
+  }
+}
+
+/// Impl's a (log_softmax, logsumexp: error <= a u max(1, |y|)) on T, the rounding of transformed
+/// scores included (its absolute error, <= (|z_i| + sum_j g_j|z_j|) u, is at most that many u
+/// times max(1, |y|)). Storage types: the result in C errs by a_C u_C M (M = max(1, |y|));
+/// rounding it to S adds u_S |y_C| <= u_S (M + a_C u_C M): a_S = 1 + a_C (u_C / u_S) (1 + u_S).
 template <class Impl, class T>
 double log_bound_a_of(const bound_inputs& in) {
+  const double scores = detail::score_rounding_ulps(in);
+  if (scores == no_bound_claimed) return no_bound_claimed;
   if constexpr (is_storage_float<T>) {
     using C = compute_type_t<Impl, T>;
     const double a_c = Impl::log_bound_a(detail::in_compute_type<T, C>(in));
     if (a_c == no_bound_claimed) return no_bound_claimed;
-    return 1 + std::ldexp(a_c, precision_bits<T> - precision_bits<C>) *
+    return 1 + std::ldexp(a_c + scores, precision_bits<T> - precision_bits<C>) *
                    (1 + std::ldexp(1.0, -precision_bits<T>));
   } else {
-    return Impl::log_bound_a(in);
+    const double a = Impl::log_bound_a(in);
+    return a == no_bound_claimed ? a : a + scores;
   }
 }
 
@@ -206,6 +288,99 @@ template <class Impl, class T>
 requires implementation_for<Impl, T> T logsumexp_span(std::span<const T> x) {
   if (x.empty()) return -std::numeric_limits<T>::infinity();  // log of an empty sum
   return detail::logsumexp_of<Impl>(x);
+}
+
+/// The entry points with options (softlab/options.hpp): the scores z = scale x + mask formed
+/// in the compute type, then the implementation. Checked like the plain ones, the options too
+/// (a scale that is not finite and non-zero, a mask of the wrong size, a causal offset on one
+/// row, 0 threads): std::invalid_argument naming the values, nothing written.
+template <class Impl, class T, class Out>
+requires implementation_for<Impl, T> &&
+    (std::is_same_v<Out, T> || (is_storage_float<T> && std::is_same_v<Out, float>))
+void softmax_span(std::span<const T> x, std::span<Out> y, const softmax_options& options) {
+  using C = compute_type_t<Impl, T>;
+  if constexpr (std::is_same_v<Out, T>) {
+    detail::check_elementwise<T>("softmax", x, y);
+  } else {
+    detail::require_same_size("softmax", "x", x.size(), "y", y.size());
+    detail::require_disjoint<T, Out>("softmax", x, y);
+  }
+  detail::check_options("softmax", options);
+  detail::check_score_options<C>("softmax", options, 1, x.size(), false);
+  if (x.empty()) return;
+  detail::scored_row<Impl, detail::entry::softmax>(
+      x, y, detail::transform_of_row<C>(options, 0, x.size()));
+}
+
+template <class Impl, class T, class Out>
+requires implementation_for<Impl, T> &&
+    (std::is_same_v<Out, T> || (is_storage_float<T> && std::is_same_v<Out, float>))
+void log_softmax_span(std::span<const T> x, std::span<Out> y, const softmax_options& options) {
+  using C = compute_type_t<Impl, T>;
+  if constexpr (std::is_same_v<Out, T>) {
+    detail::check_elementwise<T>("log_softmax", x, y);
+  } else {
+    detail::require_same_size("log_softmax", "x", x.size(), "y", y.size());
+    detail::require_disjoint<T, Out>("log_softmax", x, y);
+  }
+  detail::check_options("log_softmax", options);
+  detail::check_score_options<C>("log_softmax", options, 1, x.size(), false);
+  if (x.empty()) return;
+  detail::scored_row<Impl, detail::entry::log_softmax>(
+      x, y, detail::transform_of_row<C>(options, 0, x.size()));
+}
+
+template <class Impl, class T>
+requires implementation_for<Impl, T> T logsumexp_span(std::span<const T> x,
+                                                      const softmax_options& options) {
+  using C = compute_type_t<Impl, T>;
+  detail::check_options("logsumexp", options);
+  detail::check_score_options<C>("logsumexp", options, 1, x.size(), false);
+  if (x.empty()) return -std::numeric_limits<T>::infinity();
+  return detail::scored_logsumexp<Impl>(x, detail::transform_of_row<C>(options, 0, x.size()));
+}
+
+namespace detail {
+
+/// One scored row per row of a row-major batch (row r of x at x[r * x_stride]), the rows
+/// split across threads (softlab/detail/rows.hpp); every argument checked first.
+template <class Impl, entry what, class T>
+void scored_rows(const char* function, std::span<const T> x, std::size_t rows, std::size_t cols,
+                 std::size_t x_stride, std::span<T> y, std::size_t y_stride,
+                 const softmax_options& options) {
+  using C = compute_type_t<Impl, T>;
+  check_rows<T>(function, x, y, rows, cols, x_stride, y_stride);
+  check_options(function, options);
+  check_score_options<C>(function, options, rows, cols, true);
+  if (cols == 0) return;
+  const std::size_t threads = threads_for_rows(options, rows, cols);
+  for_row_blocks(rows, threads, [&](std::size_t first, std::size_t last) {
+    for (std::size_t r = first; r < last; ++r)
+      scored_row<Impl, what>(x.subspan(r * x_stride, cols), y.subspan(r * y_stride, cols),
+                             transform_of_row<C>(options, r, cols));
+  });
+}
+
+}  // namespace detail
+
+/// One softmax (log_softmax) per row of a row-major batch, with options: the entry points of
+/// softlab::softmax_rows and of the registry's kernel<T>::softmax_rows.
+template <class Impl, class T>
+requires implementation_for<Impl, T>
+void softmax_rows_span(std::span<const T> x, std::size_t rows, std::size_t cols,
+                       std::size_t x_stride, std::span<T> y, std::size_t y_stride,
+                       const softmax_options& options) {
+  detail::scored_rows<Impl, detail::entry::softmax>("softmax_rows", x, rows, cols, x_stride, y,
+                                                    y_stride, options);
+}
+
+template <class Impl, class T>
+requires implementation_for<Impl, T>
+void log_softmax_rows_span(std::span<const T> x, std::size_t rows, std::size_t cols,
+                           std::size_t x_stride, std::span<T> y, std::size_t y_stride,
+                           const softmax_options& options) {
+  detail::scored_rows<Impl, detail::entry::log_softmax>("log_softmax_rows", x, rows, cols,
+                                                        x_stride, y, y_stride, options);
 }
 
 /// Implementations may form the scores their own way (e.g. in a wider type); by default the

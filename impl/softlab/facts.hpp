@@ -34,6 +34,12 @@ struct bound_inputs {
   double exp_ulps = 1;
   double exp_ulps_per_unit = 0;
   double log_ulps = 1;
+  /// How often softmax_options' transform rounded the scores z_i = scale x_i + mask_i in the
+  /// compute type (softlab/options.hpp): 0 (no scale, no additive mask: z is x, or -inf), 1 (a
+  /// fused multiply-add), 2 (scale x_i rounded, then + mask_i: compute types without fma).
+  /// The other fields then describe the exact z, and the bound functions of entry_points.hpp
+  /// add what the rounding costs.
+  int score_roundings = 0;
   double exp_error(double argument) const { return exp_ulps + exp_ulps_per_unit * argument; }
 };
 

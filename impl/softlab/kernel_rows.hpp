@@ -13,6 +13,7 @@
 #pragma once
 
 #include <softlab/detail/rows.hpp>
+#include <softlab/detail/scores.hpp>
 #include <softlab/options.hpp>
 #include <softlab/registry.hpp>
 
@@ -20,11 +21,17 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 namespace softlab {
 
 namespace detail {
 
+/// A registry entry without its own rows entry point (a peer): the options' scores formed in T
+/// (compute type C = T for the hardware types, float for the 16-bit storage types, rounded to
+/// T: what a framework's separate scale, mask-add and softmax ops store between them), then
+/// row(z) per row, the rows split across threads.
 template <class T>
 void kernel_rows(const char* function, void (*row)(std::span<const T>, std::span<T>),
                  std::span<const T> x, std::size_t rows, std::size_t cols, std::size_t x_stride,
@@ -32,31 +39,50 @@ void kernel_rows(const char* function, void (*row)(std::span<const T>, std::span
   if (row == nullptr)
     throw std::logic_error(std::string("softlab::") + function +
                            ": this registry entry has no such entry point");
+  using C = std::conditional_t<is_storage_float<T>, float, T>;
   check_rows<T>(function, x, y, rows, cols, x_stride, y_stride);
   check_options(function, options);
+  check_score_options<C>(function, options, rows, cols, true);
+  if (cols == 0) return;
   const std::size_t threads = threads_for_rows(options, rows, cols);
   for_row_blocks(rows, threads, [&](std::size_t first, std::size_t last) {
-    for (std::size_t r = first; r < last; ++r)
-      row(x.subspan(r * x_stride, cols), y.subspan(r * y_stride, cols));
+    std::vector<T> z;
+    for (std::size_t r = first; r < last; ++r) {
+      const auto in = x.subspan(r * x_stride, cols);
+      const auto out = y.subspan(r * y_stride, cols);
+      const row_transform<C> t = transform_of_row<C>(options, r, cols);
+      if (t.identity(cols)) {
+        row(in, out);
+        continue;
+      }
+      z.resize(cols);
+      for (std::size_t i = 0; i < cols; ++i) z[i] = T(t(in.data(), i));
+      row(z, out);
+    }
   });
 }
 
 }  // namespace detail
 
-/// One k.softmax per row of a row-major matrix (row r of x at x[r * x_stride]), the rows split
-/// across options.threads threads. std::logic_error if k has no softmax.
+/// One softmax per row of a row-major matrix (row r of x at x[r * x_stride]) through a
+/// registry entry, with options: k.softmax_rows when k has it (every builtin: the same bits as
+/// softlab::softmax_rows<Impl>), else the separate operations (detail::kernel_rows). The rows
+/// are split across options.threads threads. std::logic_error if k has no softmax.
 template <class T>
 void softmax_rows(const kernel<T>& k, std::span<const T> x, std::size_t rows, std::size_t cols,
                   std::size_t x_stride, std::span<T> y, std::size_t y_stride,
                   const softmax_options& options = {}) {
+  if (k.softmax_rows != nullptr) return k.softmax_rows(x, rows, cols, x_stride, y, y_stride, options);
   detail::kernel_rows<T>("softmax_rows", k.softmax, x, rows, cols, x_stride, y, y_stride, options);
 }
 
-/// One k.log_softmax per row, likewise. std::logic_error if k has no log_softmax.
+/// One log_softmax per row, likewise. std::logic_error if k has no log_softmax.
 template <class T>
 void log_softmax_rows(const kernel<T>& k, std::span<const T> x, std::size_t rows, std::size_t cols,
                       std::size_t x_stride, std::span<T> y, std::size_t y_stride,
                       const softmax_options& options = {}) {
+  if (k.log_softmax_rows != nullptr)
+    return k.log_softmax_rows(x, rows, cols, x_stride, y, y_stride, options);
   detail::kernel_rows<T>("log_softmax_rows", k.log_softmax, x, rows, cols, x_stride, y, y_stride,
                          options);
 }

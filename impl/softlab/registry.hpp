@@ -70,6 +70,16 @@ struct kernel {
   /// other types, and for an entry that does not offer it.
   void (*softmax_to_float)(std::span<const T> x, std::span<float> y) = nullptr;
   void (*log_softmax_to_float)(std::span<const T> x, std::span<float> y) = nullptr;
+  /// One softmax (log_softmax) per row with softmax_options (scale, mask, causal, threads), as
+  /// softlab::softmax_rows<Impl>; nullptr for a peer's entry, which softlab::softmax_rows(k,
+  /// ...) (kernel_rows.hpp) runs as the separate operations: the scores formed in T, then
+  /// k.softmax per row.
+  void (*softmax_rows)(std::span<const T> x, std::size_t rows, std::size_t cols,
+                       std::size_t x_stride, std::span<T> y, std::size_t y_stride,
+                       const softmax_options& options) = nullptr;
+  void (*log_softmax_rows)(std::span<const T> x, std::size_t rows, std::size_t cols,
+                           std::size_t x_stride, std::span<T> y, std::size_t y_stride,
+                           const softmax_options& options) = nullptr;
   double (*softmax_bound_ulps)(const bound_inputs&) = nullptr;  ///< ULPs, no_bound_claimed if none
   double (*log_bound_a)(const bound_inputs&) = nullptr;         ///< a in a*u*max(1, |y|)
   std::string_view origin = "softlab";  ///< "softlab", or the peer library's name and version
@@ -98,6 +108,8 @@ requires implementation_for<Impl, T> kernel<T> make_kernel() {
       .log_softmax = &log_softmax_span<Impl, T>,
       .logsumexp = &logsumexp_span<Impl, T>,
       .pairwise_attention = &pairwise_attention_span<Impl, T>,
+      .softmax_rows = &softmax_rows_span<Impl, T>,
+      .log_softmax_rows = &log_softmax_rows_span<Impl, T>,
       .softmax_bound_ulps = &softmax_bound_ulps_of<Impl, T>,
       .log_bound_a = &log_bound_a_of<Impl, T>,
       .isas = Impl::facts.vectorized ? all_isas : isa_set{0},

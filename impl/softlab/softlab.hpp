@@ -5,6 +5,7 @@
 //   softlab::logsumexp<Impl>(x)             log sum_j exp(x_j)   (empty x: -inf)
 //   softlab::softmax_rows<Impl>(x, rows, cols, y [, x_stride, y_stride [, options]])
 //                                            one softmax per row, rows across threads
+//   softlab::log_softmax_rows<Impl>(...)     likewise
 //   softlab::pairwise_attention<Impl>(query, keys, weights)  weights = softmax(query * keys)
 //
 // x (and keys) is any contiguous range of T (std::span, std::vector, std::array); y (and
@@ -32,9 +33,11 @@
 // ULP error is |y - exact| / ulp(exact), ulp at the exact value's exponent and floored at the
 // subnormal spacing, against MPFR at >= 2p + 64 bits (tests/ and accuracy/ check every bound).
 //
-// Options: softmax, log_softmax, logsumexp and softmax_rows take a last, optional
+// Options: softmax, log_softmax, logsumexp and the rows take a last, optional
 // softlab::softmax_options (softlab/options.hpp); without it, or with its defaults, they compute
-// what they always have. Its `threads` splits softmax_rows' rows across threads, never one row.
+// what they always have. Its scale and mask (and, for rows, causal offset) are fused: softmax of
+// z = scale x + mask, the contract holding for z (a row masked entirely gives zeros). Its
+// `threads` splits the rows across threads, never one row.
 //
 // Thread safety: every call is reentrant and keeps no state between calls. The only global
 // state is the instruction set chosen for the vectorized kernels (see softlab/simd/isa.hpp).
@@ -106,48 +109,39 @@ template <class X, class Y>
 concept softmax_ranges = std::same_as<range_element_t<X>, range_element_t<Y>> ||
     (is_storage_float<range_element_t<X>>&& std::same_as<range_element_t<Y>, float>);
 
-// The same with the options argument. One row runs on the calling thread whatever
-// options.threads says (splitting one row would change how its sum is associated); its value
-// is still checked, so that a bad options value fails the same way everywhere.
+// The same with the options argument (softlab/options.hpp): a scale, a mask, the threads. One
+// row runs on the calling thread whatever options.threads says (splitting one row would change
+// how its sum is associated); its value is still checked, so that a bad options value fails
+// the same way everywhere.
 template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
 requires softmax_ranges<X, Y>
 void softmax(const X& x, Y&& y, const softmax_options& options) {
-  detail::check_options("softmax", options);
-  softmax<Impl>(x, std::forward<Y>(y));
+  softmax_span<Impl>(as_input_span(x), as_output_span(y), options);
 }
 
 template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
 requires softmax_ranges<X, Y>
 void log_softmax(const X& x, Y&& y, const softmax_options& options) {
-  detail::check_options("log_softmax", options);
-  log_softmax<Impl>(x, std::forward<Y>(y));
+  log_softmax_span<Impl>(as_input_span(x), as_output_span(y), options);
 }
 
 template <class Impl, std::ranges::contiguous_range X>
 range_element_t<X> logsumexp(const X& x, const softmax_options& options) {
-  detail::check_options("logsumexp", options);
-  return logsumexp<Impl>(x);
+  return logsumexp_span<Impl>(as_input_span(x), options);
 }
 
 /// One softmax per row of a row-major matrix; row r of x starts at x[r * x_stride]. In place
 /// (same data, same stride) is allowed; the rows of y must not overlap the rows of x otherwise.
 /// The rows are split across options.threads threads (softlab/options.hpp); each row is computed
-/// by the code one thread runs on it, so y is the same bits for every thread count. Every
-/// argument is checked before anything is written.
+/// by the code one thread runs on it, so y is the same bits for every thread count. The options'
+/// mask is rows * cols (packed) or cols (every row alike); its causal offset keeps columns
+/// c <= r + offset of row r. Every argument is checked before anything is written.
 template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
 requires std::same_as<range_element_t<X>, range_element_t<Y>>
 void softmax_rows(const X& x, std::size_t rows, std::size_t cols, std::size_t x_stride, Y&& y,
                   std::size_t y_stride, const softmax_options& options) {
-  using T = range_element_t<X>;
-  const auto in = as_input_span(x);
-  const auto out = as_output_span(y);
-  detail::check_rows<T>("softmax_rows", in, out, rows, cols, x_stride, y_stride);
-  detail::check_options("softmax_rows", options);
-  const std::size_t threads = detail::threads_for_rows(options, rows, cols);
-  detail::for_row_blocks(rows, threads, [&](std::size_t first, std::size_t last) {
-    for (std::size_t r = first; r < last; ++r)
-      softmax_span<Impl, T>(in.subspan(r * x_stride, cols), out.subspan(r * y_stride, cols));
-  });
+  softmax_rows_span<Impl, range_element_t<X>>(as_input_span(x), rows, cols, x_stride,
+                                              as_output_span(y), y_stride, options);
 }
 
 template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
@@ -155,6 +149,15 @@ requires std::same_as<range_element_t<X>, range_element_t<Y>>
 void softmax_rows(const X& x, std::size_t rows, std::size_t cols, std::size_t x_stride, Y&& y,
                   std::size_t y_stride) {
   softmax_rows<Impl>(x, rows, cols, x_stride, std::forward<Y>(y), y_stride, softmax_options{});
+}
+
+/// One log_softmax per row, likewise.
+template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
+requires std::same_as<range_element_t<X>, range_element_t<Y>>
+void log_softmax_rows(const X& x, std::size_t rows, std::size_t cols, std::size_t x_stride, Y&& y,
+                      std::size_t y_stride, const softmax_options& options = {}) {
+  log_softmax_rows_span<Impl, range_element_t<X>>(as_input_span(x), rows, cols, x_stride,
+                                                  as_output_span(y), y_stride, options);
 }
 
 /// Packed rows (stride cols).

@@ -340,13 +340,22 @@ exact_normalizer normalize(const std::vector<exact>& xs, exact& max, exact& log_
 /// The exact softmax (log_scale false) or log_softmax (true) of x as stored in T, with the
 /// contract's limits for non-finite inputs.
 template <class T>
+std::vector<exact> exact_softmax_of_values(const std::vector<exact>& xs, bool log_scale = false);
+
+template <class T>
 std::vector<exact> exact_softmax(std::span<const T> x, bool log_scale = false) {
+  return exact_softmax_of_values<T>(to_exact(x), log_scale);
+}
+
+/// The same of exact values (the scores softmax_options forms, scale x + mask, held exactly),
+/// at T's reference precision.
+template <class T>
+std::vector<exact> exact_softmax_of_values(const std::vector<exact>& xs, bool log_scale) {
   const mpfr_prec_t bits = reference_bits<T>();
-  const std::vector<exact> xs = to_exact(x);
   exact max(bits), log_sum(bits);
   const exact_normalizer norm = normalize<T>(xs, max, log_sum);
-  std::vector<exact> y(x.size(), exact(bits));
-  for (std::size_t i = 0; i < x.size(); ++i) {
+  std::vector<exact> y(xs.size(), exact(bits));
+  for (std::size_t i = 0; i < xs.size(); ++i) {
     mpfr_ptr out = y[i].get();
     switch (norm.what) {
       case exact_normalizer::kind::nan:
@@ -379,9 +388,16 @@ std::vector<exact> exact_softmax(std::span<const T> x, bool log_scale = false) {
 }
 
 template <class T>
+exact exact_logsumexp_of_values(const std::vector<exact>& xs);
+
+template <class T>
 exact exact_logsumexp(std::span<const T> x) {
+  return exact_logsumexp_of_values<T>(to_exact(x));
+}
+
+template <class T>
+exact exact_logsumexp_of_values(const std::vector<exact>& xs) {
   const mpfr_prec_t bits = reference_bits<T>();
-  const std::vector<exact> xs = to_exact(x);
   exact max(bits), log_sum(bits);
   const exact_normalizer norm = normalize<T>(xs, max, log_sum);
   exact result(bits);
@@ -404,14 +420,16 @@ exact exact_logsumexp(std::span<const T> x) {
 
 /// The quantities a stated bound depends on, for element i of a finite-max input, with the
 /// exact softmax g as weights. -inf entries have g = 0 and are left out of min and the means.
-template <class T>
-bound_inputs bound_inputs_for(std::span<const T> x, std::size_t i, std::span<const double> g) {
+/// x holds T, or (V = double) the scores softmax_options formed, as the bound functions see them.
+template <class T, class V>
+bound_inputs bound_inputs_for_values(std::span<const V> x, std::size_t i,
+                                     std::span<const double> g) {
   bound_inputs in;
   in.n = x.size();
   in.precision_bits = std::numeric_limits<T>::digits;
   double max = -std::numeric_limits<double>::infinity();
   double min = std::numeric_limits<double>::infinity();
-  for (const T& v : x) {
+  for (const V& v : x) {
     const double d = static_cast<double>(v);
     if (d == -std::numeric_limits<double>::infinity()) continue;
     max = std::max(max, d);
@@ -435,6 +453,11 @@ bound_inputs bound_inputs_for(std::span<const T> x, std::size_t i, std::span<con
   in.exp_ulps_per_unit = scalar_libm_error<T>.exp_per_unit;
   in.log_ulps = scalar_libm_error<T>.log_ulps;
   return in;
+}
+
+template <class T>
+bound_inputs bound_inputs_for(std::span<const T> x, std::size_t i, std::span<const double> g) {
+  return bound_inputs_for_values<T, T>(x, i, g);
 }
 
 }  // namespace softlab::reference
