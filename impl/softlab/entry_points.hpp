@@ -69,15 +69,34 @@ void through_compute_type(std::span<const S> x, std::span<Out> y, Kernel&& kerne
   }
 }
 
-/// Impl's softmax on checked, non-empty arguments, for every T it supports.
+/// Implementations that split one long row across threads with the same bits for every
+/// thread count (softlab::fast: Impl::softmax_split, see its header).
+template <class Impl, class C>
+concept splits_long_rows = requires(std::span<const C> x, std::span<C> y) {
+  Impl::softmax_split(x, y, std::size_t{1});
+};
+
+/// Impl's softmax kernel on C, one long row split across up to `threads` threads where Impl
+/// splits rows (the same bits as one thread), on the calling thread otherwise.
+template <class Impl, class C>
+void softmax_kernel(std::span<const C> x, std::span<C> y, std::size_t threads) {
+  if constexpr (splits_long_rows<Impl, C>) {
+    if (threads > 1) return Impl::softmax_split(x, y, threads);
+  }
+  Impl::template softmax<C>(x, y);
+}
+
+/// Impl's softmax on checked, non-empty arguments, for every T it supports; `threads` for an
+/// implementation that splits long rows (detail::threads_for_row).
 template <class Impl, class T, class Out = T>
-void softmax_of(std::span<const T> x, std::span<Out> y) {
+void softmax_of(std::span<const T> x, std::span<Out> y, std::size_t threads = 1) {
   if constexpr (is_storage_float<T>) {
     using C = compute_type_t<Impl, T>;
-    through_compute_type<C>(
-        x, y, [](std::span<const C> in, std::span<C> out) { Impl::template softmax<C>(in, out); });
+    through_compute_type<C>(x, y, [threads](std::span<const C> in, std::span<C> out) {
+      softmax_kernel<Impl, C>(in, out, threads);
+    });
   } else {
-    Impl::template softmax<T>(x, y);
+    softmax_kernel<Impl, T>(x, y, threads);
   }
 }
 
@@ -134,7 +153,6 @@ bound_inputs in_compute_type(bound_inputs in) {
   return in;
 }
 
-
 /// The kinds of entry point the scored helpers below run.
 enum class entry { softmax, log_softmax };
 
@@ -144,18 +162,18 @@ enum class entry { softmax, log_softmax };
 /// transform changes nothing take the plain entry (the same bits as without options).
 template <class Impl, entry what, class T, class Out>
 void scored_row(std::span<const T> x, std::span<Out> y,
-                const row_transform<compute_type_t<Impl, T>>& t) {
+                const row_transform<compute_type_t<Impl, T>>& t, std::size_t threads) {
   using C = compute_type_t<Impl, T>;
-  const auto kernel = [](std::span<const C> in, std::span<C> out) {
+  const auto kernel = [threads](std::span<const C> in, std::span<C> out) {
     if constexpr (what == entry::softmax) {
-      Impl::template softmax<C>(in, out);
+      softmax_kernel<Impl, C>(in, out, threads);
     } else {
       Impl::template log_softmax<C>(in, out);
     }
   };
   if (t.identity(x.size())) {
     if constexpr (what == entry::softmax) {
-      return softmax_of<Impl>(x, y);
+      return softmax_of<Impl>(x, y, threads);
     } else {
       return log_softmax_of<Impl>(x, y);
     }
@@ -253,7 +271,7 @@ requires implementation_for<Impl, T>
 void softmax_span(std::span<const T> x, std::span<T> y) {
   detail::check_elementwise<T>("softmax", x, y);
   if (x.empty()) return;
-  detail::softmax_of<Impl>(x, y);
+  detail::softmax_of<Impl>(x, y, detail::threads_for_row(softmax_options{}, x.size()));
 }
 
 /// A 16-bit storage type in, float out (the logits stay bfloat16, the probabilities are
@@ -264,7 +282,7 @@ void softmax_span(std::span<const T> x, std::span<float> y) {
   detail::require_same_size("softmax", "x", x.size(), "y", y.size());
   detail::require_disjoint<T, float>("softmax", x, y);
   if (x.empty()) return;
-  detail::softmax_of<Impl>(x, y);
+  detail::softmax_of<Impl>(x, y, detail::threads_for_row(softmax_options{}, x.size()));
 }
 
 template <class Impl, class T>
@@ -296,8 +314,10 @@ requires implementation_for<Impl, T> T logsumexp_span(std::span<const T> x) {
 /// row, 0 threads): std::invalid_argument naming the values, nothing written.
 template <class Impl, class T, class Out>
 requires implementation_for<Impl, T> &&
-    (std::is_same_v<Out, T> || (is_storage_float<T> && std::is_same_v<Out, float>))
-void softmax_span(std::span<const T> x, std::span<Out> y, const softmax_options& options) {
+    (std::is_same_v<Out, T> ||
+     (is_storage_float<T> &&
+      std::is_same_v<Out, float>)) void softmax_span(std::span<const T> x, std::span<Out> y,
+                                                     const softmax_options& options) {
   using C = compute_type_t<Impl, T>;
   if constexpr (std::is_same_v<Out, T>) {
     detail::check_elementwise<T>("softmax", x, y);
@@ -309,13 +329,16 @@ void softmax_span(std::span<const T> x, std::span<Out> y, const softmax_options&
   detail::check_score_options<C>("softmax", options, 1, x.size(), false);
   if (x.empty()) return;
   detail::scored_row<Impl, detail::entry::softmax>(
-      x, y, detail::transform_of_row<C>(options, 0, x.size()));
+      x, y, detail::transform_of_row<C>(options, 0, x.size()),
+      detail::threads_for_row(options, x.size()));
 }
 
 template <class Impl, class T, class Out>
 requires implementation_for<Impl, T> &&
-    (std::is_same_v<Out, T> || (is_storage_float<T> && std::is_same_v<Out, float>))
-void log_softmax_span(std::span<const T> x, std::span<Out> y, const softmax_options& options) {
+    (std::is_same_v<Out, T> ||
+     (is_storage_float<T> &&
+      std::is_same_v<Out, float>)) void log_softmax_span(std::span<const T> x, std::span<Out> y,
+                                                         const softmax_options& options) {
   using C = compute_type_t<Impl, T>;
   if constexpr (std::is_same_v<Out, T>) {
     detail::check_elementwise<T>("log_softmax", x, y);
@@ -327,7 +350,7 @@ void log_softmax_span(std::span<const T> x, std::span<Out> y, const softmax_opti
   detail::check_score_options<C>("log_softmax", options, 1, x.size(), false);
   if (x.empty()) return;
   detail::scored_row<Impl, detail::entry::log_softmax>(
-      x, y, detail::transform_of_row<C>(options, 0, x.size()));
+      x, y, detail::transform_of_row<C>(options, 0, x.size()), 1);
 }
 
 template <class Impl, class T>
@@ -353,11 +376,13 @@ void scored_rows(const char* function, std::span<const T> x, std::size_t rows, s
   check_options(function, options);
   check_score_options<C>(function, options, rows, cols, true);
   if (cols == 0) return;
+  // One row: its own threads (an implementation that splits long rows); more: across rows.
+  const std::size_t row_threads = rows == 1 ? threads_for_row(options, cols) : 1;
   const std::size_t threads = threads_for_rows(options, rows, cols);
   for_row_blocks(rows, threads, [&](std::size_t first, std::size_t last) {
     for (std::size_t r = first; r < last; ++r)
       scored_row<Impl, what>(x.subspan(r * x_stride, cols), y.subspan(r * y_stride, cols),
-                             transform_of_row<C>(options, r, cols));
+                             transform_of_row<C>(options, r, cols), row_threads);
   });
 }
 
@@ -379,8 +404,8 @@ requires implementation_for<Impl, T>
 void log_softmax_rows_span(std::span<const T> x, std::size_t rows, std::size_t cols,
                            std::size_t x_stride, std::span<T> y, std::size_t y_stride,
                            const softmax_options& options) {
-  detail::scored_rows<Impl, detail::entry::log_softmax>("log_softmax_rows", x, rows, cols,
-                                                        x_stride, y, y_stride, options);
+  detail::scored_rows<Impl, detail::entry::log_softmax>("log_softmax_rows", x, rows, cols, x_stride,
+                                                        y, y_stride, options);
 }
 
 /// Implementations may form the scores their own way (e.g. in a wider type); by default the

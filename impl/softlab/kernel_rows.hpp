@@ -72,7 +72,8 @@ template <class T>
 void softmax_rows(const kernel<T>& k, std::span<const T> x, std::size_t rows, std::size_t cols,
                   std::size_t x_stride, std::span<T> y, std::size_t y_stride,
                   const softmax_options& options = {}) {
-  if (k.softmax_rows != nullptr) return k.softmax_rows(x, rows, cols, x_stride, y, y_stride, options);
+  if (k.softmax_rows != nullptr)
+    return k.softmax_rows(x, rows, cols, x_stride, y, y_stride, options);
   detail::kernel_rows<T>("softmax_rows", k.softmax, x, rows, cols, x_stride, y, y_stride, options);
 }
 

@@ -49,9 +49,11 @@ class score_mask {
       : kind_(kind::keep), data_(keep.data()), size_(keep.size()) {}
   /// Any contiguous range of float, double or bool (std::vector<float>, std::array<bool, N>).
   template <class R>
-  requires requires(const R& r) { std::span(r); } &&
-      (!std::is_same_v<std::remove_cvref_t<R>, score_mask>)score_mask(const R& r)
-      : score_mask(std::span<const typename decltype(std::span(r))::value_type>(std::span(r))) {}
+  requires requires(const R& r) {
+    std::span(r);
+  } &&(!std::is_same_v<std::remove_cvref_t<R>, score_mask>)score_mask(const R& r)
+      : score_mask(std::span<const typename decltype(std::span(r))::value_type>(std::span(r))) {
+  }
 
   kind which() const { return kind_; }
   bool empty_kind() const { return kind_ == kind::none; }
@@ -63,10 +65,17 @@ class score_mask {
   score_mask from(std::size_t offset) const {
     score_mask result = *this;
     switch (kind_) {
-      case kind::none: return result;
-      case kind::additive_float: result.data_ = additive_float() + offset; break;
-      case kind::additive_double: result.data_ = additive_double() + offset; break;
-      case kind::keep: result.data_ = keep() + offset; break;
+      case kind::none:
+        return result;
+      case kind::additive_float:
+        result.data_ = additive_float() + offset;
+        break;
+      case kind::additive_double:
+        result.data_ = additive_double() + offset;
+        break;
+      case kind::keep:
+        result.data_ = keep() + offset;
+        break;
     }
     result.size_ = size_ - offset;
     return result;
@@ -74,10 +83,14 @@ class score_mask {
   /// "additive float", "additive double", "boolean keep" or "no", for messages.
   std::string description() const {
     switch (kind_) {
-      case kind::additive_float: return "additive float";
-      case kind::additive_double: return "additive double";
-      case kind::keep: return "boolean keep";
-      case kind::none: break;
+      case kind::additive_float:
+        return "additive float";
+      case kind::additive_double:
+        return "additive double";
+      case kind::keep:
+        return "boolean keep";
+      case kind::none:
+        break;
     }
     return "no";
   }
@@ -106,8 +119,10 @@ struct softmax_options {
   /// dealt to threads in contiguous blocks (OpenMP's static schedule, GCC's libgomp) and each
   /// row is computed, whole, by the code one thread would run on it, so the output is the same
   /// bits for every thread count. Work too small to pay for waking threads (rows * cols below
-  /// a measured threshold per thread, see impl/src/threads.cpp) runs on the calling thread. A
-  /// single row (softmax, log_softmax, logsumexp) always runs on the calling thread.
+  /// a measured threshold per thread, see impl/src/threads.cpp) runs on the calling thread.
+  /// One long row (softmax, or softmax_rows of one row) is split only by an implementation
+  /// that splits it in fixed chunks with the same bits for every thread count (`fast`, from
+  /// 256 KiB, see its header); every other row runs on the calling thread.
   std::optional<std::size_t> threads;
 
   /// True when the options change the scores (scale, mask or causal set).

@@ -37,7 +37,8 @@
 // softlab::softmax_options (softlab/options.hpp); without it, or with its defaults, they compute
 // what they always have. Its scale and mask (and, for rows, causal offset) are fused: softmax of
 // z = scale x + mask, the contract holding for z (a row masked entirely gives zeros). Its
-// `threads` splits the rows across threads, never one row.
+// `threads` splits the rows across threads, and one long row where the implementation splits
+// it in fixed chunks (`fast`): the bits never depend on the thread count.
 //
 // Thread safety: every call is reentrant and keeps no state between calls. The only global
 // state is the instruction set chosen for the vectorized kernels (see softlab/simd/isa.hpp).
@@ -110,9 +111,9 @@ concept softmax_ranges = std::same_as<range_element_t<X>, range_element_t<Y>> ||
     (is_storage_float<range_element_t<X>>&& std::same_as<range_element_t<Y>, float>);
 
 // The same with the options argument (softlab/options.hpp): a scale, a mask, the threads. One
-// row runs on the calling thread whatever options.threads says (splitting one row would change
-// how its sum is associated); its value is still checked, so that a bad options value fails
-// the same way everywhere.
+// row runs on the calling thread unless the implementation splits long rows with the same bits
+// for every thread count (`fast`); options.threads is checked either way, so that a bad value
+// fails the same way everywhere.
 template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range Y>
 requires softmax_ranges<X, Y>
 void softmax(const X& x, Y&& y, const softmax_options& options) {

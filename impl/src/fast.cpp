@@ -4,12 +4,14 @@
 #include "dispatch.hpp"
 #include "kernel_tables.hpp"
 
+#include <softlab/detail/rows.hpp>
 #include <softlab/simd/fast.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <type_traits>
+#include <vector>
 
 namespace softlab {
 namespace {
@@ -101,7 +103,58 @@ double log_unscaled(const wide_sum& s) {
   return std::log(std::ldexp(s.hi, -int(headroom<T>))) + std::log1p(s.lo / s.hi);
 }
 
+/// The rows fast::softmax_split splits: in cache, long enough for threads to pay.
+template <class T>
+bool split(std::span<const T> x) {
+  return x.size() >= fast::split_from_elements<T> && !two_pass(x);
+}
+
+/// The three in-cache passes over fixed chunks, each pass split across threads (fast.hpp).
+template <class T>
+void split_softmax(std::span<const T> x, std::span<T> y, std::size_t threads) {
+  const auto& passes = *simd::active_table<T>().fast;
+  constexpr std::size_t chunk = fast::split_chunk_elements<T>;
+  const std::size_t chunks = (x.size() + chunk - 1) / chunk;
+  const auto length = [&](std::size_t c) { return std::min(chunk, x.size() - c * chunk); };
+  threads = std::min(threads, chunks);
+  std::vector<T> maxima(chunks);
+  detail::for_row_blocks(chunks, threads, [&](std::size_t first, std::size_t last) {
+    for (std::size_t c = first; c < last; ++c)
+      maxima[c] = passes.max(x.data() + c * chunk, length(c));
+  });
+  T max = maxima[0];
+  for (const T m : maxima) max = detail::is_nan(m) || m > max ? m : max;  // NaN wins
+  if (detail::is_nan(max) || !ordinary(max))
+    return write_not_ordinary(x, y, detail::output_scale::probability);
+  std::vector<wide_sum> sums(chunks);
+  detail::for_row_blocks(chunks, threads, [&](std::size_t first, std::size_t last) {
+    for (std::size_t c = first; c < last; ++c)
+      sums[c] =
+          passes.store_exp_and_sum(x.data() + c * chunk, max, y.data() + c * chunk, length(c));
+  });
+  wide_sum total = sums[0];
+  for (std::size_t c = 1; c < chunks; ++c) {  // every chunk has the row's pivot: no rescaling
+    const auto hi = detail::two_sum(total.hi, sums[c].hi);
+    total.lo += hi.error + sums[c].lo;
+    total.hi = hi.value;
+  }
+  const simd::reciprocal<void, T> inverse(total);
+  detail::for_row_blocks(chunks, threads, [&](std::size_t first, std::size_t last) {
+    for (std::size_t c = first; c < last; ++c)
+      passes.scale(y.data() + c * chunk, inverse.hi, inverse.lo, length(c));
+  });
+}
+
 }  // namespace
+
+void fast::softmax_split(std::span<const float> x, std::span<float> y, std::size_t threads) {
+  if (split(x)) return split_softmax(x, y, threads);
+  compiled<fast>::softmax(x, y);
+}
+void fast::softmax_split(std::span<const double> x, std::span<double> y, std::size_t threads) {
+  if (split(x)) return split_softmax(x, y, threads);
+  compiled<fast>::softmax(x, y);
+}
 
 template <>
 struct detail::compiled_kernels<fast> {
@@ -137,6 +190,7 @@ struct detail::compiled_kernels<fast> {
           break;
       }
     }
+    if (split(x)) return split_softmax(x, y, 1);
     max = passes.max(x.data(), x.size());
     if (!ordinary(max)) return write_not_ordinary(x, y, detail::output_scale::probability);
     sum = passes.store_exp_and_sum(x.data(), max, y.data(), x.size());

@@ -6,6 +6,7 @@
 // affinity and the cgroup quota).
 #include "cpu_quota.hpp"
 #include "isa_under_test.hpp"
+#include "same_bits.hpp"
 
 #include <softlab/kernel_rows.hpp>
 #include <softlab/softlab.hpp>
@@ -41,6 +42,7 @@
 namespace {
 
 using namespace softlab;
+using testing::same_bits;
 
 constexpr std::uint64_t seed = 20261204;  // every random score below is drawn from this
 const bool seed_printed = [] {
@@ -50,31 +52,6 @@ const bool seed_printed = [] {
 
 /// The thread counts compared; 1 is the reference for the others.
 constexpr std::size_t thread_counts[] = {1, 2, 3, 4};
-
-/// Equal as stored: memcmp of the bytes that hold the value: all of float, double, the
-/// simulated formats' double and the 16-bit storage types; the 10 of x87's long double (the other 6
-/// of its 16 are padding, never written). Boost's cpp_bin_float objects may hold padding too, so
-/// for them: the same value and sign (NaN as NaN).
-template <class T>
-bool same_bits(std::span<const T> a, std::span<const T> b) {
-  if (a.size() != b.size()) return false;
-  if constexpr (std::is_same_v<T, long double>) {
-    static_assert(std::numeric_limits<long double>::digits == 64, "x87 extended precision");
-    for (std::size_t i = 0; i < a.size(); ++i)
-      if (std::memcmp(&a[i], &b[i], 10) != 0) return false;
-    return true;
-  } else if constexpr (is_hardware_float<T> || is_narrow_format<T>) {
-    static_assert(std::is_trivially_copyable_v<T>);
-    return a.empty() || std::memcmp(a.data(), b.data(), a.size_bytes()) == 0;
-  } else {
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      const bool a_nan = detail::is_nan(a[i]), b_nan = detail::is_nan(b[i]);
-      if (a_nan != b_nan) return false;
-      if (!a_nan && (a[i] != b[i] || (a[i] < 0) != (b[i] < 0))) return false;
-    }
-    return true;
-  }
-}
 
 /// The multiprecision types, whose exp costs ~1000 times double's (~10 us).
 template <class T>
@@ -164,8 +141,8 @@ void check_every_shape() {
   for (std::size_t cols : columns_for<T>())
     for (std::size_t rows : {1, 3, 33}) {
       check_shape<Impl, T>(rows, cols, cols + 3, cols + 5, false);  // strides > cols
-      check_shape<Impl, T>(rows, cols, cols, cols, false);         // packed
-      check_shape<Impl, T>(rows, cols, cols + 2, cols + 2, true);  // in place
+      check_shape<Impl, T>(rows, cols, cols, cols, false);          // packed
+      check_shape<Impl, T>(rows, cols, cols + 2, cols + 2, true);   // in place
     }
 }
 
@@ -255,6 +232,62 @@ bool openmp_may_shrink_teams() {
 }
 
 }  // namespace
+
+/// fast splits one long row (from fast::split_from_elements) in fixed chunks: 1, 2, 3 and 4
+/// threads, softmax without options, softmax_rows of the one row and in place all give the
+/// same bits, limits included; bfloat16 rows through it too.
+template <class T>
+void check_long_row_split() {
+  constexpr std::size_t from = fast::split_from_elements<T>;
+  for (const std::size_t n : {from - 1, from, from + 12345, 4 * from + 7}) {
+    for (const int limit : {0, 1, 2, 3}) {  // finite; a -inf block; one +inf; one NaN
+      reference::seeded_random random(seed ^ n ^ std::uint64_t(limit));
+      std::vector<T> x(n);
+      for (T& v : x) v = T(random.uniform(-30, 30));
+      if (limit == 1)
+        std::fill(x.begin(), x.begin() + std::ptrdiff_t(n / 3), -detail::infinity<T>());
+      if (limit == 2) x[random.below(n)] = detail::infinity<T>();
+      if (limit == 3) x[random.below(n)] = detail::quiet_nan<T>();
+      INFO("n = " << n << ", limit case " << limit);
+      std::vector<T> plain(n);
+      softmax<fast>(x, plain);
+      for (const std::size_t threads : thread_counts) {
+        std::vector<T> y(n), rows(n);
+        softmax<fast>(x, y, {.threads = threads});
+        softmax_rows<fast>(x, 1, n, rows, {.threads = threads});
+        INFO(threads << " threads");
+        CHECK(same_bits<T>(y, plain));
+        CHECK(same_bits<T>(rows, plain));
+      }
+      std::vector<T> in_place = x;
+      softmax<fast>(in_place, in_place, {.threads = 2});
+      CHECK(same_bits<T>(in_place, plain));
+    }
+  }
+}
+
+TEST_CASE("fast splits one long row with the same bits on every thread count",
+          "[rows_threads][vectorized]") {
+  const registry kernels = builtin_registry();
+  const isa before = active_isa();
+  for (isa which : testing::isas_under_test(*kernels.find<float>("fast"))) {
+    force_isa(which);
+    DYNAMIC_SECTION("ISA " << isa_name(which)) {
+      check_long_row_split<float>();
+      check_long_row_split<double>();
+      // bfloat16 in, through float: the same split.
+      const std::size_t n = 3 * fast::split_from_elements<float> + 5;
+      reference::seeded_random random(seed);
+      std::vector<bfloat16> x(n);
+      for (bfloat16& v : x) v = bfloat16(random.uniform(-30, 30));
+      std::vector<bfloat16> one(n), two(n);
+      softmax<fast>(x, one, {.threads = 1});
+      softmax<fast>(x, two, {.threads = 2});
+      CHECK(same_bits<bfloat16>(one, two));
+    }
+  }
+  force_isa(before);
+}
 
 TEST_CASE("rows engine: real threads, every row once, in contiguous blocks", "[rows_threads]") {
   for (std::size_t threads : {2, 3, 4}) {

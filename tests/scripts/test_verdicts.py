@@ -131,3 +131,27 @@ def test_special_section_table(specials):
     assert lines[4].startswith("| torch | NaN×4 ✗ | [0.25, 0.75] ✗ (")
     assert "- torch on all -inf: log_softmax NaN×4 (expected -inf×4)" in table
     assert sv.special_section(specials, "double", 53) is None
+
+
+def test_narrow_storage_table():
+    """The 16-bit section: the types accuracy.json gives 16 storage bits, and per variant the
+    worst finite ULP, the results not correctly rounded and the contract failures."""
+    cells = [
+        dict(cell(max_ulp=0.5, not_correctly_rounded_count=0), type="bf16", implementation="a",
+             isa="-", family="uniform_1"),
+        dict(cell(max_ulp=0.75, not_correctly_rounded_count=3, n=100, vectors=2), type="bf16",
+             implementation="b", isa="avx2", family="uniform_1"),
+        dict(cell(nan=10, max_ulp=float("inf"), not_correctly_rounded_count=10), type="bf16",
+             implementation="b", isa="avx2", family="fully_masked", family_kind="masks"),
+        dict(cell(), type="float", implementation="a", isa="-", family="uniform_1"),
+    ]
+    document = {"types": [{"name": "bf16", "precision_bits": 8, "ieee_storage": True,
+                           "storage_bits": 16},
+                          {"name": "float", "precision_bits": 24, "ieee_storage": True,
+                           "storage_bits": 32}]}
+    vocabulary = data.Vocabulary(cells, document)
+    study = data.Study(cells, ["uniform_1", "fully_masked"], vocabulary)
+    assert vocabulary.narrow_storage_types(study.types) == ["bf16"]
+    table = verdicts.narrow_storage_table(study, "bf16")
+    assert "| a | 0.5 | uniform_1, n = 10 | 0 of 10 | none |" in table
+    assert "| b (avx2) | 0.8 | uniform_1, n = 100 | 13 of 210 | fully_masked: NaN |" in table

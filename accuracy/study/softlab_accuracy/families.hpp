@@ -41,6 +41,11 @@ enum class own_family {
   classifier_logits,  ///< Gaussian (sigma 3) and one entry +10
   int8_dequantized,   ///< uniform [-8, 8] quantized to int8 (scale 8/127) and dequantized
   causal_mask,        ///< the first k entries uniform [-4, 4], the rest -inf, k random in [1, n]
+  padding_mask,       ///< attention scores (Gaussian, sigma 2), a random trailing block of -inf
+  equal_scores,       ///< equal scores (n = 512): exactly 1/n each (ExecuTorch's bfloat16 sum)
+  vocab_t0_1,         ///< 256000 long-tailed logits over temperature 0.1
+  vocab_t1,           ///< the same logits, temperature 1
+  vocab_t10,          ///< the same logits, temperature 10
 };
 
 /// Which sizes a family runs at (see study.hpp: study_sizes).
@@ -48,6 +53,7 @@ enum class size_class {
   standard,  ///< the study's ordinary sizes
   large,     ///< only the largest sizes: the family is about long sums
   specials,  ///< small sizes: the answer is a limit, the same at every n
+  fixed,     ///< one size, the family's own (family_spec::fixed_n): a shape from a model
 };
 
 /// The size class's name in the study's files ("standard", "large", "specials").
@@ -59,6 +65,8 @@ constexpr std::string_view size_class_name(size_class c) {
       return "large";
     case size_class::specials:
       return "specials";
+    case size_class::fixed:
+      return "fixed";
   }
   return "?";
 }
@@ -70,6 +78,7 @@ struct family_spec {
   reference::family_kind kind = reference::family_kind::finite;  ///< written with every cell
   std::optional<reference::family> shared;                       ///< drawn by reference::generate
   own_family own = own_family::fully_masked;  ///< drawn here when `shared` is empty
+  std::size_t fixed_n = 0;                    ///< size_class::fixed: the one n it runs at
 };
 
 /// Every family of the study, the shared ones first (in reference::all_families order).
@@ -133,6 +142,19 @@ inline double gaussian(reference::seeded_random& rng) {
   const double u1 = 1.0 - rng.uniform(0, 1);
   const double u2 = rng.uniform(0, 1);
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
+/// A language model's next-token logits over a vocabulary of x.size() entries, divided by the
+/// sampling temperature, each rounded once into T (what a sampler that scales before its softmax
+/// stores): a Zipf-like long tail, the token of rank r at 8 - 1.1 ln r plus Gaussian noise
+/// (sigma 0.3), the ranks shuffled over the vocabulary. Over 256000 entries the logits span about
+/// 14 (T = 1): 140 at T = 0.1 (a few tokens take nearly all the weight) and 1.4 at T = 10
+/// (nearly uniform: the sum is long and every term counts).
+template <class T>
+void vocabulary_logits(std::vector<T>& x, double temperature, reference::seeded_random& rng) {
+  for (std::size_t r = 0; r < x.size(); ++r)
+    x[r] = T((8.0 - 1.1 * std::log(double(r + 1)) + 0.3 * gaussian(rng)) / temperature);
+  for (std::size_t i = x.size(); i > 1; --i) std::swap(x[i - 1], x[rng.below(i)]);
 }
 
 }  // namespace detail
@@ -231,6 +253,27 @@ std::vector<T> generate(const family_spec& f, std::size_t n, std::uint64_t seed)
         x[i] = i < k ? T(rng.uniform(-4, 4)) : -softlab::detail::infinity<T>();
       break;
     }
+    case own_family::padding_mask: {
+      // A padded sequence's keys: the last n - k positions are padding, k random in [1, n].
+      const std::size_t k = n > 0 ? 1 + rng.below(n) : 0;
+      for (std::size_t i = 0; i < n; ++i)
+        x[i] = i < k ? T(2.0 * detail::gaussian(rng)) : -softlab::detail::infinity<T>();
+      break;
+    }
+    case own_family::equal_scores: {
+      const T value(rng.uniform(-4, 4));
+      for (T& v : x) v = value;
+      break;
+    }
+    case own_family::vocab_t0_1:
+    case own_family::vocab_t1:
+    case own_family::vocab_t10:
+      detail::vocabulary_logits(x,
+                                f.own == own_family::vocab_t0_1 ? 0.1
+                                : f.own == own_family::vocab_t1 ? 1.0
+                                                                : 10.0,
+                                rng);
+      break;
   }
   return x;
 }

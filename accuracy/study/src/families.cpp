@@ -43,6 +43,7 @@ struct own_entry {
   std::string_view reason;
   size_class sizes;
   reference::family_kind kind = reference::family_kind::finite;
+  std::size_t fixed_n = 0;
 };
 
 constexpr std::array own_entries{
@@ -84,6 +85,22 @@ constexpr std::array own_entries{
     own_entry{own_family::causal_mask, "causal_mask",
               "a causal-attention row: k finite scores, then -inf for the masked future",
               size_class::standard, reference::family_kind::masks},
+    own_entry{own_family::padding_mask, "padding_mask",
+              "a padded sequence's attention scores: Gaussian, then -inf for the padding",
+              size_class::standard, reference::family_kind::masks},
+    own_entry{own_family::equal_scores, "equal_scores",
+              "512 equal scores: exactly 2^-9 each; a bfloat16 running sum stalls at 256 "
+              "(ExecuTorch's 1/256)",
+              size_class::fixed, reference::family_kind::finite, 512},
+    own_entry{own_family::vocab_t0_1, "vocab_t0.1",
+              "256000 long-tailed vocabulary logits at temperature 0.1 (spread ~140)",
+              size_class::fixed, reference::family_kind::wide, 256000},
+    own_entry{own_family::vocab_t1, "vocab_t1",
+              "256000 long-tailed vocabulary logits at temperature 1 (spread ~14)",
+              size_class::fixed, reference::family_kind::finite, 256000},
+    own_entry{own_family::vocab_t10, "vocab_t10",
+              "256000 long-tailed vocabulary logits at temperature 10: nearly uniform, a long sum",
+              size_class::fixed, reference::family_kind::finite, 256000},
 };
 
 std::vector<family_spec> build_families() {
@@ -100,7 +117,8 @@ std::vector<family_spec> build_families() {
                                  .sizes = e.sizes,
                                  .kind = e.kind,
                                  .shared = std::nullopt,
-                                 .own = e.family});
+                                 .own = e.family,
+                                 .fixed_n = e.fixed_n});
   return result;
 }
 

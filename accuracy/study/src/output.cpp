@@ -314,7 +314,9 @@ std::string study_json(const study_result& result, const run_meta& meta) {
   for_each_type(element_types{}, [&]<class T>() {
     j += concat(first_type ? "\n" : ",\n", "    {\"name\": ", json_string(type_token_v<T>),
                 ", \"precision_bits\": ", std::to_string(std::numeric_limits<T>::digits),
-                ", \"ieee_storage\": ", detail::is_plain_ieee_storage<T>() ? "true" : "false", "}");
+                ", \"ieee_storage\": ", detail::is_plain_ieee_storage<T>() ? "true" : "false",
+                ", \"storage_bits\": ",
+                std::to_string(detail::is_plain_ieee_storage<T>() ? sizeof(T) * CHAR_BIT : 0), "}");
     first_type = false;
   });
   j += "\n  ],\n";

@@ -246,6 +246,9 @@ std::vector<std::size_t> study_sizes(const family_spec& f, int precision_bits,
         sizes = options.full ? std::vector<std::size_t>{1, 10, 100, 1000, 100000}
                              : std::vector<std::size_t>{1, 10, 1000};
         break;
+      case size_class::fixed:
+        sizes = {f.fixed_n};
+        break;
     }
   }
   std::vector<std::size_t> result;

@@ -61,6 +61,15 @@ void check_options(const char* function, const softmax_options& options);
 /// what default_threads() throws; call after check_options.
 std::size_t threads_for_rows(const softmax_options& options, std::size_t rows, std::size_t cols);
 
+/// The threads one row of n elements may be split across by an implementation that splits
+/// long rows (softlab::fast): 1 below 2 * min_elements_per_thread, without reading the
+/// environment (a short row pays nothing for it); beyond, options.threads (or
+/// default_threads()) capped so that every thread gets min_elements_per_thread elements.
+inline std::size_t threads_for_row(const softmax_options& options, std::size_t n) {
+  if (n < 2 * min_elements_per_thread) return 1;
+  return threads_for_rows(options, n / min_elements_per_thread, min_elements_per_thread);
+}
+
 /// Runs run(context, first, last) over consecutive ranges covering rows [0, rows), on
 /// `threads` threads (one contiguous block each, OpenMP's static schedule); threads <= 1 calls
 /// it once, on this thread. The workers take the caller's floating-point environment (rounding

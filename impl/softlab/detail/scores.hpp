@@ -55,13 +55,13 @@ void check_score_options(const char* function, const softmax_options& options, s
     const bool per_score = size == rows * cols;
     const bool per_column = rows_call && size == cols;
     if (!per_score && !per_column)
-      throw std::invalid_argument(
-          name + ": the " + options.mask.description() + " mask has " + std::to_string(size) +
-          " elements but the scores are " +
-          (rows_call ? std::to_string(rows) + " rows of " + std::to_string(cols) + " (a mask has " +
-                           std::to_string(rows * cols) + " elements, or " + std::to_string(cols) +
-                           " for every row alike)"
-                     : std::to_string(cols)));
+      throw std::invalid_argument(name + ": the " + options.mask.description() + " mask has " +
+                                  std::to_string(size) + " elements but the scores are " +
+                                  (rows_call ? std::to_string(rows) + " rows of " +
+                                                   std::to_string(cols) + " (a mask has " +
+                                                   std::to_string(rows * cols) + " elements, or " +
+                                                   std::to_string(cols) + " for every row alike)"
+                                             : std::to_string(cols)));
   }
   if (options.causal && !rows_call)
     throw std::invalid_argument(name + ": softmax_options::causal is set (" +
@@ -74,7 +74,7 @@ template <class C>
 struct row_transform {
   C scale = C(1);
   bool scaled = false;
-  score_mask mask;                                                  ///< this row's
+  score_mask mask;                                             ///< this row's
   std::size_t kept = std::numeric_limits<std::size_t>::max();  ///< causal: columns < kept
 
   /// True when z is x for a row of n scores (the plain entry then computes the same bits).
@@ -92,11 +92,14 @@ struct row_transform {
   C operator()(const T* x, std::size_t i) const {
     if (i >= kept) return -infinity<C>();
     switch (mask.which()) {
-      case score_mask::kind::none: return scaled ? C(scale * C(x[i])) : C(x[i]);
+      case score_mask::kind::none:
+        return scaled ? C(scale * C(x[i])) : C(x[i]);
       case score_mask::kind::keep:
         return !mask.keep()[i] ? -infinity<C>() : scaled ? C(scale * C(x[i])) : C(x[i]);
-      case score_mask::kind::additive_float: return add(C(x[i]), C(mask.additive_float()[i]));
-      case score_mask::kind::additive_double: return add(C(x[i]), C(mask.additive_double()[i]));
+      case score_mask::kind::additive_float:
+        return add(C(x[i]), C(mask.additive_float()[i]));
+      case score_mask::kind::additive_double:
+        return add(C(x[i]), C(mask.additive_double()[i]));
     }
     return C(x[i]);
   }

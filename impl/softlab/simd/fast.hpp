@@ -75,6 +75,22 @@ struct fast : detail::compiled<fast> {
                                                             : (std::size_t(8) << 20) /
                                                                   sizeof(float);
 
+  /// One long row on several threads: from split_from_elements<T> (256 KiB) up to
+  /// two_pass_from_elements<T>, softmax runs in fixed chunks of split_chunk_elements<T> (64
+  /// KiB): the chunks' maxima (one parallel pass), the shifted exps of every chunk against the
+  /// row's max stored and summed per chunk (a second), the chunk sums folded in chunk order by
+  /// two-sum, and the scaling (a third): the same three passes as in cache, each split, so the
+  /// bits do not depend on the thread count (softmax without threads is this on one thread).
+  /// The rows beyond (the two-pass structure's) and log_softmax and logsumexp are not split.
+  template <class T>
+  static constexpr std::size_t split_from_elements = (std::size_t(256) << 10) / sizeof(T);
+  template <class T>
+  static constexpr std::size_t split_chunk_elements = (std::size_t(64) << 10) / sizeof(T);
+  /// softmax of one row on up to `threads` threads (at most one per chunk), the same bits as
+  /// softmax(x, y) for every thread count. Arguments checked by the caller.
+  static void softmax_split(std::span<const float> x, std::span<float> y, std::size_t threads);
+  static void softmax_split(std::span<const double> x, std::span<double> y, std::size_t threads);
+
   /// E: the exp kernel's largest relative error in units of u, as measured by
   /// softlab-exp-exhaustive (accuracy/exp_exhaustive, 2026-11-28, SSE2 and AVX2): float, every
   /// float argument of both the plain and the pivoted kernel, 1.630 u at most (1.170 ULP);

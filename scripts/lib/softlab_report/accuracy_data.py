@@ -180,7 +180,7 @@ class Vocabulary:
 
     def __init__(self, cells=(), document=None):
         self.family_kind, self.family_sizes = {}, {}
-        self.precision_bits, self.ieee_storage = {}, {}
+        self.precision_bits, self.ieee_storage, self.storage_bits = {}, {}, {}
         for entry in (document or {}).get("families") or []:
             if isinstance(entry, dict) and entry.get("name"):
                 self._add_family(entry["name"], entry.get("kind"), entry.get("sizes"))
@@ -188,6 +188,8 @@ class Vocabulary:
             if isinstance(entry, dict) and entry.get("name"):
                 self._add_type(entry["name"], entry.get("precision_bits"),
                                entry.get("ieee_storage"))
+                if is_number(entry.get("storage_bits")):
+                    self.storage_bits.setdefault(entry["name"], int(entry["storage_bits"]))
         for c in cells:
             self._add_family(c["family"], c.get("family_kind"), c.get("family_sizes"))
             self._add_type(c["type"], c.get("type_precision_bits"), c.get("type_ieee_storage"))
@@ -217,6 +219,11 @@ class Vocabulary:
         """The types stored as IEEE interchange bits (the hardware's float and double), in the
         data's order: the headline tables show them in full, the special values first."""
         return [t for t in types if self.ieee_storage.get(t)]
+
+    def narrow_storage_types(self, types):
+        """The types stored as 16-bit IEEE-style bits (bfloat16, float16), in the data's order:
+        accuracy.json's "types" gives each its storage_bits."""
+        return [t for t in types if self.ieee_storage.get(t) and self.storage_bits.get(t) == 16]
 
     def primary_type(self, types):
         """The type the answer speaks of: the first main type, else the first type."""

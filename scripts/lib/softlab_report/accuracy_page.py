@@ -25,9 +25,10 @@ from softlab_report.output import fmt_sig, md_table, unique, write_atomically
 from softlab_report.plots import (HEATMAP_ULP_FLOOR, plot_blanchard_bounds, plot_blanchard_pairs,
                                   plot_elements, plot_error_vs_n, plot_heatmap, variant_colours)
 from softlab_report.special_values import CLOSE_ULPS, special_section
-from softlab_report.verdicts import (HEADLINE_LEGEND, SAFE_ULP, answer_losses, answer_safe,
-                                     answer_specials, bad_outputs, compact_table, data_checks,
-                                     headline_table, multi_n_families, where)
+from softlab_report.verdicts import (HEADLINE_LEGEND, NARROW_LEGEND, SAFE_ULP, answer_losses,
+                                     answer_safe, answer_specials, bad_outputs, compact_table,
+                                     data_checks, headline_table, multi_n_families,
+                                     narrow_storage_table, where)
 
 class Report:
     """Collects the Markdown and writes the figures into OUT/img."""
@@ -121,6 +122,20 @@ def section_headline(report, study):
     if others:
         report.add(f"### Other types ({', '.join(others)})\n")
         report.add(compact_table(study, others))
+
+
+def section_narrow_storage(report, study):
+    types = study.vocabulary.narrow_storage_types(study.types)
+    if not types:
+        return
+    report.add("## 16-bit storage\n")
+    report.add("Scores stored in 16 bits and computed wider (softlab: float, `accurate` in "
+               "double; each peer as it computes them), results rounded once to the 16-bit type. "
+               "A result within 0.5 ULP is correctly rounded: the best any code can store. "
+               + NARROW_LEGEND)
+    for type_ in types:
+        report.add(f"### {type_}\n")
+        report.add(narrow_storage_table(study, type_))
 
 
 def section_heatmaps(report, study):
@@ -282,6 +297,7 @@ def build_report(data_dir, out_dir):
     section_answer(report, study, specials, primary)
     section_measured(report, document, paths, problems, study)
     section_headline(report, study)
+    section_narrow_storage(report, study)
     section_heatmaps(report, study)
     section_elements(report, elements, colours, paths, problems)
     section_error_vs_n(report, study, colours)

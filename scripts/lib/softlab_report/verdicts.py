@@ -264,3 +264,30 @@ def multi_n_families(study, type_):
     """The finite families run at more than one n (the special ones' answer is a limit)."""
     return [f for f in study.families_of(type_, special=False)
             if len({c["n"] for v in study.variants_of(type_) for c in study.rows(type_, v, f)}) > 1]
+
+
+NARROW_LEGEND = (
+    "Per implementation: the largest max_ulp_normal over the finite families (ULPs of the 16-bit "
+    "type) and where; how many results are not correctly rounded (error above 0.5 ULP) out of "
+    "all results of every family; and the families where it breaks the contract (NaN or inf "
+    "where the exact answer is finite; on the NaN family, outputs that are not NaN).")
+
+
+def narrow_storage_table(study, type_):
+    """One row per variant: worst finite max ULP and where, results not correctly rounded, and
+    the families where the contract fails."""
+    rows = []
+    for variant in study.variants_of(type_):
+        worst, worst_row, failures = finite_verdict(study, type_, variant)
+        cells = [r for f in study.families_of(type_) for r in study.rows(type_, variant, f)]
+        special_failures = [(f, bad_outputs(study.rows(type_, variant, f), study.is_nan_family(f)))
+                            for f in study.families_of(type_, special=True)]
+        failures += [(f, word) for f, word in special_failures if word]
+        not_rounded = total(cells, "not_correctly_rounded_count")
+        rows.append([variant_label(*variant),
+                     fmt_ulp(worst) if worst is not None else "—",
+                     where(worst_row) if worst_row else "—",
+                     f"{int(not_rounded)} of {outputs(cells)}",
+                     "; ".join(f"{f}: {word}" for f, word in failures) or "none"])
+    return md_table(["implementation", "max ULP (finite)", "where", "not correctly rounded",
+                     "contract failures"], rows)
