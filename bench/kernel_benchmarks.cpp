@@ -268,15 +268,19 @@ void register_type(const softlab::registry& registry, std::span<const extra_floa
 void register_kernel_benchmarks(const softlab::registry& registry,
                                 std::span<const extra_float_softmax> extras, run_mode mode) {
   std::set<std::string> described;
-  std::string types;
+  std::string types, storage;
   softlab::for_each_type(benchmarked_types{}, [&]<class T>() {
     register_type<T>(registry, extras, mode, described);
     types += (types.empty() ? "" : ",") + std::string(softlab::type_token_v<T>) + ":" +
              std::to_string(std::numeric_limits<T>::digits);
+    storage += (storage.empty() ? "" : ",") + std::string(softlab::type_token_v<T>) + ":" +
+               std::to_string(softlab::is_storage_float<T> ? 8 * sizeof(T) : 0);
   });
   // The types in the order the report shows them, each with p: the report's first one is the
-  // one it compares against the roofline and the accuracy study.
+  // one it compares against the roofline and the accuracy study. And which are 16-bit storage
+  // (their bits; 0 for the others), for the report's 16-bit section.
   benchmark::AddCustomContext("softlab_types", types);
+  benchmark::AddCustomContext("softlab_storage_bits", storage);
 }
 
 }  // namespace softlab::bench

@@ -30,27 +30,53 @@ def base_name(name):
         name = stripped
 
 
+def _threads(part):
+    """The thread count of a "t:<threads>" name part."""
+    if not part.startswith("t:"):
+        raise ValueError(part)
+    return int(part[2:])
+
+
 def parse_name(name):
-    """The parts of a softlab-bench name as a dict (op, type, impl, set, n, rows, cols, kind),
-    or None for a name softlab-bench does not make."""
+    """The parts of a softlab-bench name as a dict (op, type, impl, set, n, rows, cols, kind,
+    threads), or None for a name softlab-bench does not make."""
     parts = name.split("/")
     try:
-        if parts[0] in ("softmax", "log_softmax", "logsumexp", "pairwise_attention") \
-                and len(parts) == 4:
-            return {"op": parts[0], "type": parts[1], "impl": parts[2], "set": "uniform",
-                    "n": int(parts[3]), "rows": 1}
-        if parts[0] == "softmax_inputs" and len(parts) == 5:
-            return {"op": "softmax", "set": parts[1], "type": parts[2], "impl": parts[3],
-                    "n": int(parts[4]), "rows": 1}
-        if parts[0] == "rows" and len(parts) == 4:
-            rows, cols = (int(v) for v in parts[3].split("x"))
-            return {"op": "rows", "type": parts[1], "impl": parts[2], "set": "uniform",
-                    "n": rows * cols, "rows": rows, "cols": cols}
-        if parts[0] == "roofline" and len(parts) == 3:
-            # The type comes from the context's roofline_type (load fills it in).
-            return {"op": "roofline", "kind": parts[1], "type": None, "n": int(parts[2])}
+        parsed = _parse_parts(parts)
     except ValueError:
         return None
+    if parsed is not None:
+        parsed.setdefault("threads", 1)
+    return parsed
+
+
+def _parse_parts(parts):
+    """The parsed parts, or None; ValueError for a malformed number."""
+    if parts[0] in ("softmax", "log_softmax", "logsumexp", "pairwise_attention") \
+            and len(parts) == 4:
+        return {"op": parts[0], "type": parts[1], "impl": parts[2], "set": "uniform",
+                "n": int(parts[3]), "rows": 1}
+    if parts[0] == "softmax_inputs" and len(parts) == 5:
+        return {"op": "softmax", "set": parts[1], "type": parts[2], "impl": parts[3],
+                "n": int(parts[4]), "rows": 1}
+    if parts[0] == "rows" and len(parts) == 4:
+        rows, cols = (int(v) for v in parts[3].split("x"))
+        return {"op": "rows", "type": parts[1], "impl": parts[2], "set": "uniform",
+                "n": rows * cols, "rows": rows, "cols": cols}
+    if parts[0] == "roofline" and len(parts) in (3, 4):
+        # The type comes from the context's roofline_type (load fills it in).
+        return {"op": "roofline", "kind": parts[1], "type": None, "n": int(parts[2]),
+                "threads": _threads(parts[3]) if len(parts) == 4 else 1}
+    if parts[0] == "scores" and len(parts) == 5:
+        rows, cols = (int(v) for v in parts[3].split("x"))
+        return {"op": "scores", "type": parts[1], "impl": parts[2], "set": "uniform",
+                "n": rows * cols, "rows": rows, "cols": cols, "threads": _threads(parts[4])}
+    if parts[0] == "vocab" and len(parts) == 5:
+        return {"op": "vocab", "type": parts[1], "impl": parts[2], "set": "uniform",
+                "n": int(parts[3]), "rows": 1, "threads": _threads(parts[4])}
+    if parts[0] == "masked" and len(parts) == 4:
+        return {"op": "masked", "type": parts[1], "impl": parts[2], "set": "uniform",
+                "n": int(parts[3]), "rows": 1}
     return None
 
 
@@ -142,6 +168,17 @@ def implementation_facts(context):
             entry[name.strip()] = text.strip()
         facts[key[len("softlab_impl:"):]] = entry
     return facts
+
+
+def storage_bits(context):
+    """{type: bits} of the 16-bit storage types (and any other stored narrower than it computes),
+    from the context's "softlab_storage_bits" ("float:0,bf16:16,..."; 0: not a storage type)."""
+    result = {}
+    for item in str(context.get("softlab_storage_bits", "")).split(","):
+        name, _, bits = item.partition(":")
+        if name.strip() and bits.strip().isdigit() and int(bits) > 0:
+            result[name.strip()] = int(bits)
+    return result
 
 
 def benchmarked_types(context):

@@ -68,10 +68,11 @@ def impl_order(impls, facts):
     return sorted(impls, key=lambda i: (is_peer(i, facts), i))
 
 
-def memory_floor(records):
-    """n -> ns per element of the two-pass floor: one read pass plus the faster copy."""
+def memory_floor(records, threads=1):
+    """n -> ns per element of the two-pass floor: one read pass plus the faster copy (on
+    `threads` threads: the references of that thread count)."""
     parts = defaultdict(dict)
-    for r in select(records, op="roofline"):
+    for r in select(records, op="roofline", threads=threads):
         parts[r["n"]][r["kind"]] = r["ns"]
     floor = {}
     for n, kinds in parts.items():
@@ -211,6 +212,87 @@ def plot_speed_accuracy(records, accuracy, n, families, facts, type_, path):
     write_atomically(path, fig)
 
 
+def table_section(title, text, header, rows):
+    """A "## title" section: the text, then the table; nothing when there are no rows."""
+    return [f"## {title}", "", text, "", md_table(header, rows), ""] if rows else []
+
+
+def shape_label(r):
+    return f"{r['rows']}x{r['cols']}" if r["op"] == "scores" else str(r["n"])
+
+
+def threads_section(records, facts):
+    """One row per (op, type, implementation, shape) measured at more than one thread count:
+    the times per element, the speedup over one thread, and the two-thread time against the
+    two-thread memory floor measured at the same n (read + streaming copy, both split)."""
+    by_shape = defaultdict(dict)
+    for r in records.values():
+        if r["op"] in ("scores", "vocab") and not r["error"]:
+            by_shape[(r["op"], r["type"], r["impl"], shape_label(r), r["n"])][r["threads"]] = r
+    floor2 = memory_floor(records, threads=2)
+    rows = []
+    for (op, type_, impl, label, n), runs in sorted(by_shape.items(),
+                                                     key=lambda kv: (kv[0][0], kv[0][1],
+                                                                     is_peer(kv[0][2], facts),
+                                                                     kv[0][2], kv[0][4])):
+        if 1 not in runs or len(runs) < 2:
+            continue
+        one = runs[1]["ns"]
+        for threads in sorted(t for t in runs if t != 1):
+            ns = runs[threads]["ns"]
+            against_floor = (f"{ns / floor2[n]:.2f}" if threads == 2 and n in floor2 else "—")
+            rows.append([op, type_, impl, label, fmt(one), f"{threads}: {fmt(ns)}",
+                         f"{one / ns:.2f}×", against_floor])
+    return table_section(
+        "Threads",
+        "Wall-clock ns per element (medians) on 1 and more threads, softlab's own thread count "
+        "(softmax_options::threads; the output is the same bits at every count); speedup = the "
+        "one-thread time over the threaded one; × floor: the two-thread time over the two-thread "
+        "memory floor at the same n (one read plus one streaming copy, each split across two "
+        "threads), 1 = as fast as two threads can move the bytes.",
+        ["op", "type", "implementation", "shape", "t:1 ns/el", "t:N ns/el", "speedup",
+         "× 2-thread floor"], rows)
+
+
+def narrow_storage_section(records, context, facts):
+    """Each 16-bit storage type's softmax time against float's, per implementation and n (the
+    bytes halve: < 1 is the gain)."""
+    narrow = bench_data.storage_bits(context)
+    rows = []
+    for type_ in narrow:
+        table = by_impl_and_n(records, "softmax", type_)
+        wide = by_impl_and_n(records, "softmax", "float")
+        for impl in impl_order(table, facts):
+            for n in sorted(table[impl]):
+                if n not in wide.get(impl, {}):
+                    continue
+                ns, float_ns = table[impl][n]["ns"], wide[impl][n]["ns"]
+                rows.append([type_, impl, str(n), fmt(ns), fmt(float_ns), f"{ns / float_ns:.2f}"])
+    return table_section(
+        "16-bit storage",
+        "softmax of 16-bit scores to 16-bit weights against float to float, the same "
+        "implementation and n: ns per element (medians) and their ratio (< 1: the 16-bit run is "
+        "faster; half the bytes make < 1 possible where memory is the limit).",
+        ["type", "implementation", "n", "16-bit ns/el", "float ns/el", "16-bit / float"], rows)
+
+
+def masked_section(records, facts):
+    """The fused scale + additive mask (masked/...) against the plain softmax at the same n."""
+    rows = []
+    for r in sorted((r for r in records.values() if r["op"] == "masked" and not r["error"]),
+                    key=lambda r: (r["type"], is_peer(r["impl"], facts), r["impl"], r["n"])):
+        plain = records.get(f"softmax/{r['type']}/{r['impl']}/{r['n']}")
+        ratio = (f"{r['ns'] / plain['ns']:.2f}" if plain and not plain["error"] else "—")
+        rows.append([r["type"], r["impl"], str(r["n"]), fmt(r["ns"]),
+                     fmt(plain["ns"]) if plain else "—", ratio])
+    return table_section(
+        "Scale and mask",
+        "softmax(scale x + mask) with an additive float mask, formed inside the passes, against "
+        "the plain softmax of the same n: ns per element (medians) and their ratio (the mask is "
+        "one more stream to read).",
+        ["type", "implementation", "n", "scale + mask ns/el", "plain ns/el", "ratio"], rows)
+
+
 def input_set_table(records):
     rows = []
     for r in sorted(select(records, op="softmax"), key=lambda r: (r["type"], r["impl"], r["n"])):
@@ -314,7 +396,7 @@ def build(args):
 
     if floor:
         roof = defaultdict(dict)
-        for r in select(records, op="roofline"):
+        for r in select(records, op="roofline", threads=1):
             roof[r["n"]][r["kind"]] = r
         rows = []
         for n in sorted(roof):
@@ -340,6 +422,10 @@ def build(args):
         op_sizes = sorted({n for rows in table.values() for n in rows})
         shown = [n for n in op_sizes if n in TABLE_SIZES] or op_sizes[:6]
         doc += [f"## {op}, {primary}", "", ratio_table(table, shown, facts), ""]
+
+    doc += threads_section(records, facts)
+    doc += narrow_storage_section(records, context, facts)
+    doc += masked_section(records, facts)
 
     sets = input_set_table(records)
     if sets:

@@ -102,8 +102,10 @@ TEST_CASE("study: a few families at n = 3, every type, every kernel and ISA") {
   // The vocabulary the report scripts read: kinds and size classes, every type's precision.
   CHECK(json.find("\"kind\": \"finite\"") != std::string::npos);
   CHECK(json.find("\"types\": [") != std::string::npos);
-  CHECK(json.find("{\"name\": \"float\", \"precision_bits\": 24, \"ieee_storage\": true}") !=
-        std::string::npos);
+  CHECK(json.find("{\"name\": \"float\", \"precision_bits\": 24, \"ieee_storage\": true, "
+                  "\"storage_bits\": 32}") != std::string::npos);
+  CHECK(json.find("{\"name\": \"bf16\", \"precision_bits\": 8, \"ieee_storage\": true, "
+                  "\"storage_bits\": 16}") != std::string::npos);
 }
 
 TEST_CASE("study: options are checked against the registry, the families and the types") {

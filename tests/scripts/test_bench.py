@@ -19,7 +19,14 @@ def loaded(bench_json):
 def test_names_parse():
     assert bench_data.parse_name("softmax/float/xsimd@avx2/4096") == {
         "op": "softmax", "type": "float", "impl": "xsimd@avx2", "set": "uniform", "n": 4096,
-        "rows": 1}
+        "rows": 1, "threads": 1}
+    assert bench_data.parse_name("scores/bf16/fast@avx2/32x512/t:2") == {
+        "op": "scores", "type": "bf16", "impl": "fast@avx2", "set": "uniform", "n": 16384,
+        "rows": 32, "cols": 512, "threads": 2}
+    assert bench_data.parse_name("vocab/float/fast@avx2/256000/t:1")["threads"] == 1
+    assert bench_data.parse_name("roofline/read/16384/t:2")["threads"] == 2
+    assert bench_data.parse_name("roofline/read/16384/2") is None
+    assert bench_data.parse_name("masked/float/fast@avx2/4096")["op"] == "masked"
     assert bench_data.parse_name("rows/double/stable/8x512")["n"] == 4096
     assert bench_data.parse_name("softmax_inputs/wide/float/stable/16")["set"] == "wide"
     assert bench_data.parse_name("roofline/copy_nt/64")["kind"] == "copy_nt"
@@ -114,3 +121,29 @@ def test_compare_command(bench_json, capsys, monkeypatch):
     assert any(line.startswith("softmax/float/stable/4096") and line.endswith("same (within noise)")
                for line in out)
     assert "5 same (within noise)" in out
+
+
+def record(name, ns, error=None):
+    return dict(bench_data.parse_name(name), name=name, ns=ns, error=error)
+
+
+def test_threads_storage_and_mask_sections():
+    """The threads table (speedup, and the two-thread time over the two-thread floor), the
+    16-bit table (against float, same implementation and n) and the scale + mask table."""
+    names = {"scores/float/fast@avx2/32x512/t:1": 2.0, "scores/float/fast@avx2/32x512/t:2": 1.25,
+             "roofline/read/16384/t:2": 0.25, "roofline/copy_nt/16384/t:2": 0.75,
+             "roofline/read/16384": 9.0,  # one thread: not the two-thread floor
+             "vocab/bf16/fast@avx2/256000/t:1": 1.0, "vocab/bf16/fast@avx2/256000/t:2": 0.5,
+             "softmax/bf16/fast@avx2/4096": 0.5, "softmax/float/fast@avx2/4096": 0.4,
+             "masked/float/fast@avx2/4096": 0.44}
+    records = {name: record(name, ns) for name, ns in names.items()}
+    facts = {"fast@avx2": {"origin": "softlab", "isa": "avx2", "variant_of": None}}
+    threads = "\n".join(bench_report.threads_section(records, facts))
+    assert "| scores | float | fast@avx2 | 32x512 | 2 | 2: 1.25 | 1.60× | 1.25 |" in threads
+    assert "| vocab | bf16 | fast@avx2 | 256000 | 1 | 2: 0.5 | 2.00× | — |" in threads
+    narrow = "\n".join(bench_report.narrow_storage_section(
+        records, {"softlab_storage_bits": "float:0,bf16:16"}, facts))
+    assert "| bf16 | fast@avx2 | 4096 | 0.5 | 0.4 | 1.25 |" in narrow
+    masked = "\n".join(bench_report.masked_section(records, facts))
+    assert "| float | fast@avx2 | 4096 | 0.44 | 0.4 | 1.10 |" in masked
+    assert bench_report.threads_section({}, facts) == []

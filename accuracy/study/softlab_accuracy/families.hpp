@@ -95,12 +95,15 @@ std::uint64_t family_seed(std::uint64_t base_seed, std::string_view family, std:
 
 namespace detail {
 
-/// T is an IEEE interchange format stored in exactly its bits (sign, exponent, fraction), so a
-/// random unsigned integer of its size is a random value of T.
+/// T is an IEEE interchange format (or bfloat16, the same layout with float's exponent) stored in
+/// exactly its bits (sign, exponent, fraction), so a random unsigned integer of its size is a
+/// random value of T.
 template <class T>
 constexpr bool is_plain_ieee_storage() {
   using limits = std::numeric_limits<T>;
-  if constexpr (!limits::is_iec559 || !std::is_trivially_copyable_v<T>) {
+  if constexpr (is_storage_float<T>) {  // bfloat16 and float16: sign, exponent, fraction
+    return true;
+  } else if constexpr (!limits::is_iec559 || !std::is_trivially_copyable_v<T>) {
     return false;
   } else {
     int exponent_bits = 0;

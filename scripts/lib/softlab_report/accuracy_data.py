@@ -223,7 +223,7 @@ class Vocabulary:
     def narrow_storage_types(self, types):
         """The types stored as 16-bit IEEE-style bits (bfloat16, float16), in the data's order:
         accuracy.json's "types" gives each its storage_bits."""
-        return [t for t in types if self.ieee_storage.get(t) and self.storage_bits.get(t) == 16]
+        return [t for t in types if self.storage_bits.get(t) == 16]
 
     def primary_type(self, types):
         """The type the answer speaks of: the first main type, else the first type."""
