@@ -69,11 +69,23 @@ void through_compute_type(std::span<const S> x, std::span<Out> y, Kernel&& kerne
   }
 }
 
+/// Implementations that form the scores (16-bit x, softmax_options) inside their own passes
+/// (fast): Impl::scored_softmax / scored_log_softmax<T, Out>(x, y, row_transform<C>), which
+/// must give the bits of the generic path below (z formed in C, Impl's kernel, rounded to Out).
+template <class Impl, class T, class Out, class C>
+concept forms_scores_in_passes = requires(std::span<const T> x, std::span<Out> y,
+                                          const row_transform<C>& t) {
+  Impl::template scored_softmax<T, Out>(x, y, t);
+  Impl::template scored_log_softmax<T, Out>(x, y, t);
+};
+
 /// Impl's softmax on checked, non-empty arguments, for every T it supports.
 template <class Impl, class T, class Out = T>
 void softmax_of(std::span<const T> x, std::span<Out> y) {
   if constexpr (is_storage_float<T>) {
     using C = compute_type_t<Impl, T>;
+    if constexpr (forms_scores_in_passes<Impl, T, Out, C>)
+      return Impl::template scored_softmax<T, Out>(x, y, row_transform<C>{});
     through_compute_type<C>(
         x, y, [](std::span<const C> in, std::span<C> out) { Impl::template softmax<C>(in, out); });
   } else {
@@ -85,6 +97,8 @@ template <class Impl, class T, class Out = T>
 void log_softmax_of(std::span<const T> x, std::span<Out> y) {
   if constexpr (is_storage_float<T>) {
     using C = compute_type_t<Impl, T>;
+    if constexpr (forms_scores_in_passes<Impl, T, Out, C>)
+      return Impl::template scored_log_softmax<T, Out>(x, y, row_transform<C>{});
     through_compute_type<C>(x, y, [](std::span<const C> in, std::span<C> out) {
       Impl::template log_softmax<C>(in, out);
     });
@@ -134,7 +148,6 @@ bound_inputs in_compute_type(bound_inputs in) {
   return in;
 }
 
-
 /// The kinds of entry point the scored helpers below run.
 enum class entry { softmax, log_softmax };
 
@@ -146,7 +159,7 @@ template <class Impl, entry what, class T, class Out>
 void scored_row(std::span<const T> x, std::span<Out> y,
                 const row_transform<compute_type_t<Impl, T>>& t) {
   using C = compute_type_t<Impl, T>;
-  const auto kernel = [](std::span<const C> in, std::span<C> out) {
+  [[maybe_unused]] const auto kernel = [](std::span<const C> in, std::span<C> out) {
     if constexpr (what == entry::softmax) {
       Impl::template softmax<C>(in, out);
     } else {
@@ -160,7 +173,12 @@ void scored_row(std::span<const T> x, std::span<Out> y,
       return log_softmax_of<Impl>(x, y);
     }
   }
-  if constexpr (std::is_same_v<Out, C>) {
+  if constexpr (forms_scores_in_passes<Impl, T, Out, C>) {
+    if constexpr (what == entry::softmax)
+      Impl::template scored_softmax<T, Out>(x, y, t);
+    else
+      Impl::template scored_log_softmax<T, Out>(x, y, t);
+  } else if constexpr (std::is_same_v<Out, C>) {
     form_scores<C>(x, t, y.data());
     kernel(std::span<const C>(y), y);
   } else {
@@ -296,8 +314,10 @@ requires implementation_for<Impl, T> T logsumexp_span(std::span<const T> x) {
 /// row, 0 threads): std::invalid_argument naming the values, nothing written.
 template <class Impl, class T, class Out>
 requires implementation_for<Impl, T> &&
-    (std::is_same_v<Out, T> || (is_storage_float<T> && std::is_same_v<Out, float>))
-void softmax_span(std::span<const T> x, std::span<Out> y, const softmax_options& options) {
+    (std::is_same_v<Out, T> ||
+     (is_storage_float<T> &&
+      std::is_same_v<Out, float>)) void softmax_span(std::span<const T> x, std::span<Out> y,
+                                                     const softmax_options& options) {
   using C = compute_type_t<Impl, T>;
   if constexpr (std::is_same_v<Out, T>) {
     detail::check_elementwise<T>("softmax", x, y);
@@ -314,8 +334,10 @@ void softmax_span(std::span<const T> x, std::span<Out> y, const softmax_options&
 
 template <class Impl, class T, class Out>
 requires implementation_for<Impl, T> &&
-    (std::is_same_v<Out, T> || (is_storage_float<T> && std::is_same_v<Out, float>))
-void log_softmax_span(std::span<const T> x, std::span<Out> y, const softmax_options& options) {
+    (std::is_same_v<Out, T> ||
+     (is_storage_float<T> &&
+      std::is_same_v<Out, float>)) void log_softmax_span(std::span<const T> x, std::span<Out> y,
+                                                         const softmax_options& options) {
   using C = compute_type_t<Impl, T>;
   if constexpr (std::is_same_v<Out, T>) {
     detail::check_elementwise<T>("log_softmax", x, y);
@@ -379,8 +401,8 @@ requires implementation_for<Impl, T>
 void log_softmax_rows_span(std::span<const T> x, std::size_t rows, std::size_t cols,
                            std::size_t x_stride, std::span<T> y, std::size_t y_stride,
                            const softmax_options& options) {
-  detail::scored_rows<Impl, detail::entry::log_softmax>("log_softmax_rows", x, rows, cols,
-                                                        x_stride, y, y_stride, options);
+  detail::scored_rows<Impl, detail::entry::log_softmax>("log_softmax_rows", x, rows, cols, x_stride,
+                                                        y, y_stride, options);
 }
 
 /// Implementations may form the scores their own way (e.g. in a wider type); by default the

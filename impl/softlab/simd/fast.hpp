@@ -38,8 +38,10 @@
 #pragma once
 
 #include <softlab/detail/compiled.hpp>
+#include <softlab/detail/scores.hpp>
 #include <softlab/facts.hpp>
 #include <softlab/simd/isa.hpp>
+#include <softlab/storage.hpp>
 
 #include <cmath>
 #include <cstddef>
@@ -47,6 +49,17 @@
 #include <type_traits>
 
 namespace softlab {
+
+namespace detail {
+/// The (stored, output, compute) types whose scores fast forms inside its own passes: float,
+/// bfloat16 and float16 scores computed in float, out in float or the stored type; double.
+template <class S, class Out, class C>
+concept fast_fused_types =
+    (std::is_same_v<C, float> &&
+     (std::is_same_v<S, float> || std::is_same_v<S, bfloat16> ||
+      std::is_same_v<S, float16>)&&(std::is_same_v<Out, S> || std::is_same_v<Out, float>)) ||
+    (std::is_same_v<C, double> && std::is_same_v<S, double> && std::is_same_v<Out, double>);
+}  // namespace detail
 
 struct fast : detail::compiled<fast> {
   static constexpr implementation_facts facts{
@@ -89,6 +102,20 @@ struct fast : detail::compiled<fast> {
   static double log_bound_a(const bound_inputs& in) {
     return exp_error_u(in) + 4 + 2 * std::log(double(in.n));
   }
+
+  /// softmax (log_softmax) of the scores t makes of x (softlab/options.hpp; the identity for
+  /// a plain 16-bit row), formed inside the passes: each pass that reads x forms a block of
+  /// 2048 scores into an L1 buffer and runs its vector pass on it; a 16-bit output is rounded
+  /// from the buffer. The same bits as forming z in C first and running softmax<C> on it, each
+  /// result rounded once to Out (entry_points.hpp's detail::scored_row calls these instead).
+  template <class S, class Out, class C>
+  requires detail::fast_fused_types<S, Out, C>
+  static void scored_softmax(std::span<const S> x, std::span<Out> y,
+                             const detail::row_transform<C>& t);
+  template <class S, class Out, class C>
+  requires detail::fast_fused_types<S, Out, C>
+  static void scored_log_softmax(std::span<const S> x, std::span<Out> y,
+                                 const detail::row_transform<C>& t);
 };
 
 extern template struct detail::compiled<fast>;  // instantiated in impl/src/fast.cpp
