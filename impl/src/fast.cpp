@@ -179,6 +179,14 @@ namespace {
 /// nothing), and a divisor of block_elements.
 constexpr std::size_t formed_multiple = 64;
 
+/// Rows whose formed scores take at most this (4096 floats, 2048 doubles: half of Zen 3's 32
+/// KiB L1) are formed once, whole, into the buffer, and fast's passes run on it as on a float
+/// row: one exp per score even with a 16-bit output, one forming pass instead of one per pass.
+constexpr std::size_t whole_row_bytes = 16384;
+template <class C>
+constexpr std::size_t whole_row_elements = whole_row_bytes / sizeof(C);
+static_assert(whole_row_elements<double> >= block_elements);
+
 template <class C, class S>
 simd::score_source<C> source_of(const S* x, const detail::row_transform<C>& t) {
   simd::score_source<C> source;
@@ -209,10 +217,15 @@ simd::score_source<C> source_of(const S* x, const detail::row_transform<C>& t) {
 /// One row's scores, formed a block at a time into an L1 buffer.
 template <class C>
 struct score_blocks {
+  // A constructor, not an aggregate: aggregate initialization would zero the buffer each call.
+  score_blocks(const simd::score_passes<C>& passes, const simd::score_source<C>& source,
+               std::size_t kept)
+      : passes(passes), source(source), kept(kept) {}
+
   const simd::score_passes<C>& passes;
   simd::score_source<C> source;
-  std::size_t kept;  ///< columns from kept on (causal) are -inf, never read
-  alignas(64) C z[block_elements];
+  std::size_t kept;                        ///< columns from kept on (causal) are -inf, never read
+  alignas(64) C z[whole_row_elements<C>];  ///< a block, or a whole row (not initialized)
 
   C* form(std::size_t start, std::size_t count) {
     const std::size_t formed = start >= kept ? 0 : std::min(count, kept - start);
@@ -231,6 +244,27 @@ void write_rounded(const simd::score_passes<C>& passes, const C* z, Out* y, std:
     passes.to_float16(z, reinterpret_cast<std::uint16_t*>(y), n);
   else
     std::copy(z, z + n, y);
+}
+
+/// y_i = e_i (hi + lo) rounded to the 16-bit Out: the scale pass and the rounding in one.
+template <class C, class Out>
+void write_scaled(const simd::score_passes<C>& passes, const C* e,
+                  const simd::reciprocal<void, C>& inverse, Out* y, std::size_t n) {
+  auto* bits = reinterpret_cast<std::uint16_t*>(y);
+  if constexpr (std::is_same_v<Out, bfloat16>)
+    passes.scaled_to_bfloat16(e, inverse.hi, inverse.lo, bits, n);
+  else
+    passes.scaled_to_float16(e, inverse.hi, inverse.lo, bits, n);
+}
+/// y_i = the shifted exps of z against m, times (hi + lo), rounded to the 16-bit Out.
+template <class C, class Out>
+void write_exp_scaled(const simd::score_passes<C>& passes, const C* z, C m,
+                      const simd::reciprocal<void, C>& inverse, Out* y, std::size_t n) {
+  auto* bits = reinterpret_cast<std::uint16_t*>(y);
+  if constexpr (std::is_same_v<Out, bfloat16>)
+    passes.exp_scaled_to_bfloat16(z, m, inverse.hi, inverse.lo, bits, n);
+  else
+    passes.exp_scaled_to_float16(z, m, inverse.hi, inverse.lo, bits, n);
 }
 
 /// The reference the fused passes equal: z formed in C by row_transform, fast's own kernel on
@@ -267,7 +301,7 @@ void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_tra
   const auto& table = simd::active_table<C>();
   const auto& passes = *table.fast;
   const std::size_t n = x.size();
-  score_blocks<C> blocks{*table.scores, source_of(x.data(), t), std::min(n, t.kept), {}};
+  score_blocks<C> blocks(*table.scores, source_of(x.data(), t), std::min(n, t.kept));
   const auto reference = [&] { formed_first<false>(x, y, t); };
   // In place (y is x): nothing may be written before the last read of x.
   const bool in_place = static_cast<const void*>(y.data()) == static_cast<const void*>(x.data());
@@ -293,6 +327,30 @@ void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_tra
   };
   C max;
   wide_sum sum;
+  if (formed_n <= whole_row_elements<C> && n < fast::two_pass_from_elements<C>) {
+    // The whole row formed once; the three passes on the buffer (the exps stored in y when it
+    // holds C and is not x, else in the buffer, then rounded or copied to y).
+    C* const z = blocks.form(0, formed_n);
+    max = passes.max(z, formed_n);
+    if (!ordinary(max)) return reference();
+    C* const out = [&] {
+      if constexpr (out_is_c)
+        return in_place ? z : y.data();
+      else
+        return z;
+    }();
+    sum = passes.store_exp_and_sum(z, max, out, formed_n);
+    if (detail::is_nan(sum.hi)) return reference();  // x is intact
+    const simd::reciprocal<void, C> inverse(sum);
+    if constexpr (out_is_c) {
+      passes.scale(out, inverse.hi, inverse.lo, formed_n);
+      if (out == z) std::copy(z, z + formed_n, y.data());
+    } else {
+      write_scaled(*table.scores, z, inverse, y.data(), formed_n);
+    }
+    fill_rest(inverse);
+    return;
+  }
   if (n >= fast::two_pass_from_elements<C>) {
     constexpr C pivot_below = simd::exp_pivot_below < C, std::is_same_v<C, float> ? 6 : 11 > ;
     C* const exps = [&]() -> C* {
@@ -337,8 +395,7 @@ void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_tra
         if constexpr (out_is_c) {
           passes.stream_exp_scaled(z, max, inverse.hi, inverse.lo, y.data() + start, count);
         } else {
-          passes.exp_scaled(z, max, inverse.hi, inverse.lo, z, count);
-          write_rounded(*table.scores, z, y.data() + start, count);
+          write_exp_scaled(*table.scores, z, max, inverse, y.data() + start, count);
         }
       }
       if constexpr (out_is_c) {
@@ -377,9 +434,8 @@ void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_tra
   } else {
     for (std::size_t start = 0; start < formed_n; start += block_elements) {
       const std::size_t count = std::min(block_elements, formed_n - start);
-      C* const z = blocks.form(start, count);
-      passes.exp_scaled(z, max, inverse.hi, inverse.lo, z, count);
-      write_rounded(*table.scores, z, y.data() + start, count);
+      write_exp_scaled(*table.scores, blocks.form(start, count), max, inverse, y.data() + start,
+                       count);
     }
   }
   fill_rest(inverse);
@@ -390,9 +446,29 @@ void fused_log_softmax(std::span<const S> x, std::span<Out> y, const detail::row
   const auto& table = simd::active_table<C>();
   const auto& passes = *table.fast;
   const std::size_t n = x.size();
-  score_blocks<C> blocks{*table.scores, source_of(x.data(), t), std::min(n, t.kept), {}};
+  score_blocks<C> blocks(*table.scores, source_of(x.data(), t), std::min(n, t.kept));
   const auto reference = [&] { formed_first<true>(x, y, t); };
   const std::size_t formed_n = formed_columns(n, blocks.kept);
+  const auto fill_rest = [&](C max, C log_sum) {
+    const C rest = (-detail::infinity<C>() - max) - log_sum;
+    for (std::size_t i = formed_n; i < n; ++i) y[i] = Out(rest);
+  };
+  if (formed_n <= whole_row_elements<C>) {
+    // The whole row formed once, then the passes on the buffer.
+    C* const z = blocks.form(0, formed_n);
+    const C max = passes.max(z, formed_n);
+    if (!ordinary(max)) return reference();
+    const wide_sum sum = passes.exp_sum(z, max, formed_n);
+    if (detail::is_nan(sum.hi)) return reference();
+    const C log_sum = C(log_unscaled<C>(sum));
+    if constexpr (std::is_same_v<Out, C>) {
+      passes.shifted_minus(z, max, log_sum, y.data(), formed_n);
+    } else {
+      passes.shifted_minus(z, max, log_sum, z, formed_n);
+      write_rounded(*table.scores, z, y.data(), formed_n);
+    }
+    return fill_rest(max, log_sum);
+  }
   C max = -detail::infinity<C>();
   for (std::size_t start = 0; start < formed_n; start += block_elements) {
     const std::size_t count = std::min(block_elements, formed_n - start);
@@ -417,8 +493,7 @@ void fused_log_softmax(std::span<const S> x, std::span<Out> y, const detail::row
       write_rounded(*table.scores, z, y.data() + start, count);
     }
   }
-  const C rest = (-detail::infinity<C>() - max) - log_sum;
-  for (std::size_t i = formed_n; i < n; ++i) y[i] = Out(rest);
+  fill_rest(max, log_sum);
 }
 
 }  // namespace

@@ -235,7 +235,7 @@ void check_types(const std::string& types) {
   std::mt19937_64 rng(seed);
   std::vector<std::size_t> lengths;
   for (std::size_t n = 1; n <= 40; ++n) lengths.push_back(n);
-  for (std::size_t n : {255, 256, 257, 1000, 2048, 2049, 5000}) lengths.push_back(n);
+  for (std::size_t n : {255, 256, 257, 1000, 2048, 2049, 4096, 4097, 5000}) lengths.push_back(n);
   for (isa which : isas()) {
     force_isa(which);
     const std::string where = types + " @" + std::string(isa_name(which));
@@ -269,6 +269,7 @@ void check_causal(const std::string& types) {
   std::vector<shape> shapes;
   for (std::size_t cols : {1, 7, 33, 64, 65, 300, 5000})
     for (std::ptrdiff_t offset : {0, -2, 3, 100, 1000}) shapes.push_back({6, cols, offset});
+  shapes.push_back({6, 9000, 4093});  // kept 4094..4099: formed whole, or block by block
   shapes.push_back({2, (std::size_t(1) << 21) + 3, 1000000});
   for (isa which : isas()) {
     force_isa(which);

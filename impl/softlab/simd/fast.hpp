@@ -25,6 +25,31 @@
 //   all; shuffled ones: the first few) are recomputed from x instead; either way the same bits.
 //   In place (y is x) every exp is recomputed: read x, write y. A row whose max reaches +-240
 //   (float; double 1520) goes back to three passes (its exps carry no pivot to rescale by).
+// 16-bit storage (bfloat16, float16) and softmax_options (scale, additive or keep mask, causal):
+//   the scores z_i = scale x_i + mask_i are formed inside the same passes (impl/src/fast.cpp,
+//   src/softlab_kernels/score_kernel.hpp): each pass that reads x forms the next block of 2048
+//   scores into an L1 buffer on the stack (widened from 16 bits exactly: a shift for bfloat16,
+//   F16C for float16 on AVX2 and AVX-512, exact integer arithmetic on SSE2; the scale by one
+//   fused multiply-add with the mask, one rounding, as options.hpp states; a false keep entry
+//   -inf) and runs its vector pass on the block: no extra pass over memory, no scratch row.
+//   A causal row's columns past its last kept one are neither read nor formed (their weights
+//   are written as 0, log-weights -inf). Passes with a 16-bit output: the exps cannot be stored
+//   in y, so the last pass recomputes them from x (reading 16-bit x again moves fewer bytes
+//   than a float y) and rounds each weight once to the output type in the vector registers
+//   (bfloat16: integer round to nearest even after the NaN lanes are made quiet NaNs of their
+//   sign; float16: F16C's VCVTPS2PH, or SSE2's exact integer rounding; subnormals kept):
+//     small rows (<= 1 KiB of the compute type), 1: read x, write y;
+//     in cache, 3: read x (max); read x (+ write y's exps when y holds float); read x or y,
+//       write y;
+//     out of cache, 2: read x (online max and sum; exps stored in a float y); read x or y,
+//       write y (streaming for a float y).
+//   A mask is one more read stream in every pass that reads x (4 bytes a score for a float
+//   mask, 8 for a double, 1 for a keep mask). The results have the bits of the generic path
+//   (z formed in the compute type first, the kernel above on it, each result rounded once to
+//   the output type), tested bit for bit (tests/core/fused_scores_tests.cpp; a NaN row is NaN
+//   with either path's payload), so the bound above holds with the score rounding
+//   (softlab::softmax_bound_ulps_of) on top. Rows that are not ordinary (NaN, +inf, all -inf,
+//   a dominant max) take the generic path itself, with its scratch row.
 // No allocation, no virtual call: one indirect call per pass, through the ISA's table.
 // Stated bound, every result >= the smallest normal: 2E + 3 ULP, E the exp kernel's largest
 //   relative error in units of u (measured: 1.63 float, 1.69 double; exp_error_u): E in e_i, E + 2
@@ -69,7 +94,8 @@ struct fast : detail::compiled<fast> {
           "drift-free sum, hi/lo reciprocal; 3 passes in cache, 2 with streaming stores beyond",
       .passes =
           "1 for rows <= 1 KiB (read + write, in registers), 3 in cache (read; read + "
-          "write; read + write), 2 beyond (read; read + write NT)",
+          "write; read + write), 2 beyond (read; read + write NT); 16-bit storage and "
+          "scale/mask/causal formed inside these passes",
       .stated_bound = "2E + 3 ULP, E = the exp kernel's measured relative error in u",
       .vectorized = true,
       .meets_contract = true,

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <softlab/options.hpp>
+#include <softlab_kernels/fast_kernel.hpp>
 #include <softlab_kernels/lanes.hpp>
 
 #include <xsimd/xsimd.hpp>
@@ -57,6 +58,18 @@ struct score_passes {
   /// y_i = z_i rounded to bfloat16 (float16), as bits. Null for C = double.
   void (*to_bfloat16)(const C* z, std::uint16_t* y, std::size_t n);
   void (*to_float16)(const C* z, std::uint16_t* y, std::size_t n);
+  /// y_i = e_i (inverse_hi + inverse_lo) rounded to bfloat16 (float16): fast's scale pass and
+  /// the rounding in one, e_i the stored exps (fast_kernel::scale's product, the same bits).
+  void (*scaled_to_bfloat16)(const C* e, C inverse_hi, C inverse_lo, std::uint16_t* y,
+                             std::size_t n);
+  void (*scaled_to_float16)(const C* e, C inverse_hi, C inverse_lo, std::uint16_t* y,
+                            std::size_t n);
+  /// The same with e_i the shifted exps of z against m, recomputed (fast_kernel::exp_scaled's
+  /// values, the same bits).
+  void (*exp_scaled_to_bfloat16)(const C* z, C m, C inverse_hi, C inverse_lo, std::uint16_t* y,
+                                 std::size_t n);
+  void (*exp_scaled_to_float16)(const C* z, C m, C inverse_hi, C inverse_lo, std::uint16_t* y,
+                                std::size_t n);
 };
 
 /// float lanes to and from the 16-bit storage formats, a vector of float's width at a time.
@@ -107,8 +120,8 @@ struct half_lanes {
       const __m128i s = _mm_srai_epi32(_mm_slli_epi32(v, 16), 16);
       _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packs_epi32(s, s));
     } else if constexpr (vector_bits<Arch> == 256) {
-      const __m256i s = _mm256_srai_epi32(_mm256_slli_epi32(v, 16), 16);
-      const __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi32(s, s), 0x08);
+      // PACKUSDW saturates signed 32-bit lanes to 0..0xffff: every value here is in range.
+      const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(v, v), 0x08);
       _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm256_castsi256_si128(packed));
     } else {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_cvtepi32_epi16(v));
@@ -379,11 +392,59 @@ struct score_kernel {
     }
   }
 
+  /// y_i = round(e_i (hi + lo)), e_i = z_i (stored exps) or the shifted exps of z_i (exps).
+  template <bool bfloat, bool exps>
+  static void scaled_round(const C* z, C m, C inverse_hi, C inverse_lo, std::uint16_t* y,
+                           std::size_t n) {
+    using kernel = fast_kernel<Arch, C>;
+    using exp = typename kernel::exp;
+    const auto s = exp::pivot::shifted(m);
+    const batch hi(inverse_hi), lo(inverse_lo);
+    auto one = [&](const batch& v, std::uint16_t* p) {
+      if constexpr (bfloat)
+        halves::to_bfloat16(v, p);
+      else
+        halves::to_float16(v, p);
+    };
+    detail::for_each_block<width, kernel::group>(
+        0, n,
+        [&](std::size_t i) {
+          std::array<batch, 4> e;
+          SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u] =
+              batch::load_unaligned(z + i + u * width);
+          if constexpr (exps) exp::of_row(e, s);
+          SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u)
+              one(kernel::times(e[u], hi, lo), y + i + u * width);
+        },
+        [&](std::size_t i) {
+          batch e = batch::load_unaligned(z + i);
+          if constexpr (exps) e = exp::of_row(e, s);
+          one(kernel::times(e, hi, lo), y + i);
+        },
+        [&](std::size_t i, std::size_t count) {
+          batch e = lane::load_tail(z + i, count, exps ? -C(__builtin_inf()) : C(0));
+          if constexpr (exps) e = exp::of_row(e, s);
+          alignas(64) std::uint16_t rest[width];
+          one(kernel::times(e, hi, lo), rest);
+          for (std::size_t k = 0; k < count; ++k) y[i + k] = rest[k];
+        });
+  }
+  template <bool bfloat>
+  static void scaled_to(const C* e, C inverse_hi, C inverse_lo, std::uint16_t* y, std::size_t n) {
+    scaled_round<bfloat, false>(e, C(0), inverse_hi, inverse_lo, y, n);
+  }
+
   static constexpr score_passes<C> passes() {
     if constexpr (std::is_same_v<C, float>)
-      return {&form, &round_to<true>, &round_to<false>};
+      return {&form,
+              &round_to<true>,
+              &round_to<false>,
+              &scaled_to<true>,
+              &scaled_to<false>,
+              &scaled_round<true, true>,
+              &scaled_round<false, true>};
     else
-      return {&form, nullptr, nullptr};
+      return {&form, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
   }
   static constexpr score_passes<C> table = passes();
 };
