@@ -259,12 +259,13 @@ void write_scaled(const simd::score_passes<C>& passes, const C* e,
 /// y_i = the shifted exps of z against m, times (hi + lo), rounded to the 16-bit Out.
 template <class C, class Out>
 void write_exp_scaled(const simd::score_passes<C>& passes, const C* z, C m,
-                      const simd::reciprocal<void, C>& inverse, Out* y, std::size_t n) {
+                      const simd::reciprocal<void, C>& inverse, Out* y, std::size_t n,
+                      bool stream) {
   auto* bits = reinterpret_cast<std::uint16_t*>(y);
   if constexpr (std::is_same_v<Out, bfloat16>)
-    passes.exp_scaled_to_bfloat16(z, m, inverse.hi, inverse.lo, bits, n);
+    passes.exp_scaled_to_bfloat16(z, m, inverse.hi, inverse.lo, bits, n, stream);
   else
-    passes.exp_scaled_to_float16(z, m, inverse.hi, inverse.lo, bits, n);
+    passes.exp_scaled_to_float16(z, m, inverse.hi, inverse.lo, bits, n, stream);
 }
 
 /// The reference the fused passes equal: z formed in C by row_transform, fast's own kernel on
@@ -395,7 +396,7 @@ void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_tra
         if constexpr (out_is_c) {
           passes.stream_exp_scaled(z, max, inverse.hi, inverse.lo, y.data() + start, count);
         } else {
-          write_exp_scaled(*table.scores, z, max, inverse, y.data() + start, count);
+          write_exp_scaled(*table.scores, z, max, inverse, y.data() + start, count, true);
         }
       }
       if constexpr (out_is_c) {
@@ -435,7 +436,7 @@ void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_tra
     for (std::size_t start = 0; start < formed_n; start += block_elements) {
       const std::size_t count = std::min(block_elements, formed_n - start);
       write_exp_scaled(*table.scores, blocks.form(start, count), max, inverse, y.data() + start,
-                       count);
+                       count, false);
     }
   }
   fill_rest(inverse);

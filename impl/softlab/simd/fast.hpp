@@ -27,11 +27,14 @@
 //   (float; double 1520) goes back to three passes (its exps carry no pivot to rescale by).
 // 16-bit storage (bfloat16, float16) and softmax_options (scale, additive or keep mask, causal):
 //   the scores z_i = scale x_i + mask_i are formed inside the same passes (impl/src/fast.cpp,
-//   src/softlab_kernels/score_kernel.hpp): each pass that reads x forms the next block of 2048
-//   scores into an L1 buffer on the stack (widened from 16 bits exactly: a shift for bfloat16,
-//   F16C for float16 on AVX2 and AVX-512, exact integer arithmetic on SSE2; the scale by one
-//   fused multiply-add with the mask, one rounding, as options.hpp states; a false keep entry
-//   -inf) and runs its vector pass on the block: no extra pass over memory, no scratch row.
+//   src/softlab_kernels/score_kernel.hpp) into a 16 KiB buffer on the stack, which stays in L1
+//   (widened from 16 bits exactly: a shift for bfloat16, F16C for float16 on AVX2 and AVX-512,
+//   exact integer arithmetic on SSE2; the scale by one fused multiply-add with the mask, one
+//   rounding, as options.hpp states; a false keep entry -inf): a row whose scores fit (4096
+//   floats, 2048 doubles) is formed once, whole, and the passes below run on the buffer; a
+//   longer row is formed block by block (2048) by each pass that reads x, which runs its
+//   vector pass on the block, its sum carried from block to block in the same lanes and order
+//   as over the whole row. No extra pass over memory, no scratch row.
 //   A causal row's columns past its last kept one are neither read nor formed (their weights
 //   are written as 0, log-weights -inf). Passes with a 16-bit output: the exps cannot be stored
 //   in y, so the last pass recomputes them from x (reading 16-bit x again moves fewer bytes
@@ -39,8 +42,9 @@
 //   (bfloat16: integer round to nearest even after the NaN lanes are made quiet NaNs of their
 //   sign; float16: F16C's VCVTPS2PH, or SSE2's exact integer rounding; subnormals kept):
 //     small rows (<= 1 KiB of the compute type), 1: read x, write y;
-//     in cache, 3: read x (max); read x (+ write y's exps when y holds float); read x or y,
-//       write y;
+//     rows up to 16 KiB of the compute type, 1: read x (formed once), write y;
+//     in cache beyond, 3: read x (max); read x (+ write y's exps when y holds float); read x
+//       or y, write y;
 //     out of cache, 2: read x (online max and sum; exps stored in a float y); read x or y,
 //       write y (streaming for a float y).
 //   A mask is one more read stream in every pass that reads x (4 bytes a score for a float
@@ -130,9 +134,9 @@ struct fast : detail::compiled<fast> {
   }
 
   /// softmax (log_softmax) of the scores t makes of x (softlab/options.hpp; the identity for
-  /// a plain 16-bit row), formed inside the passes: each pass that reads x forms a block of
-  /// 2048 scores into an L1 buffer and runs its vector pass on it; a 16-bit output is rounded
-  /// from the buffer. The same bits as forming z in C first and running softmax<C> on it, each
+  /// a plain 16-bit row), formed inside the passes (see the top of this file: the whole row,
+  /// or a block of 2048 per pass, in an L1 buffer); a 16-bit output is rounded in the last
+  /// pass's registers. The same bits as forming z in C first and running softmax<C> on it, each
   /// result rounded once to Out (entry_points.hpp's detail::scored_row calls these instead).
   template <class S, class Out, class C>
   requires detail::fast_fused_types<S, Out, C>

@@ -66,10 +66,11 @@ struct score_passes {
                             std::size_t n);
   /// The same with e_i the shifted exps of z against m, recomputed (fast_kernel::exp_scaled's
   /// values, the same bits).
+  /// `stream`: full vectors past the cache when y is aligned to them (the out-of-cache pass).
   void (*exp_scaled_to_bfloat16)(const C* z, C m, C inverse_hi, C inverse_lo, std::uint16_t* y,
-                                 std::size_t n);
+                                 std::size_t n, bool stream);
   void (*exp_scaled_to_float16)(const C* z, C m, C inverse_hi, C inverse_lo, std::uint16_t* y,
-                                std::size_t n);
+                                std::size_t n, bool stream);
 };
 
 /// float lanes to and from the 16-bit storage formats, a vector of float's width at a time.
@@ -113,7 +114,26 @@ struct half_lanes {
   }
 
   /// 32-bit lanes holding 16-bit values (0..0xffff), stored as width uint16.
-  template <class Ints>
+  /// 128-bit and 256-bit stores, past the cache when `streamed` (p then aligned to them; SSE2's
+  /// 64-bit store is always plain).
+  template <bool streamed>
+  static void store_128(const __m128i& v, std::uint16_t* p) {
+    if constexpr (streamed)
+      _mm_stream_si128(reinterpret_cast<__m128i*>(p), v);
+    else
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v);
+  }
+  template <bool streamed>
+  static void store_256(const __m256i& v, std::uint16_t* p) {
+    if constexpr (vector_bits<Arch> >= 256) {
+      if constexpr (streamed)
+        _mm256_stream_si256(reinterpret_cast<__m256i*>(p), v);
+      else
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
+    }
+  }
+
+  template <bool streamed = false, class Ints>
   static void store_low_halves(const Ints& v, std::uint16_t* p) {
     if constexpr (vector_bits<Arch> == 128) {
       // Sign-extended, the signed saturation of PACKSSDW keeps every 16-bit pattern.
@@ -122,12 +142,13 @@ struct half_lanes {
     } else if constexpr (vector_bits<Arch> == 256) {
       // PACKUSDW saturates signed 32-bit lanes to 0..0xffff: every value here is in range.
       const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(v, v), 0x08);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm256_castsi256_si128(packed));
+      store_128<streamed>(_mm256_castsi256_si128(packed), p);
     } else {
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_cvtepi32_epi16(v));
+      store_256<streamed>(_mm512_cvtepi32_epi16(v), p);
     }
   }
 
+  template <bool streamed = false>
   static void to_bfloat16(const floats& v, std::uint16_t* p) {
     if constexpr (vector_bits<Arch> == 128) {
       const __m128i u = _mm_castps_si128(v);
@@ -137,7 +158,7 @@ struct half_lanes {
       const __m128i nan_bits = _mm_or_si128(
           _mm_and_si128(_mm_srli_epi32(u, 16), _mm_set1_epi32(0x8000)), _mm_set1_epi32(0x7fc0));
       const __m128i is_nan = _mm_castps_si128(_mm_cmpunord_ps(v, v));
-      store_low_halves(
+      store_low_halves<streamed>(
           _mm_or_si128(_mm_and_si128(is_nan, nan_bits), _mm_andnot_si128(is_nan, rounded)), p);
     } else if constexpr (vector_bits<Arch> == 256) {
       const __m256i u = _mm256_castps_si256(v);
@@ -148,9 +169,10 @@ struct half_lanes {
           _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x8000)),
                           _mm256_set1_epi32(0x7fc0));
       const __m256 is_nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
-      store_low_halves(_mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(rounded),
-                                                            _mm256_castsi256_ps(nan_bits), is_nan)),
-                       p);
+      store_low_halves<streamed>(
+          _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(rounded),
+                                               _mm256_castsi256_ps(nan_bits), is_nan)),
+          p);
     } else {
       const __m512i u = _mm512_castps_si512(v);
       const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
@@ -160,10 +182,11 @@ struct half_lanes {
           _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x8000)),
                           _mm512_set1_epi32(0x7fc0));
       const __mmask16 is_nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-      store_low_halves(_mm512_mask_blend_epi32(is_nan, rounded, nan_bits), p);
+      store_low_halves<streamed>(_mm512_mask_blend_epi32(is_nan, rounded, nan_bits), p);
     }
   }
 
+  template <bool streamed = false>
   static void to_float16(const floats& v, std::uint16_t* p) {
     if constexpr (vector_bits<Arch> == 128) {
       // Giesen's float_to_half_fast3_rtne, SSE2.
@@ -189,14 +212,14 @@ struct half_lanes {
                                           _mm_andnot_si128(subnormal_case, normal));
       const __m128i joined =
           _mm_or_si128(_mm_and_si128(regular, finite), _mm_andnot_si128(regular, special));
-      store_low_halves(_mm_or_si128(joined, _mm_srli_epi32(_mm_castps_si128(sign), 16)), p);
+      store_low_halves<streamed>(_mm_or_si128(joined, _mm_srli_epi32(_mm_castps_si128(sign), 16)),
+                                 p);
     } else if constexpr (vector_bits<Arch> == 256) {
       const __m256 sign =
           _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_set1_epi32(int(0x80000000u))));
       const __m256 quiet = _mm256_or_ps(sign, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fc00000)));
       const __m256 canonical = _mm256_blendv_ps(v, quiet, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(p),
-                       _mm256_cvtps_ph(canonical, _MM_FROUND_TO_NEAREST_INT));
+      store_128<streamed>(_mm256_cvtps_ph(canonical, _MM_FROUND_TO_NEAREST_INT), p);
     } else {
       const __m512 sign = _mm512_castsi512_ps(
           _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(int(0x80000000u))));
@@ -204,8 +227,7 @@ struct half_lanes {
           _mm512_or_si512(_mm512_castps_si512(sign), _mm512_set1_epi32(0x7fc00000)));
       const __m512 canonical =
           _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v, quiet);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(p),
-                          _mm512_cvtps_ph(canonical, _MM_FROUND_TO_NEAREST_INT));
+      store_256<streamed>(_mm512_cvtps_ph(canonical, _MM_FROUND_TO_NEAREST_INT), p);
     }
   }
 };
@@ -294,8 +316,31 @@ struct score_kernel {
     else if constexpr (K == mask_kind::additive_double)
       mask = static_cast<const double*>(source.mask_data) + start;
     const batch scale(source.scale);
+    // The next block's x and mask are fetched while this block's vector pass runs (the pass
+    // reads the buffer, not memory: without this the next block's loads would wait for memory
+    // with the arithmetic idle). Addresses, not pointers: past the row's end they point nowhere.
+    constexpr std::size_t mask_bytes = K == mask_kind::additive_float    ? sizeof(float)
+                                       : K == mask_kind::additive_double ? sizeof(double)
+                                       : K == mask_kind::keep            ? sizeof(bool)
+                                                                         : 0;
+    const std::uintptr_t x_ahead = reinterpret_cast<std::uintptr_t>(x) + count * sizeof(stored);
+    const std::uintptr_t mask_ahead =
+        mask_bytes == 0
+            ? 0
+            : reinterpret_cast<std::uintptr_t>(source.mask_data) + (start + count) * mask_bytes;
+    auto prefetch_next = [&](std::size_t i) {
+      constexpr std::size_t x_step = 2 * width * sizeof(stored);
+      SOFTLAB_UNROLL for (std::size_t b = 0; b < x_step; b += 64) _mm_prefetch(
+          reinterpret_cast<const char*>(x_ahead + i * sizeof(stored) + b), _MM_HINT_T0);
+      if constexpr (mask_bytes != 0) {
+        constexpr std::size_t mask_step = 2 * width * mask_bytes;
+        SOFTLAB_UNROLL for (std::size_t b = 0; b < mask_step; b += 64) _mm_prefetch(
+            reinterpret_cast<const char*>(mask_ahead + i * mask_bytes + b), _MM_HINT_T0);
+      }
+    };
     std::size_t i = 0;
     for (; i + 2 * width <= count; i += 2 * width) {
+      prefetch_next(i);
       const batch a = score_at<S, K, scaled>(x, mask, i, scale);
       const batch b = score_at<S, K, scaled>(x, mask, i + width, scale);
       a.store_unaligned(z + i);
@@ -392,8 +437,9 @@ struct score_kernel {
     }
   }
 
-  /// y_i = round(e_i (hi + lo)), e_i = z_i (stored exps) or the shifted exps of z_i (exps).
-  template <bool bfloat, bool exps>
+  /// y_i = round(e_i (hi + lo)), e_i = z_i (stored exps) or the shifted exps of z_i (exps);
+  /// full vectors stored past the cache when `streamed` (y aligned to the 16-bit vector).
+  template <bool bfloat, bool exps, bool streamed = false>
   static void scaled_round(const C* z, C m, C inverse_hi, C inverse_lo, std::uint16_t* y,
                            std::size_t n) {
     using kernel = fast_kernel<Arch, C>;
@@ -401,6 +447,12 @@ struct score_kernel {
     const auto s = exp::pivot::shifted(m);
     const batch hi(inverse_hi), lo(inverse_lo);
     auto one = [&](const batch& v, std::uint16_t* p) {
+      if constexpr (bfloat)
+        halves::template to_bfloat16<streamed>(v, p);
+      else
+        halves::template to_float16<streamed>(v, p);
+    };
+    auto rest_one = [&](const batch& v, std::uint16_t* p) {
       if constexpr (bfloat)
         halves::to_bfloat16(v, p);
       else
@@ -425,9 +477,21 @@ struct score_kernel {
           batch e = lane::load_tail(z + i, count, exps ? -C(__builtin_inf()) : C(0));
           if constexpr (exps) e = exp::of_row(e, s);
           alignas(64) std::uint16_t rest[width];
-          one(kernel::times(e, hi, lo), rest);
+          rest_one(kernel::times(e, hi, lo), rest);
           for (std::size_t k = 0; k < count; ++k) y[i + k] = rest[k];
         });
+    if constexpr (streamed) _mm_sfence();  // streamed stores are weakly ordered
+  }
+  /// scaled_round of recomputed exps, streamed when asked and y is aligned (not on SSE2).
+  template <bool bfloat>
+  static void exp_scaled_to(const C* z, C m, C inverse_hi, C inverse_lo, std::uint16_t* y,
+                            std::size_t n, bool stream) {
+    constexpr std::size_t bytes = width * sizeof(std::uint16_t);
+    if constexpr (vector_bits < Arch >> 128) {
+      if (stream && reinterpret_cast<std::uintptr_t>(y) % bytes == 0)
+        return scaled_round<bfloat, true, true>(z, m, inverse_hi, inverse_lo, y, n);
+    }
+    scaled_round<bfloat, true>(z, m, inverse_hi, inverse_lo, y, n);
   }
   template <bool bfloat>
   static void scaled_to(const C* e, C inverse_hi, C inverse_lo, std::uint16_t* y, std::size_t n) {
@@ -441,8 +505,8 @@ struct score_kernel {
               &round_to<false>,
               &scaled_to<true>,
               &scaled_to<false>,
-              &scaled_round<true, true>,
-              &scaled_round<false, true>};
+              &exp_scaled_to<true>,
+              &exp_scaled_to<false>};
     else
       return {&form, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
   }
