@@ -8,12 +8,15 @@
 #include <softlab/kernel_rows.hpp>
 #include <softlab/options.hpp>
 #include <softlab/simd/isa.hpp>
+#include <softlab/storage.hpp>
 
 #include <benchmark/benchmark.h>
 
 #include <cstddef>
 #include <limits>
+#include <map>
 #include <optional>
+#include <random>
 #include <set>
 #include <stdexcept>
 #include <string_view>
@@ -263,6 +266,123 @@ void register_type(const softlab::registry& registry, std::span<const extra_floa
                                         contenders, input_set_shapes(mode), set);
 }
 
+// ---- the shapes models run (issue 13): 16-bit storage, a sampling temperature, a mask ----
+
+/// Sampling's temperature T: scale = 1 / T on every vocab/ benchmark.
+constexpr double vocab_temperature = 0.7;
+/// The attention scale of masked/ (1/sqrt(64): a head dimension of 64).
+constexpr double masked_scale = 0.125;
+
+std::vector<std::size_t> storage_softmax_sizes(run_mode mode) {
+  switch (mode) {
+    case run_mode::smoke:
+      return {16};
+    case run_mode::quick:
+      return {4096};
+    case run_mode::full:
+      break;
+  }
+  return {4096, std::size_t(1) << 20, std::size_t(1) << 24};
+}
+std::vector<std::size_t> vocab_sizes(run_mode mode) {
+  switch (mode) {
+    case run_mode::smoke:
+      return {16};
+    case run_mode::quick:
+      return {128256};
+    case run_mode::full:
+      break;
+  }
+  return {32000, 128256, 256000};  // Llama 2, Llama 3, Gemma vocabularies
+}
+std::vector<std::size_t> masked_sizes(run_mode mode) {
+  switch (mode) {
+    case run_mode::smoke:
+      return {16};
+    case run_mode::quick:
+      return {4096};
+    case run_mode::full:
+      break;
+  }
+  return {4096, std::size_t(1) << 20};
+}
+
+/// The additive float mask of masked/ at n: uniform in [-1, 0] (a relative-position bias), 5%
+/// -inf (padding) at random positions, from the inputs' seed; made once per n.
+std::span<const float> additive_mask(std::size_t n) {
+  static std::map<std::size_t, aligned_vector<float>> masks;
+  auto& mask = masks[n];
+  if (mask.empty()) {
+    std::seed_seq seed{static_cast<std::uint32_t>(input_seed), static_cast<std::uint32_t>(n), 7u};
+    std::mt19937_64 rng(seed);
+    mask.resize(n);
+    for (float& m : mask) {
+      const double u = detail::unit_interval(rng);
+      m = u < 0.05 ? -std::numeric_limits<float>::infinity() : float(-detail::unit_interval(rng));
+    }
+  }
+  return mask;
+}
+
+/// One row with options through the registry entry: softlab's own rows entry (the scores formed
+/// inside its passes, for fast and accurate), or for a peer the separate operations a caller
+/// of it runs (kernel_rows.hpp: the scores formed in T, then its softmax).
+template <class T>
+void scored_softmax(const contender<T>& who, std::span<const T> x, std::span<T> y,
+                    const softlab::softmax_options& options) {
+  softlab::softmax_rows<T>(who.kernel, x, 1, x.size(), x.size(), y, x.size(), options);
+}
+
+/// softmax/<bf16|f16>/<impl>/<n> (vectorized softlab entries and peers: the scalar ones run
+/// the float algorithm after a widening pass), vocab/<type>/<impl>/<n>/t:1 (one row of logits
+/// at temperature 0.7: scale = 1/0.7) and masked/<type>/<impl>/<n> (scale 0.125 + an additive
+/// float mask), for float, bf16 and f16, every entry of the type.
+template <class T>
+void register_model_shapes(const std::vector<contender<T>>& contenders, run_mode mode) {
+  std::vector<contender<T>> measured;
+  for (const contender<T>& who : contenders)
+    if (who.variant_of.empty() && measurable<T, softmax_op>(who)) measured.push_back(who);
+  const std::string type(softlab::type_token_v<T>);
+  if constexpr (softlab::is_storage_float<T>) {
+    for (const std::size_t n : storage_softmax_sizes(mode))
+      for (const contender<T>& who : measured) {
+        if (!who.isa && who.origin == "softlab") continue;
+        const std::string name = "softmax/" + type + "/" + who.name + "/" + std::to_string(n);
+        benchmark::RegisterBenchmark(name.c_str(), [who, n](benchmark::State& state) {
+          if (who.isa) softlab::force_isa(*who.isa);
+          time_over_buffers<T>(
+              state, input_set::uniform, n, 2,
+              [&](std::span<const T> x, std::span<T> y) { who.kernel.softmax(x, y); });
+        });
+      }
+  }
+  for (const std::size_t n : vocab_sizes(mode))
+    for (const contender<T>& who : measured) {
+      const std::string name = "vocab/" + type + "/" + who.name + "/" + std::to_string(n) + "/t:1";
+      benchmark::RegisterBenchmark(name.c_str(), [who, n](benchmark::State& state) {
+        if (who.isa) softlab::force_isa(*who.isa);
+        const softlab::softmax_options options{.scale = 1 / vocab_temperature, .threads = 1};
+        time_over_buffers<T>(
+            state, input_set::uniform, n, 2,
+            [&](std::span<const T> x, std::span<T> y) { scored_softmax(who, x, y, options); });
+      });
+    }
+  for (const std::size_t n : masked_sizes(mode))
+    for (const contender<T>& who : measured) {
+      const std::string name = "masked/" + type + "/" + who.name + "/" + std::to_string(n);
+      benchmark::RegisterBenchmark(name.c_str(), [who, n](benchmark::State& state) {
+        if (who.isa) softlab::force_isa(*who.isa);
+        const softlab::softmax_options options{
+            .scale = masked_scale, .mask = additive_mask(n), .threads = 1};
+        // x, y and the float mask: bytes_per_second counts the mask as sizeof(float) / sizeof(T)
+        // arrays of T.
+        time_over_buffers<T>(
+            state, input_set::uniform, n, 2 + sizeof(float) / sizeof(T),
+            [&](std::span<const T> x, std::span<T> y) { scored_softmax(who, x, y, options); });
+      });
+    }
+}
+
 }  // namespace
 
 void register_kernel_benchmarks(const softlab::registry& registry,
@@ -279,6 +399,19 @@ void register_kernel_benchmarks(const softlab::registry& registry,
   // The types in the order the report shows them, each with p: the report's first one is the
   // one it compares against the roofline and the accuracy study. And which are 16-bit storage
   // (their bits; 0 for the others), for the report's 16-bit section.
+  // The model shapes: float beside the 16-bit storage types, which join the types' list.
+  softlab::for_each_type(
+      softlab::type_list<float, softlab::bfloat16, softlab::float16>{}, [&]<class T>() {
+        const std::vector<contender<T>> contenders = contenders_of<T>(registry, extras);
+        describe_contenders(contenders, described);
+        register_model_shapes<T>(contenders, mode);
+        if constexpr (softlab::is_storage_float<T>) {
+          types += "," + std::string(softlab::type_token_v<T>) + ":" +
+                   std::to_string(std::numeric_limits<T>::digits);
+          storage +=
+              "," + std::string(softlab::type_token_v<T>) + ":" + std::to_string(8 * sizeof(T));
+        }
+      });
   benchmark::AddCustomContext("softlab_types", types);
   benchmark::AddCustomContext("softlab_storage_bits", storage);
 }

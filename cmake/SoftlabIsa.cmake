@@ -8,9 +8,9 @@
 set(SOFTLAB_ISAS sse2 avx2 avx512)
 set(SOFTLAB_ISA_sse2_FLAGS "")
 set(SOFTLAB_ISA_sse2_ENCODINGS legacy)
-set(SOFTLAB_ISA_avx2_FLAGS -mavx2 -mfma)
+set(SOFTLAB_ISA_avx2_FLAGS -mavx2 -mfma -mf16c)
 set(SOFTLAB_ISA_avx2_ENCODINGS legacy vex)
-set(SOFTLAB_ISA_avx512_FLAGS -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma)
+set(SOFTLAB_ISA_avx512_FLAGS -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mf16c)
 set(SOFTLAB_ISA_avx512_ENCODINGS legacy vex evex)
 # GCC 12 reports its own AVX-512 extract intrinsics (the _mm256_undefined_pd() pass-through of
 # _mm512_extractf64x4_pd, inlined into xsimd's hadd) as uninitialized: GCC bug 105593, fixed in

@@ -18,9 +18,11 @@
 // +inf left out is not seen. A row left with no score gives zeros (log_softmax: -inf; logsumexp:
 // -inf), the contract's fully masked row. Otherwise z takes the contract like any input: a NaN
 // in z (a NaN score, or +inf + -inf) makes the row NaN; +inf scores share the weight.
-// The scores are formed inside the passes an implementation makes: `fast` and `accurate` form
-// them in their vector passes (no extra pass over memory); the other implementations are
-// reference algorithms and form them in a first pass of their own (their facts' passes say so).
+// Where the scores are formed: `fast` forms them inside its vector passes, a block of 2048 at a
+// time in an L1 buffer (no extra pass over memory, no scratch row; softlab/simd/fast.hpp), for
+// softmax and log_softmax (logsumexp: a first pass); the other implementations, `accurate`
+// included for now, form them in a first pass of their own into y (or a scratch row when y is
+// not of the compute type), then run their kernel on them.
 #pragma once
 
 #include <cstddef>

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <span>
 #include <type_traits>
 #include <vector>
 
@@ -106,7 +108,7 @@ double log_unscaled(const wide_sum& s) {
 /// The rows fast::softmax_split splits: in cache, long enough for threads to pay.
 template <class T>
 bool split(std::span<const T> x) {
-  return x.size() >= fast::split_from_elements<T> && !two_pass(x);
+  return fast::splits<T>(x.size());
 }
 
 /// The three in-cache passes over fixed chunks, each pass split across threads (fast.hpp).
@@ -220,5 +222,361 @@ struct detail::compiled_kernels<fast> {
 };
 
 template struct detail::compiled<fast>;
+
+// ---- the fused scores: z = scale x + mask (and 16-bit x) formed inside the passes ----
+namespace {
+
+/// A causal row's formed columns end at the first multiple of this past its kept columns: a
+/// multiple of every ISA's group of four vectors, so that the blocks' sums group their terms as
+/// a pass over the whole row does (the columns after are -inf: exps of exactly 0, which add
+/// nothing), and a divisor of block_elements.
+constexpr std::size_t formed_multiple = 64;
+
+/// Rows whose formed scores take at most this (4096 floats, 2048 doubles: half of Zen 3's 32
+/// KiB L1) are formed once, whole, into the buffer, and fast's passes run on it as on a float
+/// row: one exp per score even with a 16-bit output, one forming pass instead of one per pass.
+constexpr std::size_t whole_row_bytes = 16384;
+template <class C>
+constexpr std::size_t whole_row_elements = whole_row_bytes / sizeof(C);
+static_assert(whole_row_elements<double> >= block_elements);
+
+template <class C, class S>
+simd::score_source<C> source_of(const S* x, const detail::row_transform<C>& t) {
+  simd::score_source<C> source;
+  source.x = x;
+  if constexpr (std::is_same_v<S, bfloat16>)
+    source.storage = simd::score_storage::bfloat16;
+  else if constexpr (std::is_same_v<S, float16>)
+    source.storage = simd::score_storage::float16;
+  source.scale = t.scaled ? t.scale : C(1);
+  source.scaled = t.scaled;
+  source.mask = t.mask.which();
+  switch (t.mask.which()) {
+    case score_mask::kind::none:
+      break;
+    case score_mask::kind::additive_float:
+      source.mask_data = t.mask.additive_float();
+      break;
+    case score_mask::kind::additive_double:
+      source.mask_data = t.mask.additive_double();
+      break;
+    case score_mask::kind::keep:
+      source.mask_data = t.mask.keep();
+      break;
+  }
+  return source;
+}
+
+/// One row's scores, formed a block at a time into an L1 buffer.
+template <class C>
+struct score_blocks {
+  // A constructor, not an aggregate: aggregate initialization would zero the buffer each call.
+  score_blocks(const simd::score_passes<C>& passes, const simd::score_source<C>& source,
+               std::size_t kept)
+      : passes(passes), source(source), kept(kept) {}
+
+  const simd::score_passes<C>& passes;
+  simd::score_source<C> source;
+  std::size_t kept;                        ///< columns from kept on (causal) are -inf, never read
+  alignas(64) C z[whole_row_elements<C>];  ///< a block, or a whole row (not initialized)
+
+  C* form(std::size_t start, std::size_t count) {
+    const std::size_t formed = start >= kept ? 0 : std::min(count, kept - start);
+    if (formed > 0) passes.form(source, start, formed, z);
+    for (std::size_t k = formed; k < count; ++k) z[k] = -detail::infinity<C>();
+    return z;
+  }
+};
+
+/// y = z rounded to Out (a 16-bit type: the kernels' vector rounding).
+template <class C, class Out>
+void write_rounded(const simd::score_passes<C>& passes, const C* z, Out* y, std::size_t n) {
+  if constexpr (std::is_same_v<Out, bfloat16>)
+    passes.to_bfloat16(z, reinterpret_cast<std::uint16_t*>(y), n);
+  else if constexpr (std::is_same_v<Out, float16>)
+    passes.to_float16(z, reinterpret_cast<std::uint16_t*>(y), n);
+  else
+    std::copy(z, z + n, y);
+}
+
+/// y_i = e_i (hi + lo) rounded to the 16-bit Out: the scale pass and the rounding in one.
+template <class C, class Out>
+void write_scaled(const simd::score_passes<C>& passes, const C* e,
+                  const simd::reciprocal<void, C>& inverse, Out* y, std::size_t n) {
+  auto* bits = reinterpret_cast<std::uint16_t*>(y);
+  if constexpr (std::is_same_v<Out, bfloat16>)
+    passes.scaled_to_bfloat16(e, inverse.hi, inverse.lo, bits, n);
+  else
+    passes.scaled_to_float16(e, inverse.hi, inverse.lo, bits, n);
+}
+/// y_i = the shifted exps of z against m, times (hi + lo), rounded to the 16-bit Out.
+template <class C, class Out>
+void write_exp_scaled(const simd::score_passes<C>& passes, const C* z, C m,
+                      const simd::reciprocal<void, C>& inverse, Out* y, std::size_t n,
+                      bool stream) {
+  auto* bits = reinterpret_cast<std::uint16_t*>(y);
+  if constexpr (std::is_same_v<Out, bfloat16>)
+    passes.exp_scaled_to_bfloat16(z, m, inverse.hi, inverse.lo, bits, n, stream);
+  else
+    passes.exp_scaled_to_float16(z, m, inverse.hi, inverse.lo, bits, n, stream);
+}
+
+/// The reference the fused passes equal: z formed in C by row_transform, fast's own kernel on
+/// it, each result rounded once to Out (entry_points.hpp's generic path). Taken by the rows
+/// that are not ordinary (NaN, +inf, all -inf, a dominant max), which are rare and scalar.
+template <bool log, class C, class S, class Out>
+void formed_first(std::span<const S> x, std::span<Out> y, const detail::row_transform<C>& t) {
+  auto kernel = [](std::span<const C> in, std::span<C> out) {
+    if constexpr (log)
+      detail::compiled_kernels<fast>::log_softmax<C>(in, out);
+    else
+      detail::compiled_kernels<fast>::softmax<C>(in, out);
+  };
+  if constexpr (std::is_same_v<Out, C>) {
+    detail::form_scores<C>(x, t, y.data());
+    kernel(std::span<const C>(y), y);
+  } else {
+    std::vector<C> z(x.size());
+    detail::form_scores<C>(x, t, z.data());
+    kernel(std::span<const C>(z), std::span<C>(z));
+    for (std::size_t i = 0; i < x.size(); ++i) y[i] = Out(z[i]);
+  }
+}
+
+/// The columns a row forms: all, or (causal) its kept ones rounded up to formed_multiple.
+inline std::size_t formed_columns(std::size_t n, std::size_t kept) {
+  if (kept >= n) return n;
+  return std::min(n, (kept + formed_multiple - 1) / formed_multiple * formed_multiple);
+}
+
+template <class C, class S, class Out>
+void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_transform<C>& t) {
+  constexpr bool out_is_c = std::is_same_v<Out, C>;
+  const auto& table = simd::active_table<C>();
+  const auto& passes = *table.fast;
+  const std::size_t n = x.size();
+  score_blocks<C> blocks(*table.scores, source_of(x.data(), t), std::min(n, t.kept));
+  const auto reference = [&] { formed_first<false>(x, y, t); };
+  // In place (y is x): nothing may be written before the last read of x.
+  const bool in_place = static_cast<const void*>(y.data()) == static_cast<const void*>(x.data());
+
+  if (n <= simd::small_row_elements<C>) {
+    C* const z = blocks.form(0, n);
+    C* const out = [&] {
+      if constexpr (out_is_c)
+        return y.data();
+      else
+        return z;
+    }();
+    if (!passes.small_softmax(z, out, n)) return reference();
+    if constexpr (!out_is_c) write_rounded(*table.scores, z, y.data(), n);
+    return;
+  }
+
+  const std::size_t formed_n = formed_columns(n, blocks.kept);
+  // The weight of the columns past formed_n (-inf scores): 0 times the reciprocal.
+  const auto fill_rest = [&](const simd::reciprocal<void, C>& inverse) {
+    const C rest = C(0) * inverse.hi + C(0) * inverse.lo;
+    for (std::size_t i = formed_n; i < n; ++i) y[i] = Out(rest);
+  };
+  C max;
+  wide_sum sum;
+  if (formed_n <= whole_row_elements<C> && n < fast::two_pass_from_elements<C>) {
+    // The whole row formed once; the three passes on the buffer (the exps stored in y when it
+    // holds C and is not x, else in the buffer, then rounded or copied to y).
+    C* const z = blocks.form(0, formed_n);
+    max = passes.max(z, formed_n);
+    if (!ordinary(max)) return reference();
+    C* const out = [&] {
+      if constexpr (out_is_c)
+        return in_place ? z : y.data();
+      else
+        return z;
+    }();
+    sum = passes.store_exp_and_sum(z, max, out, formed_n);
+    if (detail::is_nan(sum.hi)) return reference();  // x is intact
+    const simd::reciprocal<void, C> inverse(sum);
+    if constexpr (out_is_c) {
+      passes.scale(out, inverse.hi, inverse.lo, formed_n);
+      if (out == z) std::copy(z, z + formed_n, y.data());
+    } else {
+      write_scaled(*table.scores, z, inverse, y.data(), formed_n);
+    }
+    fill_rest(inverse);
+    return;
+  }
+  if (n >= fast::two_pass_from_elements<C>) {
+    constexpr C pivot_below = simd::exp_pivot_below < C, std::is_same_v<C, float> ? 6 : 11 > ;
+    C* const exps = [&]() -> C* {
+      if constexpr (out_is_c)
+        return in_place ? nullptr : y.data();
+      else
+        return nullptr;
+    }();
+    max = -detail::infinity<C>();
+    sum = {};
+    std::size_t stored_from = formed_n;
+    bool beyond_pivot = false;
+    for (std::size_t start = 0; start < formed_n; start += block_elements) {
+      const std::size_t count = std::min(block_elements, formed_n - start);
+      const C* z = blocks.form(start, count);
+      max = std::max(max, passes.max(z, count));
+      if (max == detail::infinity<C>()) return reference();
+      if (max == -detail::infinity<C>()) continue;
+      if (!(max < pivot_below && max > -pivot_below)) {
+        beyond_pivot = true;
+        break;
+      }
+      const wide_sum block = exps != nullptr
+                                 ? passes.store_exp_and_sum_prefetching(z, max, exps + start, count)
+                                 : passes.shifted_exp_sum(z, max, count);
+      if (stored_from == formed_n || block.pivot != sum.pivot) stored_from = start;
+      const int rescale = sum.pivot - block.pivot;
+      const auto hi = detail::two_sum(std::ldexp(sum.hi, rescale), block.hi);
+      sum.lo = std::ldexp(sum.lo, rescale) + (hi.error + block.lo);
+      sum.hi = hi.value;
+      sum.pivot = block.pivot;
+    }
+    if (!beyond_pivot) {
+      // Not ordinary, or a NaN score under a finite max (its sum is NaN): the reference writes
+      // the row (x is intact: exps were stored only where y is not x).
+      if (!ordinary(max) || detail::is_nan(sum.hi)) return reference();
+      const simd::reciprocal<void, C> inverse(sum);
+      if (exps == nullptr) stored_from = formed_n;
+      for (std::size_t start = 0; start < stored_from; start += block_elements) {
+        const std::size_t count = std::min(block_elements, stored_from - start);
+        C* const z = blocks.form(start, count);
+        if constexpr (out_is_c) {
+          passes.stream_exp_scaled(z, max, inverse.hi, inverse.lo, y.data() + start, count);
+        } else {
+          write_exp_scaled(*table.scores, z, max, inverse, y.data() + start, count, true);
+        }
+      }
+      if constexpr (out_is_c) {
+        if (stored_from < formed_n)
+          passes.stream_scale(y.data() + stored_from, inverse.hi, inverse.lo,
+                              formed_n - stored_from);
+      }
+      fill_rest(inverse);
+      return;
+    }
+  }
+
+  // Three passes: max; exps (stored in y when it holds C) and their sum; the weights.
+  max = -detail::infinity<C>();
+  for (std::size_t start = 0; start < formed_n; start += block_elements) {
+    const std::size_t count = std::min(block_elements, formed_n - start);
+    max = std::max(max, passes.max(blocks.form(start, count), count));
+  }
+  if (!ordinary(max)) return reference();
+  simd::sum_state state;
+  for (std::size_t start = 0; start < formed_n; start += block_elements) {
+    const std::size_t count = std::min(block_elements, formed_n - start);
+    const C* z = blocks.form(start, count);
+    if constexpr (out_is_c)
+      passes.store_exp_and_add(z, max, y.data() + start, count, state);
+    else
+      passes.shifted_exp_add(z, max, count, state);
+  }
+  sum = passes.total(state);
+  // A NaN score under a finite max: the reference writes the row, unless x is gone (the exps
+  // stored over it in place, where the arithmetic below gives the NaN row).
+  if (detail::is_nan(sum.hi) && !(out_is_c && in_place)) return reference();
+  const simd::reciprocal<void, C> inverse(sum);
+  if constexpr (out_is_c) {
+    passes.scale(y.data(), inverse.hi, inverse.lo, formed_n);
+  } else {
+    for (std::size_t start = 0; start < formed_n; start += block_elements) {
+      const std::size_t count = std::min(block_elements, formed_n - start);
+      write_exp_scaled(*table.scores, blocks.form(start, count), max, inverse, y.data() + start,
+                       count, false);
+    }
+  }
+  fill_rest(inverse);
+}
+
+template <class C, class S, class Out>
+void fused_log_softmax(std::span<const S> x, std::span<Out> y, const detail::row_transform<C>& t) {
+  const auto& table = simd::active_table<C>();
+  const auto& passes = *table.fast;
+  const std::size_t n = x.size();
+  score_blocks<C> blocks(*table.scores, source_of(x.data(), t), std::min(n, t.kept));
+  const auto reference = [&] { formed_first<true>(x, y, t); };
+  const std::size_t formed_n = formed_columns(n, blocks.kept);
+  const auto fill_rest = [&](C max, C log_sum) {
+    const C rest = (-detail::infinity<C>() - max) - log_sum;
+    for (std::size_t i = formed_n; i < n; ++i) y[i] = Out(rest);
+  };
+  if (formed_n <= whole_row_elements<C>) {
+    // The whole row formed once, then the passes on the buffer.
+    C* const z = blocks.form(0, formed_n);
+    const C max = passes.max(z, formed_n);
+    if (!ordinary(max)) return reference();
+    const wide_sum sum = passes.exp_sum(z, max, formed_n);
+    if (detail::is_nan(sum.hi)) return reference();
+    const C log_sum = C(log_unscaled<C>(sum));
+    if constexpr (std::is_same_v<Out, C>) {
+      passes.shifted_minus(z, max, log_sum, y.data(), formed_n);
+    } else {
+      passes.shifted_minus(z, max, log_sum, z, formed_n);
+      write_rounded(*table.scores, z, y.data(), formed_n);
+    }
+    return fill_rest(max, log_sum);
+  }
+  C max = -detail::infinity<C>();
+  for (std::size_t start = 0; start < formed_n; start += block_elements) {
+    const std::size_t count = std::min(block_elements, formed_n - start);
+    max = std::max(max, passes.max(blocks.form(start, count), count));
+  }
+  if (!ordinary(max)) return reference();
+  simd::sum_state state;
+  for (std::size_t start = 0; start < formed_n; start += block_elements) {
+    const std::size_t count = std::min(block_elements, formed_n - start);
+    passes.exact_exp_add(blocks.form(start, count), max, count, state);
+  }
+  const wide_sum sum = passes.total(state);
+  if (detail::is_nan(sum.hi)) return reference();  // nothing written yet
+  const C log_sum = C(log_unscaled<C>(sum));
+  for (std::size_t start = 0; start < formed_n; start += block_elements) {
+    const std::size_t count = std::min(block_elements, formed_n - start);
+    C* const z = blocks.form(start, count);
+    if constexpr (std::is_same_v<Out, C>) {
+      passes.shifted_minus(z, max, log_sum, y.data() + start, count);
+    } else {
+      passes.shifted_minus(z, max, log_sum, z, count);
+      write_rounded(*table.scores, z, y.data() + start, count);
+    }
+  }
+  fill_rest(max, log_sum);
+}
+
+}  // namespace
+
+template <class S, class Out, class C>
+requires detail::fast_fused_types<S, Out, C>
+void fast::scored_softmax(std::span<const S> x, std::span<Out> y,
+                          const detail::row_transform<C>& t) {
+  fused_softmax<C>(x, y, t);
+}
+
+template <class S, class Out, class C>
+requires detail::fast_fused_types<S, Out, C>
+void fast::scored_log_softmax(std::span<const S> x, std::span<Out> y,
+                              const detail::row_transform<C>& t) {
+  fused_log_softmax<C>(x, y, t);
+}
+
+#define SOFTLAB_FAST_FUSED(S, Out, C)                                                   \
+  template void fast::scored_softmax<S, Out, C>(std::span<const S>, std::span<Out>,     \
+                                                const detail::row_transform<C>&);       \
+  template void fast::scored_log_softmax<S, Out, C>(std::span<const S>, std::span<Out>, \
+                                                    const detail::row_transform<C>&);
+SOFTLAB_FAST_FUSED(float, float, float)
+SOFTLAB_FAST_FUSED(bfloat16, bfloat16, float)
+SOFTLAB_FAST_FUSED(bfloat16, float, float)
+SOFTLAB_FAST_FUSED(float16, float16, float)
+SOFTLAB_FAST_FUSED(float16, float, float)
+SOFTLAB_FAST_FUSED(double, double, double)
+#undef SOFTLAB_FAST_FUSED
 
 }  // namespace softlab

@@ -41,11 +41,15 @@ bool cpu_supports(isa which) {
     case isa::sse2:
       return true;  // the x86-64 baseline
     case isa::avx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && os_saves(avx_state);
+      // F16C (float16 <-> float, VCVTPH2PS/VCVTPS2PH) is part of softlab's AVX2: every AVX2 CPU
+      // has it, and the 16-bit storage kernels use it.
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+             __builtin_cpu_supports("f16c") && os_saves(avx_state);
     case isa::avx512:
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-             __builtin_cpu_supports("fma") && os_saves(avx512_state);
+             __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") &&
+             os_saves(avx512_state);
   }
   return false;
 }

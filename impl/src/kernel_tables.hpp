@@ -6,6 +6,7 @@
 #include <softlab_kernels/accurate_double_kernel.hpp>
 #include <softlab_kernels/accurate_kernel.hpp>
 #include <softlab_kernels/fast_kernel.hpp>
+#include <softlab_kernels/score_kernel.hpp>
 #include <softlab_kernels/xsimd_kernel.hpp>
 
 #include <type_traits>
@@ -22,6 +23,7 @@ struct kernel_table {
   const xsimd_passes<T>* xsimd;
   const fast_passes<T>* fast;
   const accurate_passes<T>* accurate;
+  const score_passes<T>* scores;  ///< fast's fused scores (16-bit storage, softmax_options)
 };
 
 template <class Arch, class T>
@@ -35,7 +37,8 @@ constexpr const accurate_passes<T>* accurate_passes_of() {
 /// One ISA's table, built from the kernel templates (used by kernels_<isa>.cpp only).
 template <class Arch, class T>
 inline constexpr kernel_table<T> table_of{
-    &xsimd_kernel<Arch, T>::passes, &fast_kernel<Arch, T>::passes, accurate_passes_of<Arch, T>()};
+    &xsimd_kernel<Arch, T>::passes, &fast_kernel<Arch, T>::passes, accurate_passes_of<Arch, T>(),
+    &score_kernel<Arch, T>::table};
 
 // One namespace per instruction set, each defined by its kernels_<isa>.cpp.
 #define SOFTLAB_DECLARE_KERNEL_TABLES(isa_namespace) \

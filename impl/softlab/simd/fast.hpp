@@ -25,6 +25,35 @@
 //   all; shuffled ones: the first few) are recomputed from x instead; either way the same bits.
 //   In place (y is x) every exp is recomputed: read x, write y. A row whose max reaches +-240
 //   (float; double 1520) goes back to three passes (its exps carry no pivot to rescale by).
+// 16-bit storage (bfloat16, float16) and softmax_options (scale, additive or keep mask, causal):
+//   the scores z_i = scale x_i + mask_i are formed inside the same passes (impl/src/fast.cpp,
+//   src/softlab_kernels/score_kernel.hpp) into a 16 KiB buffer on the stack, which stays in L1
+//   (widened from 16 bits exactly: a shift for bfloat16, F16C for float16 on AVX2 and AVX-512,
+//   exact integer arithmetic on SSE2; the scale by one fused multiply-add with the mask, one
+//   rounding, as options.hpp states; a false keep entry -inf): a row whose scores fit (4096
+//   floats, 2048 doubles) is formed once, whole, and the passes below run on the buffer; a
+//   longer row is formed block by block (2048) by each pass that reads x, which runs its
+//   vector pass on the block, its sum carried from block to block in the same lanes and order
+//   as over the whole row. No extra pass over memory, no scratch row.
+//   A causal row's columns past its last kept one are neither read nor formed (their weights
+//   are written as 0, log-weights -inf). Passes with a 16-bit output: the exps cannot be stored
+//   in y, so the last pass recomputes them from x (reading 16-bit x again moves fewer bytes
+//   than a float y) and rounds each weight once to the output type in the vector registers
+//   (bfloat16: integer round to nearest even after the NaN lanes are made quiet NaNs of their
+//   sign; float16: F16C's VCVTPS2PH, or SSE2's exact integer rounding; subnormals kept):
+//     small rows (<= 1 KiB of the compute type), 1: read x, write y;
+//     rows up to 16 KiB of the compute type, 1: read x (formed once), write y;
+//     in cache beyond, 3: read x (max); read x (+ write y's exps when y holds float); read x
+//       or y, write y;
+//     out of cache, 2: read x (online max and sum; exps stored in a float y); read x or y,
+//       write y (streaming for a float y).
+//   A mask is one more read stream in every pass that reads x (4 bytes a score for a float
+//   mask, 8 for a double, 1 for a keep mask). The results have the bits of the generic path
+//   (z formed in the compute type first, the kernel above on it, each result rounded once to
+//   the output type), tested bit for bit (tests/core/fused_scores_tests.cpp; a NaN row is NaN
+//   with either path's payload), so the bound above holds with the score rounding
+//   (softlab::softmax_bound_ulps_of) on top. Rows that are not ordinary (NaN, +inf, all -inf,
+//   a dominant max) take the generic path itself, with its scratch row.
 // No allocation, no virtual call: one indirect call per pass, through the ISA's table.
 // Stated bound, every result >= the smallest normal: 2E + 3 ULP, E the exp kernel's largest
 //   relative error in units of u (measured: 1.63 float, 1.69 double; exp_error_u): E in e_i, E + 2
@@ -38,8 +67,10 @@
 #pragma once
 
 #include <softlab/detail/compiled.hpp>
+#include <softlab/detail/scores.hpp>
 #include <softlab/facts.hpp>
 #include <softlab/simd/isa.hpp>
+#include <softlab/storage.hpp>
 
 #include <cmath>
 #include <cstddef>
@@ -47,6 +78,17 @@
 #include <type_traits>
 
 namespace softlab {
+
+namespace detail {
+/// The (stored, output, compute) types whose scores fast forms inside its own passes: float,
+/// bfloat16 and float16 scores computed in float, out in float or the stored type; double.
+template <class S, class Out, class C>
+concept fast_fused_types =
+    (std::is_same_v<C, float> &&
+     (std::is_same_v<S, float> || std::is_same_v<S, bfloat16> ||
+      std::is_same_v<S, float16>)&&(std::is_same_v<Out, S> || std::is_same_v<Out, float>)) ||
+    (std::is_same_v<C, double> && std::is_same_v<S, double> && std::is_same_v<Out, double>);
+}  // namespace detail
 
 struct fast : detail::compiled<fast> {
   static constexpr implementation_facts facts{
@@ -56,7 +98,8 @@ struct fast : detail::compiled<fast> {
           "drift-free sum, hi/lo reciprocal; 3 passes in cache, 2 with streaming stores beyond",
       .passes =
           "1 for rows <= 1 KiB (read + write, in registers), 3 in cache (read; read + "
-          "write; read + write), 2 beyond (read; read + write NT)",
+          "write; read + write), 2 beyond (read; read + write NT); 16-bit storage and "
+          "scale/mask/causal formed inside these passes",
       .stated_bound = "2E + 3 ULP, E = the exp kernel's measured relative error in u",
       .vectorized = true,
       .meets_contract = true,
@@ -86,6 +129,12 @@ struct fast : detail::compiled<fast> {
   static constexpr std::size_t split_from_elements = (std::size_t(256) << 10) / sizeof(T);
   template <class T>
   static constexpr std::size_t split_chunk_elements = (std::size_t(64) << 10) / sizeof(T);
+  /// True for the rows softmax_split splits (from split_from_elements, below the two-pass
+  /// structure's length).
+  template <class T>
+  static constexpr bool splits(std::size_t n) {
+    return n >= split_from_elements<T> && n < two_pass_from_elements<T>;
+  }
   /// softmax of one row on up to `threads` threads (at most one per chunk), the same bits as
   /// softmax(x, y) for every thread count. Arguments checked by the caller.
   static void softmax_split(std::span<const float> x, std::span<float> y, std::size_t threads);
@@ -105,6 +154,20 @@ struct fast : detail::compiled<fast> {
   static double log_bound_a(const bound_inputs& in) {
     return exp_error_u(in) + 4 + 2 * std::log(double(in.n));
   }
+
+  /// softmax (log_softmax) of the scores t makes of x (softlab/options.hpp; the identity for
+  /// a plain 16-bit row), formed inside the passes (see the top of this file: the whole row,
+  /// or a block of 2048 per pass, in an L1 buffer); a 16-bit output is rounded in the last
+  /// pass's registers. The same bits as forming z in C first and running softmax<C> on it, each
+  /// result rounded once to Out (entry_points.hpp's detail::scored_row calls these instead).
+  template <class S, class Out, class C>
+  requires detail::fast_fused_types<S, Out, C>
+  static void scored_softmax(std::span<const S> x, std::span<Out> y,
+                             const detail::row_transform<C>& t);
+  template <class S, class Out, class C>
+  requires detail::fast_fused_types<S, Out, C>
+  static void scored_log_softmax(std::span<const S> x, std::span<Out> y,
+                                 const detail::row_transform<C>& t);
 };
 
 extern template struct detail::compiled<fast>;  // instantiated in impl/src/fast.cpp

@@ -16,8 +16,8 @@ namespace softlab {
 
 enum class isa {
   sse2,    ///< x86-64 baseline: 4 floats / 2 doubles per vector
-  avx2,    ///< AVX2 with FMA (xsimd 8.1's fma3<avx2>): 8 floats / 4 doubles
-  avx512,  ///< AVX-512 F, BW, DQ and VL (xsimd 8.1's avx512bw): 16 floats / 8 doubles
+  avx2,    ///< AVX2 with FMA and F16C (xsimd 8.1's fma3<avx2>): 8 floats / 4 doubles
+  avx512,  ///< AVX-512 F, BW, DQ and VL, FMA, F16C (xsimd 8.1's avx512bw): 16 floats / 8 doubles
 };
 
 /// Every instruction set softlab compiles its kernels for, narrowest first.

@@ -21,6 +21,15 @@ struct wide_sum {
   int pivot = 0;
 };
 
+/// A running sum carried from one call of a pass to the next (the fused scores' blocks,
+/// impl/src/fast.cpp): drift_free_sum's two double vectors, so that summing a row block by block
+/// adds the same terms in the same lanes and order as one call over the whole row (the same
+/// bits). Zero-initialized: the empty sum.
+struct sum_state {
+  alignas(64) double first[8]{};
+  alignas(64) double second[8]{};
+};
+
 /// 1 / (hi + lo) as a T pair, so that the final product y_i = e_i (inverse_hi + inverse_lo) is
 /// the only rounding. float: the double reciprocal (2^-53) already holds the pair (2^-48).
 /// double: one Newton correction gives the pair to about 2^-100. Arch is the calling
@@ -71,6 +80,19 @@ struct fast_passes {
   /// y_i = the shifted exps times (inverse_hi + inverse_lo), aligned stores bypassing the cache.
   void (*stream_exp_scaled)(const T* x, T m, T inverse_hi, T inverse_lo, T* y, std::size_t n);
   void (*shifted_minus)(const T* x, T shift, T log_sum, T* y, std::size_t n);  ///< (x - s) - l
+  // The fused scores' passes (impl/src/fast.cpp): a row's scores formed block by block into an
+  // L1 buffer, each block's terms added to a sum carried across the blocks (sum_state), so that
+  // the sum has the bits of one call over the whole row (blocks start at multiples of 64).
+  /// y_i = the shifted exps, their sum added to s (store_exp_and_sum, carried).
+  void (*store_exp_and_add)(const T* x, T m, T* y, std::size_t n, sum_state& s);
+  /// The shifted exps' sum added to s.
+  void (*shifted_exp_add)(const T* x, T m, std::size_t n, sum_state& s);
+  /// The exact exps' sum added to s (exp_sum, carried).
+  void (*exact_exp_add)(const T* x, T m, std::size_t n, sum_state& s);
+  /// The sum s carries (pivot 0: the caller knows it).
+  wide_sum (*total)(const sum_state& s);
+  /// y_i = the shifted exps times (inverse_hi + inverse_lo), plain stores (y may be x).
+  void (*exp_scaled)(const T* x, T m, T inverse_hi, T inverse_lo, T* y, std::size_t n);
 };
 
 /// The rows small_softmax takes: 1 KiB (256 floats, 128 doubles). The rows of mixture-of-experts
@@ -96,6 +118,14 @@ struct drift_free_sum<Arch, float> {
     high += widen_float<Arch>::high(v);
   }
   wide_sum total() const { return {::xsimd::hadd(low + high), 0.0}; }
+  void load(const sum_state& s) {
+    low = doubles::load_aligned(s.first);
+    high = doubles::load_aligned(s.second);
+  }
+  void save(sum_state& s) const {
+    low.store_aligned(s.first);
+    high.store_aligned(s.second);
+  }
 };
 
 template <class Arch>
@@ -108,6 +138,14 @@ struct drift_free_sum<Arch, double> {
     sum = s.value;
   }
   wide_sum total() const { return {::xsimd::hadd(sum), ::xsimd::hadd(compensation)}; }
+  void load(const sum_state& s) {
+    sum = doubles::load_aligned(s.first);
+    compensation = doubles::load_aligned(s.second);
+  }
+  void save(sum_state& s) const {
+    sum.store_aligned(s.first);
+    compensation.store_aligned(s.second);
+  }
 };
 
 template <class Arch, class T>
@@ -132,10 +170,12 @@ struct fast_kernel {
   /// next n elements are the next block, fetched from memory while these exps are computed
   /// (its max pass would otherwise wait for memory with the FMA units idle).
   template <bool store, bool shifted, bool prefetch_next = false>
-  static wide_sum exp_sum_impl(const T* x, T m, T* y, std::size_t n, bool stream = false) {
+  static wide_sum exp_sum_impl(const T* x, T m, T* y, std::size_t n, bool stream = false,
+                               sum_state* carried = nullptr) {
     constexpr bool carry = !shifted;
     const auto p = shifted ? exp::pivot::shifted(m) : exp::pivot::difference(m);
     drift_free_sum<Arch, T> sum;
+    if (carried != nullptr) sum.load(*carried);
     detail::for_each_block<width, group>(
         0, n,
         [&](std::size_t i) {
@@ -163,6 +203,7 @@ struct fast_kernel {
           if constexpr (store) lane::store_tail(e, y + i, count);
           sum.add(e);
         });
+    if (carried != nullptr) sum.save(*carried);
     wide_sum total = sum.total();
     total.pivot = int(p.j);
     return total;
@@ -175,6 +216,20 @@ struct fast_kernel {
   }
   static wide_sum shifted_exp_sum(const T* x, T m, std::size_t n) {
     return exp_sum_impl<false, true, true>(x, m, nullptr, n);
+  }
+  static void store_exp_and_add(const T* x, T m, T* y, std::size_t n, sum_state& s) {
+    exp_sum_impl<true, true>(x, m, y, n, false, &s);
+  }
+  static void shifted_exp_add(const T* x, T m, std::size_t n, sum_state& s) {
+    exp_sum_impl<false, true>(x, m, nullptr, n, false, &s);
+  }
+  static void exact_exp_add(const T* x, T m, std::size_t n, sum_state& s) {
+    exp_sum_impl<false, false>(x, m, nullptr, n, false, &s);
+  }
+  static wide_sum total(const sum_state& s) {
+    drift_free_sum<Arch, T> sum;
+    sum.load(s);
+    return sum.total();
   }
 
   /// max x; m ordinary (finite, and m + lowest_argument != m: dispatch's other rows); e_i =
@@ -224,14 +279,14 @@ struct fast_kernel {
   /// y_i = e_i (inverse_hi + inverse_lo), streamed: e_i the shifted exps of x (exps), or y_i
   /// itself (in place, the exps stored by the first pass). Plain stores up to the first
   /// vector-aligned y, streaming stores from there.
-  template <bool exps>
+  template <bool exps, bool streamed = true>
   static void stream_scaled(const T* x, T m, T inverse_hi, T inverse_lo, T* y, std::size_t n) {
     const auto s = exp::pivot::shifted(m);
     const batch hi(inverse_hi), lo(inverse_lo);
     const T* const from = exps ? x : y;
     auto values = [&](const batch& v) { return exps ? exp::of_row(v, s) : v; };
     detail::for_each_block_aligned_to<width, group, width * sizeof(T)>(
-        y, n, true,
+        y, n, streamed,
         [&](std::size_t i, bool aligned) {
           std::array<batch, 4> e;
           SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u] =
@@ -248,13 +303,17 @@ struct fast_kernel {
           lane::store_tail(times(values(lane::load_tail(from + i, count, pad)), hi, lo), y + i,
                            count);
         });
-    _mm_sfence();  // streamed stores are weakly ordered: make them visible before returning
+    if constexpr (streamed)
+      _mm_sfence();  // streamed stores are weakly ordered: make them visible before returning
   }
   static void stream_exp_scaled(const T* x, T m, T inverse_hi, T inverse_lo, T* y, std::size_t n) {
     stream_scaled<true>(x, m, inverse_hi, inverse_lo, y, n);
   }
   static void stream_scale(T* y, T inverse_hi, T inverse_lo, std::size_t n) {
     stream_scaled<false>(y, T(0), inverse_hi, inverse_lo, y, n);
+  }
+  static void exp_scaled(const T* x, T m, T inverse_hi, T inverse_lo, T* y, std::size_t n) {
+    stream_scaled<true, false>(x, m, inverse_hi, inverse_lo, y, n);
   }
 
   /// The sum grouped as shifted_exp_sum groups it (from x's first element, whatever y's
@@ -277,7 +336,12 @@ struct fast_kernel {
                                          &store_exp_and_sum_prefetching,
                                          &stream_scale,
                                          &stream_exp_scaled,
-                                         &lane::shifted_minus};
+                                         &lane::shifted_minus,
+                                         &store_exp_and_add,
+                                         &shifted_exp_add,
+                                         &exact_exp_add,
+                                         &total,
+                                         &exp_scaled};
 };
 
 }  // namespace softlab::simd

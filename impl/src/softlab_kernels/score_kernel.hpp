@@ -1,0 +1,516 @@
+// src/softlab_kernels/score_kernel.hpp: the scores `fast` forms inside its own passes
+// (impl/src/fast.cpp): a block of z_i = scale x_i + mask_i in the compute type C from x of the
+// storage type (float, bfloat16 or float16 for C = float; double for C = double), and the
+// rounding of float results to bfloat16 and float16. Templates on the xsimd architecture,
+// included only by the per-ISA translation units (see src/softlab_kernels/lanes.hpp).
+//
+// The same bits as detail::row_transform (softlab/detail/scores.hpp), lane by lane:
+//   widening: bfloat16 is float's upper half (a 16-bit shift, exact on every ISA); float16 by
+//     F16C's VCVTPH2PS (AVX2, AVX-512: exact) or, on SSE2, by exponent arithmetic (exact:
+//     the 10 fraction bits shifted into float's, the exponent rebiased by a multiplication by
+//     2^112, which also normalizes float16's subnormals; inf and NaN get float's exponent);
+//   z = fma(scale, x, mask) with one rounding (AVX2, AVX-512: VFMADD; SSE2, which has no fused
+//     multiply-add: the correctly rounded scalar fma of the C library, lane by lane), scale * x
+//     without a mask, x + mask without a scale; a double mask rounded to float first (C(mask));
+//   a false keep-mask entry: -inf (whatever x holds). The causal columns are the caller's.
+// Rounding float to the storage types as softlab/storage.hpp does: to nearest even, subnormals
+// kept, overflow to inf, NaN to the quiet NaN of its sign (0x7fc0 / 0x7e00, payload dropped):
+//   bfloat16: the integer rounding (bits + 0x7fff + lsb) >> 16, NaN lanes replaced first (the
+//     carry would turn a low-payload NaN into inf);
+//   float16: F16C's VCVTPS2PH with round-to-nearest-even (subnormal results kept) after NaN
+//     lanes are made the canonical quiet NaN of their sign; SSE2: Giesen's exact rounding by
+//     integer and float arithmetic (float_to_half_fast3_rtne, public domain).
+#pragma once
+
+#include <softlab/options.hpp>
+#include <softlab_kernels/fast_kernel.hpp>
+#include <softlab_kernels/lanes.hpp>
+
+#include <xsimd/xsimd.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include <immintrin.h>
+
+namespace softlab::simd {
+
+/// The element type of a row's stored scores x: the compute type itself, or a 16-bit format.
+enum class score_storage { compute, bfloat16, float16 };
+
+/// What forms a row's scores (detail::row_transform, type-erased for the kernel tables): x
+/// (S = C, or 16-bit bits), the scale (1 when unscaled), and this row's mask.
+template <class C>
+struct score_source {
+  const void* x = nullptr;
+  score_storage storage = score_storage::compute;
+  C scale = C(1);
+  bool scaled = false;
+  score_mask::kind mask = score_mask::kind::none;
+  const void* mask_data = nullptr;  ///< this row's first element
+};
+
+template <class C>
+struct score_passes {
+  /// z_k = the score of element start + k, for k < count (x and the mask read from start).
+  void (*form)(const score_source<C>& source, std::size_t start, std::size_t count, C* z);
+  /// y_i = z_i rounded to bfloat16 (float16), as bits. Null for C = double.
+  void (*to_bfloat16)(const C* z, std::uint16_t* y, std::size_t n);
+  void (*to_float16)(const C* z, std::uint16_t* y, std::size_t n);
+  /// y_i = e_i (inverse_hi + inverse_lo) rounded to bfloat16 (float16): fast's scale pass and
+  /// the rounding in one, e_i the stored exps (fast_kernel::scale's product, the same bits).
+  void (*scaled_to_bfloat16)(const C* e, C inverse_hi, C inverse_lo, std::uint16_t* y,
+                             std::size_t n);
+  void (*scaled_to_float16)(const C* e, C inverse_hi, C inverse_lo, std::uint16_t* y,
+                            std::size_t n);
+  /// The same with e_i the shifted exps of z against m, recomputed (fast_kernel::exp_scaled's
+  /// values, the same bits).
+  /// `stream`: full vectors past the cache when y is aligned to them (the out-of-cache pass).
+  void (*exp_scaled_to_bfloat16)(const C* z, C m, C inverse_hi, C inverse_lo, std::uint16_t* y,
+                                 std::size_t n, bool stream);
+  void (*exp_scaled_to_float16)(const C* z, C m, C inverse_hi, C inverse_lo, std::uint16_t* y,
+                                std::size_t n, bool stream);
+};
+
+/// float lanes to and from the 16-bit storage formats, a vector of float's width at a time.
+template <class Arch>
+struct half_lanes {
+  using floats = ::xsimd::batch<float, Arch>;
+  static constexpr std::size_t width = floats::size;
+
+  static floats from_bfloat16(const std::uint16_t* p) {
+    if constexpr (vector_bits<Arch> == 128) {
+      const __m128i h = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+      return _mm_castsi128_ps(_mm_unpacklo_epi16(_mm_setzero_si128(), h));
+    } else if constexpr (vector_bits<Arch> == 256) {
+      const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    } else {
+      const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+      return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    }
+  }
+
+  static floats from_float16(const std::uint16_t* p) {
+    if constexpr (vector_bits<Arch> == 128) {
+      const __m128i h = _mm_unpacklo_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)),
+                                           _mm_setzero_si128());
+      const __m128i magnitude = _mm_and_si128(h, _mm_set1_epi32(0x7fff));
+      const __m128i sign = _mm_slli_epi32(_mm_xor_si128(h, magnitude), 16);
+      // The fraction and exponent in float's places; times 2^112 rebiases the exponent (15 to
+      // 127) and normalizes a subnormal, exactly.
+      const __m128 scaled = _mm_mul_ps(_mm_castsi128_ps(_mm_slli_epi32(magnitude, 13)),
+                                       _mm_castsi128_ps(_mm_set1_epi32((127 + 112) << 23)));
+      const __m128i special = _mm_cmpgt_epi32(magnitude, _mm_set1_epi32(0x7bff));  // inf, NaN
+      const __m128 special_exponent =
+          _mm_and_ps(_mm_castsi128_ps(special), _mm_castsi128_ps(_mm_set1_epi32(255 << 23)));
+      return _mm_or_ps(_mm_or_ps(scaled, special_exponent), _mm_castsi128_ps(sign));
+    } else if constexpr (vector_bits<Arch> == 256) {
+      return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    } else {
+      return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    }
+  }
+
+  /// 32-bit lanes holding 16-bit values (0..0xffff), stored as width uint16.
+  /// 128-bit and 256-bit stores, past the cache when `streamed` (p then aligned to them; SSE2's
+  /// 64-bit store is always plain).
+  template <bool streamed>
+  static void store_128(const __m128i& v, std::uint16_t* p) {
+    if constexpr (streamed)
+      _mm_stream_si128(reinterpret_cast<__m128i*>(p), v);
+    else
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v);
+  }
+  template <bool streamed>
+  static void store_256(const __m256i& v, std::uint16_t* p) {
+    if constexpr (vector_bits<Arch> >= 256) {
+      if constexpr (streamed)
+        _mm256_stream_si256(reinterpret_cast<__m256i*>(p), v);
+      else
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
+    }
+  }
+
+  template <bool streamed = false, class Ints>
+  static void store_low_halves(const Ints& v, std::uint16_t* p) {
+    if constexpr (vector_bits<Arch> == 128) {
+      // Sign-extended, the signed saturation of PACKSSDW keeps every 16-bit pattern.
+      const __m128i s = _mm_srai_epi32(_mm_slli_epi32(v, 16), 16);
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packs_epi32(s, s));
+    } else if constexpr (vector_bits<Arch> == 256) {
+      // PACKUSDW saturates signed 32-bit lanes to 0..0xffff: every value here is in range.
+      const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(v, v), 0x08);
+      store_128<streamed>(_mm256_castsi256_si128(packed), p);
+    } else {
+      store_256<streamed>(_mm512_cvtepi32_epi16(v), p);
+    }
+  }
+
+  template <bool streamed = false>
+  static void to_bfloat16(const floats& v, std::uint16_t* p) {
+    if constexpr (vector_bits<Arch> == 128) {
+      const __m128i u = _mm_castps_si128(v);
+      const __m128i lsb = _mm_and_si128(_mm_srli_epi32(u, 16), _mm_set1_epi32(1));
+      const __m128i rounded =
+          _mm_srli_epi32(_mm_add_epi32(_mm_add_epi32(u, _mm_set1_epi32(0x7fff)), lsb), 16);
+      const __m128i nan_bits = _mm_or_si128(
+          _mm_and_si128(_mm_srli_epi32(u, 16), _mm_set1_epi32(0x8000)), _mm_set1_epi32(0x7fc0));
+      const __m128i is_nan = _mm_castps_si128(_mm_cmpunord_ps(v, v));
+      store_low_halves<streamed>(
+          _mm_or_si128(_mm_and_si128(is_nan, nan_bits), _mm_andnot_si128(is_nan, rounded)), p);
+    } else if constexpr (vector_bits<Arch> == 256) {
+      const __m256i u = _mm256_castps_si256(v);
+      const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+      const __m256i rounded = _mm256_srli_epi32(
+          _mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), lsb), 16);
+      const __m256i nan_bits =
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x8000)),
+                          _mm256_set1_epi32(0x7fc0));
+      const __m256 is_nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+      store_low_halves<streamed>(
+          _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(rounded),
+                                               _mm256_castsi256_ps(nan_bits), is_nan)),
+          p);
+    } else {
+      const __m512i u = _mm512_castps_si512(v);
+      const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+      const __m512i rounded = _mm512_srli_epi32(
+          _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb), 16);
+      const __m512i nan_bits =
+          _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x8000)),
+                          _mm512_set1_epi32(0x7fc0));
+      const __mmask16 is_nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+      store_low_halves<streamed>(_mm512_mask_blend_epi32(is_nan, rounded, nan_bits), p);
+    }
+  }
+
+  template <bool streamed = false>
+  static void to_float16(const floats& v, std::uint16_t* p) {
+    if constexpr (vector_bits<Arch> == 128) {
+      // Giesen's float_to_half_fast3_rtne, SSE2.
+      const __m128 sign = _mm_and_ps(v, _mm_castsi128_ps(_mm_set1_epi32(int(0x80000000u))));
+      const __m128 magnitude = _mm_xor_ps(v, sign);
+      const __m128i bits = _mm_castps_si128(magnitude);
+      const __m128i is_nan = _mm_castps_si128(_mm_cmpunord_ps(magnitude, magnitude));
+      // Below 2^16 (65520 and up round to inf): finite results; else inf or NaN.
+      const __m128i regular = _mm_cmpgt_epi32(_mm_set1_epi32((127 + 16) << 23), bits);
+      const __m128i special =
+          _mm_or_si128(_mm_and_si128(is_nan, _mm_set1_epi32(0x200)), _mm_set1_epi32(0x7c00));
+      // Below float16's smallest normal 2^-14: adding 0.5 (2^-1, whose ulp is 2^-24, the
+      // float16 subnormal spacing) rounds to the subnormal grid, to nearest even.
+      const __m128i subnormal_case = _mm_cmpgt_epi32(_mm_set1_epi32((127 - 14) << 23), bits);
+      const __m128i magic = _mm_set1_epi32((127 - 1) << 23);
+      const __m128i subnormal =
+          _mm_sub_epi32(_mm_castps_si128(_mm_add_ps(magnitude, _mm_castsi128_ps(magic))), magic);
+      // Normal: rebias the exponent and round the 13 dropped bits to nearest even.
+      const __m128i odd = _mm_and_si128(_mm_srli_epi32(bits, 13), _mm_set1_epi32(1));
+      const __m128i normal = _mm_srli_epi32(
+          _mm_add_epi32(_mm_add_epi32(bits, _mm_set1_epi32(0xfff - ((127 - 15) << 23))), odd), 13);
+      const __m128i finite = _mm_or_si128(_mm_and_si128(subnormal_case, subnormal),
+                                          _mm_andnot_si128(subnormal_case, normal));
+      const __m128i joined =
+          _mm_or_si128(_mm_and_si128(regular, finite), _mm_andnot_si128(regular, special));
+      store_low_halves<streamed>(_mm_or_si128(joined, _mm_srli_epi32(_mm_castps_si128(sign), 16)),
+                                 p);
+    } else if constexpr (vector_bits<Arch> == 256) {
+      const __m256 sign =
+          _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_set1_epi32(int(0x80000000u))));
+      const __m256 quiet = _mm256_or_ps(sign, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fc00000)));
+      const __m256 canonical = _mm256_blendv_ps(v, quiet, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+      store_128<streamed>(_mm256_cvtps_ph(canonical, _MM_FROUND_TO_NEAREST_INT), p);
+    } else {
+      const __m512 sign = _mm512_castsi512_ps(
+          _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(int(0x80000000u))));
+      const __m512 quiet = _mm512_castsi512_ps(
+          _mm512_or_si512(_mm512_castps_si512(sign), _mm512_set1_epi32(0x7fc00000)));
+      const __m512 canonical =
+          _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v, quiet);
+      store_256<streamed>(_mm512_cvtps_ph(canonical, _MM_FROUND_TO_NEAREST_INT), p);
+    }
+  }
+};
+
+template <class Arch, class C>
+struct score_kernel {
+  using lane = lanes<Arch, C>;
+  using batch = typename lane::batch;
+  static constexpr std::size_t width = lane::width;
+  using halves = half_lanes<Arch>;
+  using mask_kind = score_mask::kind;
+
+  /// A mask vector at p in C: float and double masks, converted to C (rounded to nearest).
+  template <mask_kind K>
+  static batch mask_at(const void* data, std::size_t i) {
+    if constexpr (K == mask_kind::additive_float) {
+      const float* p = static_cast<const float*>(data) + i;
+      if constexpr (std::is_same_v<C, float>) {
+        return batch::load_unaligned(p);
+      } else if constexpr (vector_bits<Arch> == 128) {
+        return _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+      } else if constexpr (vector_bits<Arch> == 256) {
+        return _mm256_cvtps_pd(_mm_loadu_ps(p));
+      } else {
+        return _mm512_cvtps_pd(_mm256_loadu_ps(p));
+      }
+    } else {
+      const double* p = static_cast<const double*>(data) + i;
+      if constexpr (std::is_same_v<C, double>) {
+        return batch::load_unaligned(p);
+      } else {
+        using doubles = ::xsimd::batch<double, Arch>;
+        return widen_float<Arch>::narrow(doubles::load_unaligned(p),
+                                         doubles::load_unaligned(p + doubles::size));
+      }
+    }
+  }
+
+  template <score_storage S>
+  static batch widened_at(const void* x, std::size_t i) {
+    if constexpr (S == score_storage::compute) {
+      return batch::load_unaligned(static_cast<const C*>(x) + i);
+    } else if constexpr (S == score_storage::bfloat16) {
+      return halves::from_bfloat16(static_cast<const std::uint16_t*>(x) + i);
+    } else {
+      return halves::from_float16(static_cast<const std::uint16_t*>(x) + i);
+    }
+  }
+
+  /// The scores of the full vector at element i of x and mask (SSE2's scaled additive case: x
+  /// alone, the fused multiply-add done after, lane by lane).
+  template <score_storage S, mask_kind K, bool scaled>
+  SOFTLAB_ALWAYS_INLINE static batch score_at(const void* x, const void* mask, std::size_t i,
+                                              const batch& scale) {
+    const batch v = widened_at<S>(x, i);
+    if constexpr (K == mask_kind::additive_float || K == mask_kind::additive_double) {
+      if constexpr (!scaled) {
+        return v + mask_at<K>(mask, i);
+      } else if constexpr (lane::fused) {
+        return lane::fma(scale, v, mask_at<K>(mask, i));
+      } else {
+        return v;
+      }
+    } else if constexpr (scaled) {
+      return scale * v;
+    } else {
+      return v;
+    }
+  }
+
+  template <class E>
+  static E* copy_padded(const void* from, std::size_t start, std::size_t count, E* buffer) {
+    const E* p = static_cast<const E*>(from) + start;
+    for (std::size_t k = 0; k < width; ++k) buffer[k] = k < count ? p[k] : E(0);
+    return buffer;
+  }
+
+  template <score_storage S, mask_kind K, bool scaled>
+  static void form_block(const score_source<C>& source, std::size_t start, std::size_t count,
+                         C* z) {
+    using stored = std::conditional_t<S == score_storage::compute, C, std::uint16_t>;
+    const stored* x = static_cast<const stored*>(source.x) + start;
+    const void* mask = nullptr;
+    if constexpr (K == mask_kind::additive_float)
+      mask = static_cast<const float*>(source.mask_data) + start;
+    else if constexpr (K == mask_kind::additive_double)
+      mask = static_cast<const double*>(source.mask_data) + start;
+    const batch scale(source.scale);
+    // The next block's x and mask are fetched while this block's vector pass runs (the pass
+    // reads the buffer, not memory: without this the next block's loads would wait for memory
+    // with the arithmetic idle). Addresses, not pointers: past the row's end they point nowhere.
+    constexpr std::size_t mask_bytes = K == mask_kind::additive_float    ? sizeof(float)
+                                       : K == mask_kind::additive_double ? sizeof(double)
+                                       : K == mask_kind::keep            ? sizeof(bool)
+                                                                         : 0;
+    const std::uintptr_t x_ahead = reinterpret_cast<std::uintptr_t>(x) + count * sizeof(stored);
+    const std::uintptr_t mask_ahead =
+        mask_bytes == 0
+            ? 0
+            : reinterpret_cast<std::uintptr_t>(source.mask_data) + (start + count) * mask_bytes;
+    auto prefetch_next = [&](std::size_t i) {
+      constexpr std::size_t x_step = 2 * width * sizeof(stored);
+      SOFTLAB_UNROLL for (std::size_t b = 0; b < x_step; b += 64) _mm_prefetch(
+          reinterpret_cast<const char*>(x_ahead + i * sizeof(stored) + b), _MM_HINT_T0);
+      if constexpr (mask_bytes != 0) {
+        constexpr std::size_t mask_step = 2 * width * mask_bytes;
+        SOFTLAB_UNROLL for (std::size_t b = 0; b < mask_step; b += 64) _mm_prefetch(
+            reinterpret_cast<const char*>(mask_ahead + i * mask_bytes + b), _MM_HINT_T0);
+      }
+    };
+    std::size_t i = 0;
+    for (; i + 2 * width <= count; i += 2 * width) {
+      prefetch_next(i);
+      const batch a = score_at<S, K, scaled>(x, mask, i, scale);
+      const batch b = score_at<S, K, scaled>(x, mask, i + width, scale);
+      a.store_unaligned(z + i);
+      b.store_unaligned(z + i + width);
+    }
+    for (; i + width <= count; i += width)
+      score_at<S, K, scaled>(x, mask, i, scale).store_unaligned(z + i);
+    if (i < count) {
+      const std::size_t rest = count - i;
+      alignas(64) stored x_rest[width];
+      copy_padded(x, i, rest, x_rest);
+      const void* mask_rest = nullptr;
+      [[maybe_unused]] alignas(64) float float_rest[width];
+      [[maybe_unused]] alignas(64) double double_rest[width];
+      if constexpr (K == mask_kind::additive_float)
+        mask_rest = copy_padded(mask, i, rest, float_rest);
+      if constexpr (K == mask_kind::additive_double)
+        mask_rest = copy_padded(mask, i, rest, double_rest);
+      lane::store_tail(score_at<S, K, scaled>(x_rest, mask_rest, 0, scale), z + i, rest);
+    }
+    if constexpr ((K == mask_kind::additive_float || K == mask_kind::additive_double) && scaled &&
+                  !lane::fused) {
+      // SSE2: the one-rounding fma of the C library (correctly rounded), lane by lane.
+      for (std::size_t k = 0; k < count; ++k) {
+        C m;
+        if constexpr (K == mask_kind::additive_float)
+          m = C(static_cast<const float*>(mask)[k]);
+        else
+          m = C(static_cast<const double*>(mask)[k]);
+        if constexpr (std::is_same_v<C, float>)
+          z[k] = __builtin_fmaf(source.scale, z[k], m);
+        else
+          z[k] = __builtin_fma(source.scale, z[k], m);
+      }
+    }
+    if constexpr (K == mask_kind::keep) {
+      const bool* keep = static_cast<const bool*>(source.mask_data) + start;
+      for (std::size_t k = 0; k < count; ++k)
+        if (!keep[k]) z[k] = -C(__builtin_inf());
+    }
+  }
+
+  template <score_storage S, bool scaled>
+  static void form_with(const score_source<C>& source, std::size_t start, std::size_t count, C* z) {
+    switch (source.mask) {
+      case mask_kind::none:
+        return form_block<S, mask_kind::none, scaled>(source, start, count, z);
+      case mask_kind::keep:
+        return form_block<S, mask_kind::keep, scaled>(source, start, count, z);
+      case mask_kind::additive_float:
+        return form_block<S, mask_kind::additive_float, scaled>(source, start, count, z);
+      case mask_kind::additive_double:
+        return form_block<S, mask_kind::additive_double, scaled>(source, start, count, z);
+    }
+  }
+
+  template <score_storage S>
+  static void form_from(const score_source<C>& source, std::size_t start, std::size_t count, C* z) {
+    if (source.scaled)
+      form_with<S, true>(source, start, count, z);
+    else
+      form_with<S, false>(source, start, count, z);
+  }
+
+  static void form(const score_source<C>& source, std::size_t start, std::size_t count, C* z) {
+    if constexpr (std::is_same_v<C, float>) {
+      switch (source.storage) {
+        case score_storage::compute:
+          return form_from<score_storage::compute>(source, start, count, z);
+        case score_storage::bfloat16:
+          return form_from<score_storage::bfloat16>(source, start, count, z);
+        case score_storage::float16:
+          return form_from<score_storage::float16>(source, start, count, z);
+      }
+    } else {
+      form_from<score_storage::compute>(source, start, count, z);
+    }
+  }
+
+  template <bool bfloat>
+  static void round_to(const C* z, std::uint16_t* y, std::size_t n) {
+    auto one = [&](const batch& v, std::uint16_t* p) {
+      if constexpr (bfloat)
+        halves::to_bfloat16(v, p);
+      else
+        halves::to_float16(v, p);
+    };
+    std::size_t i = 0;
+    for (; i + width <= n; i += width) one(batch::load_unaligned(z + i), y + i);
+    if (i < n) {
+      alignas(64) std::uint16_t rest[width];
+      one(lane::load_tail(z + i, n - i, C(0)), rest);
+      for (std::size_t k = 0; k < n - i; ++k) y[i + k] = rest[k];
+    }
+  }
+
+  /// y_i = round(e_i (hi + lo)), e_i = z_i (stored exps) or the shifted exps of z_i (exps);
+  /// full vectors stored past the cache when `streamed` (y aligned to the 16-bit vector).
+  template <bool bfloat, bool exps, bool streamed = false>
+  static void scaled_round(const C* z, C m, C inverse_hi, C inverse_lo, std::uint16_t* y,
+                           std::size_t n) {
+    using kernel = fast_kernel<Arch, C>;
+    using exp = typename kernel::exp;
+    const auto s = exp::pivot::shifted(m);
+    const batch hi(inverse_hi), lo(inverse_lo);
+    auto one = [&](const batch& v, std::uint16_t* p) {
+      if constexpr (bfloat)
+        halves::template to_bfloat16<streamed>(v, p);
+      else
+        halves::template to_float16<streamed>(v, p);
+    };
+    auto rest_one = [&](const batch& v, std::uint16_t* p) {
+      if constexpr (bfloat)
+        halves::to_bfloat16(v, p);
+      else
+        halves::to_float16(v, p);
+    };
+    detail::for_each_block<width, kernel::group>(
+        0, n,
+        [&](std::size_t i) {
+          std::array<batch, 4> e;
+          SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u] =
+              batch::load_unaligned(z + i + u * width);
+          if constexpr (exps) exp::of_row(e, s);
+          SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u)
+              one(kernel::times(e[u], hi, lo), y + i + u * width);
+        },
+        [&](std::size_t i) {
+          batch e = batch::load_unaligned(z + i);
+          if constexpr (exps) e = exp::of_row(e, s);
+          one(kernel::times(e, hi, lo), y + i);
+        },
+        [&](std::size_t i, std::size_t count) {
+          batch e = lane::load_tail(z + i, count, exps ? -C(__builtin_inf()) : C(0));
+          if constexpr (exps) e = exp::of_row(e, s);
+          alignas(64) std::uint16_t rest[width];
+          rest_one(kernel::times(e, hi, lo), rest);
+          for (std::size_t k = 0; k < count; ++k) y[i + k] = rest[k];
+        });
+    if constexpr (streamed) _mm_sfence();  // streamed stores are weakly ordered
+  }
+  /// scaled_round of recomputed exps, streamed when asked and y is aligned (not on SSE2).
+  template <bool bfloat>
+  static void exp_scaled_to(const C* z, C m, C inverse_hi, C inverse_lo, std::uint16_t* y,
+                            std::size_t n, bool stream) {
+    constexpr std::size_t bytes = width * sizeof(std::uint16_t);
+    if constexpr (vector_bits < Arch >> 128) {
+      if (stream && reinterpret_cast<std::uintptr_t>(y) % bytes == 0)
+        return scaled_round<bfloat, true, true>(z, m, inverse_hi, inverse_lo, y, n);
+    }
+    scaled_round<bfloat, true>(z, m, inverse_hi, inverse_lo, y, n);
+  }
+  template <bool bfloat>
+  static void scaled_to(const C* e, C inverse_hi, C inverse_lo, std::uint16_t* y, std::size_t n) {
+    scaled_round<bfloat, false>(e, C(0), inverse_hi, inverse_lo, y, n);
+  }
+
+  static constexpr score_passes<C> passes() {
+    if constexpr (std::is_same_v<C, float>)
+      return {&form,
+              &round_to<true>,
+              &round_to<false>,
+              &scaled_to<true>,
+              &scaled_to<false>,
+              &exp_scaled_to<true>,
+              &exp_scaled_to<false>};
+    else
+      return {&form, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+  }
+  static constexpr score_passes<C> table = passes();
+};
+
+}  // namespace softlab::simd
