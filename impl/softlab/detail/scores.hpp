@@ -55,13 +55,13 @@ void check_score_options(const char* function, const softmax_options& options, s
     const bool per_score = size == rows * cols;
     const bool per_column = rows_call && size == cols;
     if (!per_score && !per_column)
-      throw std::invalid_argument(
-          name + ": the " + options.mask.description() + " mask has " + std::to_string(size) +
-          " elements but the scores are " +
-          (rows_call ? std::to_string(rows) + " rows of " + std::to_string(cols) + " (a mask has " +
-                           std::to_string(rows * cols) + " elements, or " + std::to_string(cols) +
-                           " for every row alike)"
-                     : std::to_string(cols)));
+      throw std::invalid_argument(name + ": the " + options.mask.description() + " mask has " +
+                                  std::to_string(size) + " elements but the scores are " +
+                                  (rows_call ? std::to_string(rows) + " rows of " +
+                                                   std::to_string(cols) + " (a mask has " +
+                                                   std::to_string(rows * cols) + " elements, or " +
+                                                   std::to_string(cols) + " for every row alike)"
+                                             : std::to_string(cols)));
   }
   if (options.causal && !rows_call)
     throw std::invalid_argument(name + ": softmax_options::causal is set (" +
@@ -74,7 +74,7 @@ template <class C>
 struct row_transform {
   C scale = C(1);
   bool scaled = false;
-  score_mask mask;                                                  ///< this row's
+  score_mask mask;                                             ///< this row's
   std::size_t kept = std::numeric_limits<std::size_t>::max();  ///< causal: columns < kept
 
   /// True when z is x for a row of n scores (the plain entry then computes the same bits).
@@ -92,11 +92,14 @@ struct row_transform {
   C operator()(const T* x, std::size_t i) const {
     if (i >= kept) return -infinity<C>();
     switch (mask.which()) {
-      case score_mask::kind::none: return scaled ? C(scale * C(x[i])) : C(x[i]);
+      case score_mask::kind::none:
+        return scaled ? C(scale * C(x[i])) : C(x[i]);
       case score_mask::kind::keep:
         return !mask.keep()[i] ? -infinity<C>() : scaled ? C(scale * C(x[i])) : C(x[i]);
-      case score_mask::kind::additive_float: return add(C(x[i]), C(mask.additive_float()[i]));
-      case score_mask::kind::additive_double: return add(C(x[i]), C(mask.additive_double()[i]));
+      case score_mask::kind::additive_float:
+        return add(C(x[i]), C(mask.additive_float()[i]));
+      case score_mask::kind::additive_double:
+        return add(C(x[i]), C(mask.additive_double()[i]));
     }
     return C(x[i]);
   }
@@ -125,8 +128,16 @@ row_transform<C> transform_of_row(const softmax_options& options, std::size_t ro
   if (!options.mask.empty_kind())
     t.mask = options.mask.size() == cols ? options.mask : options.mask.from(row * cols);
   if (options.causal) {
-    const std::ptrdiff_t last = std::ptrdiff_t(row) + *options.causal;  // the last kept column
-    t.kept = last < 0 ? 0 : std::min(cols, std::size_t(last) + 1);
+    // Columns c <= row + offset are kept: min(cols, row + offset + 1) of them, or none. In
+    // size_t, without forming row + offset (any offset is allowed: it may overflow ptrdiff_t).
+    const std::ptrdiff_t offset = *options.causal;
+    if (offset >= 0) {
+      const auto ahead = static_cast<std::size_t>(offset);
+      t.kept = ahead >= cols || row >= cols - ahead ? cols : row + ahead + 1;
+    } else {
+      const std::size_t behind = static_cast<std::size_t>(-(offset + 1)) + 1;  // |offset|
+      t.kept = row < behind ? 0 : std::min(cols, row - behind + 1);
+    }
   }
   return t;
 }
