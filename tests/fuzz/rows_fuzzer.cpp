@@ -19,6 +19,7 @@
 // weights <= 0. A violation traps (__builtin_trap), so libFuzzer saves the input.
 //
 // Run: build/sanitize/tests/fuzz/softlab_rows_fuzzer CORPUS_DIR -max_total_time=60
+// (SOFTLAB_FUZZ_TRACE=1 prints what each input decodes to: `softlab_rows_fuzzer FILE...`)
 // (tests/fuzz/CMakeLists.txt: the CTest test does so on a copy of tests/fuzz/corpus).
 #include <softlab/kernel_rows.hpp>
 #include <softlab/softlab.hpp>
@@ -29,6 +30,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -223,6 +225,17 @@ void run_one(FuzzedDataProvider& in, const kernel<T>& k) {
   } catch (const std::invalid_argument&) {
     threw = true;
   }
+  if (std::getenv("SOFTLAB_FUZZ_TRACE") != nullptr)  // what an input decodes to, for debugging
+    std::fprintf(stderr,
+                 "%s %s: %zu x %zu, strides %zu %zu%s, sizes %zu %zu, scale %s, mask %d of %zu, "
+                 "causal %s, threads %s, %s: %s, %s\n",
+                 std::string(type_token_v<T>).c_str(), std::string(k.facts.name).c_str(), rows,
+                 cols, x_stride, y_stride, in_place ? " (in place)" : "", x_size, y_size,
+                 options.scale ? std::to_string(*options.scale).c_str() : "-", int(mask_kind),
+                 mask_size, options.causal ? std::to_string(*options.causal).c_str() : "-",
+                 options.threads ? std::to_string(*options.threads).c_str() : "-",
+                 log ? "log_softmax_rows" : "softmax_rows", valid ? "valid" : "invalid",
+                 threw ? "threw" : "returned");
   auto same_bits = [](const T& a, const T& b) { return std::memcmp(&a, &b, sizeof(T)) == 0; };
   if (threw != !valid) violation(threw ? "threw on valid arguments" : "accepted invalid arguments");
   if (!in_place)
