@@ -7,8 +7,10 @@
 
 #include <softlab/simd/accurate.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 
 namespace softlab {
 namespace {
@@ -135,6 +137,12 @@ struct detail::compiled_kernels<accurate> {
         simd::limit_written(max, x, y, detail::output_scale::log_probability))
       return;
     const auto log_sum = pair_log(pair_exp_sum(x, max));
+    // A NaN among finite scores (the vector max passes over it) makes the sum NaN: the row is
+    // all NaN, -inf entries included (the kernel keeps those at -inf otherwise).
+    if (std::isnan(log_sum.value)) {
+      std::fill(y.begin(), y.end(), std::numeric_limits<double>::quiet_NaN());
+      return;
+    }
     simd::active_table<double>().accurate->log_softmax(x.data(), max, log_sum.value, log_sum.error,
                                                        y.data(), x.size());
   }

@@ -167,7 +167,7 @@ TEST_CASE("softmax --type bf16: a 256000-logit row, the same output on 1 and 2 t
         softmax_ok({"--type", "bf16", "--rows", "2", "--scale", "0.5", "--threads", "2"}, input));
 }
 
-TEST_CASE("check: --scale, --mask, --causal, --rows; unsupported types said so") {
+TEST_CASE("check: --scale, --mask, --causal and --rows, and unsupported types said so") {
   const temporary_directory dir("options-check");
   const std::string mask = write(dir, "mask.txt", "0 -inf 0.5");
   for (const char* type : {"float", "bf16"}) {

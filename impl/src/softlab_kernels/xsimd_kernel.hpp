@@ -31,6 +31,16 @@ struct xsimd_kernel {
   using lane = lanes<Arch, T>;
   static constexpr std::size_t unroll = lane::unroll;
 
+  /// exp(v) with v < -1000 (a -inf score, the -inf padding of a tail) raised to -1000 first,
+  /// where exp is 0 in float and double alike: xsimd 8.1's exp converts its argument times
+  /// 1/log 2 to an integer, and for double without AVX-512 it does so in scalar code, where
+  /// -inf to int64 is undefined behaviour (UBSan's float-cast-overflow; clang's sanitize
+  /// build). NaN fails the comparison and stays NaN; every result is the same bits as before.
+  static batch exp_of(const batch& v) {
+    const batch lowest(T(-1000));
+    return ::xsimd::exp(::xsimd::select(v < lowest, lowest, v));
+  }
+
   template <bool store>
   static T exp_sum_impl(const T* x, T shift, T* y, std::size_t n) {
     const batch s(shift);
@@ -40,18 +50,18 @@ struct xsimd_kernel {
         0, n,
         [&](std::size_t i) {
           for (std::size_t u = 0; u < unroll; ++u) {
-            const batch e = ::xsimd::exp(batch::load_unaligned(x + i + u * width) - s);
+            const batch e = exp_of(batch::load_unaligned(x + i + u * width) - s);
             if constexpr (store) e.store_unaligned(y + i + u * width);
             acc[u] += e;
           }
         },
         [&](std::size_t i) {
-          const batch e = ::xsimd::exp(batch::load_unaligned(x + i) - s);
+          const batch e = exp_of(batch::load_unaligned(x + i) - s);
           if constexpr (store) e.store_unaligned(y + i);
           acc[0] += e;
         },
         [&](std::size_t i, std::size_t count) {
-          const batch e = ::xsimd::exp(lane::load_tail(x + i, count, -T(__builtin_inf())) - s);
+          const batch e = exp_of(lane::load_tail(x + i, count, -T(__builtin_inf())) - s);
           if constexpr (store) lane::store_tail(e, y + i, count);
           acc[1] += e;
         });
