@@ -31,14 +31,17 @@ struct xsimd_kernel {
   using lane = lanes<Arch, T>;
   static constexpr std::size_t unroll = lane::unroll;
 
-  /// exp(v) with v < -1000 (a -inf score, the -inf padding of a tail) raised to -1000 first,
-  /// where exp is 0 in float and double alike: xsimd 8.1's exp converts its argument times
-  /// 1/log 2 to an integer, and for double without AVX-512 it does so in scalar code, where
-  /// -inf to int64 is undefined behaviour (UBSan's float-cast-overflow; clang's sanitize
-  /// build). NaN fails the comparison and stays NaN; every result is the same bits as before.
+  /// exp(v), its argument kept where xsimd 8.1's exp is defined: it converts v / log 2 to an
+  /// integer, for double without AVX-512 in scalar code, where +-inf (a -inf score, the -inf
+  /// padding of a tail, an overflowed difference) or NaN to int64 is undefined behaviour
+  /// (UBSan's float-cast-overflow in clang's sanitize build). v is clamped to [-1000, 1000]
+  /// (exp is 0 below and inf above in float and double alike) with NaN as -1000, and a NaN v
+  /// comes back out as itself: the same results, bit for bit.
   static batch exp_of(const batch& v) {
-    const batch lowest(T(-1000));
-    return ::xsimd::exp(::xsimd::select(v < lowest, lowest, v));
+    const batch lowest(T(-1000)), highest(T(1000));
+    const batch clamped =
+        ::xsimd::select(v >= lowest, ::xsimd::select(v <= highest, v, highest), lowest);
+    return ::xsimd::select(v == v, ::xsimd::exp(clamped), v);
   }
 
   template <bool store>
