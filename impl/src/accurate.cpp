@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
-#include <limits>
 
 namespace softlab {
 namespace {
@@ -100,8 +99,11 @@ struct detail::compiled_kernels<accurate> {
     if (!finite_max(x, max) &&
         simd::limit_written(max, x, y, detail::output_scale::log_probability))
       return;
-    passes.log_softmax(x.data(), max, std::log(passes.exp_sum(x.data(), max, x.size())), y.data(),
-                       x.size());
+    const double log_sum = std::log(passes.exp_sum(x.data(), max, x.size()));
+    // A NaN score the max passed over makes the sum NaN: every output NaN, the -inf entries'
+    // included (the pass writes those as -inf outright).
+    if (std::isnan(log_sum)) return std::fill(y.begin(), y.end(), detail::quiet_nan<float>());
+    passes.log_softmax(x.data(), max, log_sum, y.data(), x.size());
   }
 
   static float logsumexp(std::span<const float> x) {
@@ -137,12 +139,8 @@ struct detail::compiled_kernels<accurate> {
         simd::limit_written(max, x, y, detail::output_scale::log_probability))
       return;
     const auto log_sum = pair_log(pair_exp_sum(x, max));
-    // A NaN among finite scores (the vector max passes over it) makes the sum NaN: the row is
-    // all NaN, -inf entries included (the kernel keeps those at -inf otherwise).
-    if (std::isnan(log_sum.value)) {
-      std::fill(y.begin(), y.end(), std::numeric_limits<double>::quiet_NaN());
-      return;
-    }
+    if (std::isnan(log_sum.value))  // as for float: a NaN the max passed over
+      return std::fill(y.begin(), y.end(), detail::quiet_nan<double>());
     simd::active_table<double>().accurate->log_softmax(x.data(), max, log_sum.value, log_sum.error,
                                                        y.data(), x.size());
   }
