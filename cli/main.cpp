@@ -1,12 +1,14 @@
 // cli/main.cpp: the `softlab` command-line tool.
 //
 //   softlab list
-//   softlab softmax [--impl NAME] [--type TYPE] [--format dec|hex] [--log]
-//                   [--rows R] [--threads N]                                   < scores
+//   softlab softmax [--impl NAME] [--type TYPE] [--format dec|hex] [--log] [--rows R]
+//                   [--scale S] [--mask FILE | --keep FILE] [--causal OFFSET]
+//                   [--threads N]                                              < scores
 //   softlab attention --query Q --keys K1,K2,... [--impl NAME] [--type TYPE] [--format dec|hex]
 //   softlab accuracy [--out DIR] [--full] [--seed S] [--family NAME ...] [--impl NAME ...]
 //                    [--type T ...] [--n N ...] [--reference-threads N]
-//   softlab check [FILE] [--type T] [--format dec|hex] [--reference-threads N] < scores
+//   softlab check [FILE] [--type T] [--format dec|hex] [--reference-threads N] [--rows R]
+//                 [--scale S] [--mask FILE | --keep FILE] [--causal OFFSET]   < scores
 //
 // Built with the peers (libtorch, oneDNN, XNNPACK; target softlab_peers), the registry holds
 // them too, and every subcommand sees them.

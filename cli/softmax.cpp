@@ -1,7 +1,9 @@
 // cli/softmax.cpp: `softlab softmax`, scores from standard input, one weight per line; with
 // --rows, the scores are a row-major matrix and each row gets its own softmax, the rows split
-// across --threads threads (the same bits for any count).
+// across --threads threads (the same bits for any count). --scale, --mask, --keep and --causal
+// (cli/score_options.hpp) go to the registry's rows entry as softmax_options.
 #include "command.hpp"
+#include "score_options.hpp"
 #include "scores.hpp"
 #include "selection.hpp"
 
@@ -12,6 +14,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace softlab::cli {
@@ -23,7 +26,7 @@ struct softmax_command_options {
   std::string type = "double";
   std::string format = "dec";
   bool log = false;
-  std::size_t rows = 1;
+  score_option_values scores;
   std::size_t threads = 0;
   const CLI::Option* threads_option = nullptr;  ///< counted: --threads given or not
 };
@@ -42,15 +45,12 @@ CLI::Validator whole_number() {
 
 void run_softmax(context& ctx, const softmax_command_options& options) {
   const number_format format = parse_number_format(options.format);
-  softmax_options run_options;
   if (options.threads_option->count() > 0) {
     if (options.threads == 0)
       throw input_error(
           "--threads 0: the thread count must be at least 1 (leave --threads out "
           "for the default: SOFTLAB_THREADS, else every CPU this process may use)");
-    run_options.threads = options.threads;
   }
-  if (options.rows == 0) throw input_error("--rows 0: a batch has at least 1 row");
   with_type(options.type, [&]<class T>() {
     const kernel<T>& k = require_kernel<T>(ctx.registry, options.impl);
     require_format<T>(format);
@@ -62,17 +62,17 @@ void run_softmax(context& ctx, const softmax_command_options& options) {
     const stream_scores<T> input = parse_scores<T>(ctx.in);
     const std::vector<T>& x = input.parsed.values;
     const std::size_t n = x.size();
-    if (n % options.rows != 0)
-      throw input_error("--rows " + std::to_string(options.rows) + " does not divide the " +
-                        std::to_string(n) + " scores read: n = " + std::to_string(n) +
-                        " scores make R = " + std::to_string(options.rows) +
-                        " rows only when R divides n");
-    const std::size_t cols = n / options.rows;
+    std::size_t cols = 0;
+    const std::unique_ptr<loaded_score_options> loaded =
+        load_score_options(options.scores, n, cols);
+    softmax_options& run_options = loaded->options;
+    if (options.threads_option->count() > 0) run_options.threads = options.threads;
+    const std::size_t rows = options.scores.rows;
     std::vector<T> y(n);
     if (options.log)
-      log_softmax_rows<T>(k, x, options.rows, cols, cols, y, cols, run_options);
+      log_softmax_rows<T>(k, x, rows, cols, cols, y, cols, run_options);
     else
-      softmax_rows<T>(k, x, options.rows, cols, cols, y, cols, run_options);
+      softmax_rows<T>(k, x, rows, cols, cols, y, cols, run_options);
     for (const T& v : y) {
       ctx.out += format_value(v, format);
       ctx.out += '\n';
@@ -87,21 +87,19 @@ command add_softmax_command(CLI::App& root) {
   CLI::App* app = root.add_subcommand(
       "softmax",
       "Read scores from standard input (separated by whitespace, commas or newlines; decimal, "
-      "hexfloat, inf, -inf, nan) and print softmax(scores), one weight per line");
+      "hexfloat, inf, -inf, nan; each rounded once to --type, bf16 and f16 included) and print "
+      "softmax(scale * scores + mask), one weight per line, row-major");
   app->add_option("--impl", options->impl, "Implementation (see `softlab list`)")
       ->capture_default_str();
   app->add_option("--type", options->type, "Element type: " + join(type_tokens()))
       ->capture_default_str();
   app->add_option("--format", options->format,
-                  "Output: dec (shortest round-trip decimal) or hex (printf's %a; not for bin50, "
-                  "bin100)")
+                  "Output: dec (the shortest decimal that reads back to the same value of --type: "
+                  "2^-9 in bf16 prints as 0.00195) or hex (the exact value, printf's %a; not for "
+                  "bin50, bin100)")
       ->capture_default_str();
   app->add_flag("--log", options->log, "Print log_softmax instead");
-  app->add_option("--rows", options->rows,
-                  "The n scores are R rows of n/R, row-major: one softmax per row (R must "
-                  "divide n); printed in the same order")
-      ->check(whole_number())
-      ->capture_default_str();
+  std::vector<std::string> numeric = add_score_options(*app, options->scores);
   options->threads_option = app->add_option("--threads", options->threads,
                                             "Threads the rows are split across (at least 1; "
                                             "default: SOFTLAB_THREADS, else every CPU "
@@ -109,7 +107,7 @@ command add_softmax_command(CLI::App& root) {
                                             "for any count; small batches run on "
                                             "one thread")
                                 ->check(whole_number());
-  return {app, [options](context& ctx) { run_softmax(ctx, *options); }, {}};
+  return {app, [options](context& ctx) { run_softmax(ctx, *options); }, std::move(numeric)};
 }
 
 }  // namespace softlab::cli

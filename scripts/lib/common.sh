@@ -34,8 +34,10 @@ ensure_packages() {
 # The packages every build needs (compilers, CMake, the library's and the tests' dependencies).
 # GCC's OpenMP runtime, libgomp (softmax_rows across threads, with g++ and clang++ alike), comes
 # with g++: its libgcc-12-dev holds libgomp.so; libomp-dev (LLVM's runtime) is not wanted.
-SOFTLAB_BUILD_PACKAGES=(cmake ninja-build g++ clang binutils pkgconf libboost-dev libxsimd-dev
-  libmpfr-dev libgmp-dev catch2 libcli11-dev libbenchmark-dev)
+# libclang-rt-14-dev holds libFuzzer (tests/fuzz, -fsanitize=fuzzer) and the sanitizer runtimes:
+# clang only recommends it, and ensure_packages installs without recommends.
+SOFTLAB_BUILD_PACKAGES=(cmake ninja-build g++ clang libclang-rt-14-dev binutils pkgconf
+  libboost-dev libxsimd-dev libmpfr-dev libgmp-dev catch2 libcli11-dev libbenchmark-dev)
 
 # The peers (libtorch, oneDNN, XNNPACK, SLEEF, Highway, Eigen; pthreadpool for xnnpack.h) and the report's Python (with
 # pytest for the report scripts' unit tests, tests/scripts).

@@ -23,6 +23,19 @@ constexpr std::size_t rows_extent(std::size_t rows, std::size_t cols, std::size_
   return rows == 0 ? 0 : (rows - 1) * stride + cols;
 }
 
+/// rows_extent, or nullopt when it exceeds size_t (no buffer is that long): a stride near
+/// SIZE_MAX would otherwise wrap the product around to a small extent that passes the checks.
+constexpr std::optional<std::size_t> checked_rows_extent(std::size_t rows, std::size_t cols,
+                                                         std::size_t stride) {
+  if (rows == 0) return 0;
+  std::size_t product = 0;
+  std::size_t sum = 0;
+  if (__builtin_mul_overflow(rows - 1, stride, &product) ||
+      __builtin_add_overflow(product, cols, &sum))
+    return std::nullopt;
+  return sum;
+}
+
 /// Strides at least cols, x and y long enough, y not partially overlapping x (in place, same
 /// data and stride, is allowed). std::invalid_argument naming the function and the sizes.
 template <class T>
@@ -33,14 +46,18 @@ void check_rows(const char* function, std::span<const T> in, std::span<const T> 
     throw std::invalid_argument(name + ": stride (x " + std::to_string(x_stride) + ", y " +
                                 std::to_string(y_stride) + ") is less than cols (" +
                                 std::to_string(cols) + ")");
-  const auto too_short = [&](const char* which, std::size_t size, std::size_t stride) {
-    return std::invalid_argument(name + ": " + which + " has " + std::to_string(size) +
-                                 " elements but " + std::to_string(rows) + " rows of " +
-                                 std::to_string(cols) + " with stride " + std::to_string(stride) +
-                                 " need " + std::to_string(rows_extent(rows, cols, stride)));
+  const auto too_short = [&](const char* which, std::size_t size, std::size_t stride,
+                             std::optional<std::size_t> extent) {
+    return std::invalid_argument(
+        name + ": " + which + " has " + std::to_string(size) + " elements but " +
+        std::to_string(rows) + " rows of " + std::to_string(cols) + " with stride " +
+        std::to_string(stride) + " need " +
+        (extent ? std::to_string(*extent) : std::string("more than SIZE_MAX")));
   };
-  if (in.size() < rows_extent(rows, cols, x_stride)) throw too_short("x", in.size(), x_stride);
-  if (out.size() < rows_extent(rows, cols, y_stride)) throw too_short("y", out.size(), y_stride);
+  const std::optional<std::size_t> x_extent = checked_rows_extent(rows, cols, x_stride);
+  const std::optional<std::size_t> y_extent = checked_rows_extent(rows, cols, y_stride);
+  if (!x_extent || in.size() < *x_extent) throw too_short("x", in.size(), x_stride, x_extent);
+  if (!y_extent || out.size() < *y_extent) throw too_short("y", out.size(), y_stride, y_extent);
   const bool in_place = in.data() == out.data() && x_stride == y_stride;
   if (!in_place && rows > 0)
     require_no_partial_overlap<T>(function, in.first(rows_extent(rows, cols, x_stride)),

@@ -128,8 +128,16 @@ row_transform<C> transform_of_row(const softmax_options& options, std::size_t ro
   if (!options.mask.empty_kind())
     t.mask = options.mask.size() == cols ? options.mask : options.mask.from(row * cols);
   if (options.causal) {
-    const std::ptrdiff_t last = std::ptrdiff_t(row) + *options.causal;  // the last kept column
-    t.kept = last < 0 ? 0 : std::min(cols, std::size_t(last) + 1);
+    // Columns c <= row + offset are kept: min(cols, row + offset + 1) of them, or none. In
+    // size_t, without forming row + offset (any offset is allowed: it may overflow ptrdiff_t).
+    const std::ptrdiff_t offset = *options.causal;
+    if (offset >= 0) {
+      const auto ahead = static_cast<std::size_t>(offset);
+      t.kept = ahead >= cols || row >= cols - ahead ? cols : row + ahead + 1;
+    } else {
+      const std::size_t behind = static_cast<std::size_t>(-(offset + 1)) + 1;  // |offset|
+      t.kept = row < behind ? 0 : std::min(cols, row - behind + 1);
+    }
   }
   return t;
 }

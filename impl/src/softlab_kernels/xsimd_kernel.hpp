@@ -31,6 +31,19 @@ struct xsimd_kernel {
   using lane = lanes<Arch, T>;
   static constexpr std::size_t unroll = lane::unroll;
 
+  /// exp(v), its argument kept where xsimd 8.1's exp is defined: it converts v / log 2 to an
+  /// integer, for double without AVX-512 in scalar code, where +-inf (a -inf score, the -inf
+  /// padding of a tail, an overflowed difference) or NaN to int64 is undefined behaviour
+  /// (UBSan's float-cast-overflow in clang's sanitize build). v is clamped to [-1000, 1000]
+  /// (exp is 0 below and inf above in float and double alike) with NaN as -1000, and a NaN v
+  /// comes back out as itself: the same results, bit for bit.
+  static batch exp_of(const batch& v) {
+    const batch lowest(T(-1000)), highest(T(1000));
+    const batch clamped =
+        ::xsimd::select(v >= lowest, ::xsimd::select(v <= highest, v, highest), lowest);
+    return ::xsimd::select(v == v, ::xsimd::exp(clamped), v);
+  }
+
   template <bool store>
   static T exp_sum_impl(const T* x, T shift, T* y, std::size_t n) {
     const batch s(shift);
@@ -40,18 +53,18 @@ struct xsimd_kernel {
         0, n,
         [&](std::size_t i) {
           for (std::size_t u = 0; u < unroll; ++u) {
-            const batch e = ::xsimd::exp(batch::load_unaligned(x + i + u * width) - s);
+            const batch e = exp_of(batch::load_unaligned(x + i + u * width) - s);
             if constexpr (store) e.store_unaligned(y + i + u * width);
             acc[u] += e;
           }
         },
         [&](std::size_t i) {
-          const batch e = ::xsimd::exp(batch::load_unaligned(x + i) - s);
+          const batch e = exp_of(batch::load_unaligned(x + i) - s);
           if constexpr (store) e.store_unaligned(y + i);
           acc[0] += e;
         },
         [&](std::size_t i, std::size_t count) {
-          const batch e = ::xsimd::exp(lane::load_tail(x + i, count, -T(__builtin_inf())) - s);
+          const batch e = exp_of(lane::load_tail(x + i, count, -T(__builtin_inf())) - s);
           if constexpr (store) lane::store_tail(e, y + i, count);
           acc[1] += e;
         });
