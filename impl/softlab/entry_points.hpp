@@ -191,7 +191,7 @@ template <class Impl, entry what, class T, class Out>
 void scored_row(std::span<const T> x, std::span<Out> y,
                 const row_transform<compute_type_t<Impl, T>>& t, std::size_t threads) {
   using C = compute_type_t<Impl, T>;
-  const auto kernel = [threads](std::span<const C> in, std::span<C> out) {
+  const auto kernel = [&](std::span<const C> in, std::span<C> out) {
     if constexpr (what == entry::softmax) {
       softmax_kernel<Impl, C>(in, out, threads);
     } else {

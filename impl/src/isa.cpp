@@ -34,6 +34,13 @@ constexpr std::uint64_t avx512_state = avx_state | (1u << 5) | (1u << 6) | (1u <
 
 bool os_saves(std::uint64_t state) { return (os_saved_state() & state) == state; }
 
+/// F16C (CPUID leaf 1, ECX bit 29), read directly: clang 14's __builtin_cpu_supports does not
+/// know the feature's name.
+bool has_f16c() {
+  unsigned eax, ebx, ecx, edx;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+}
+
 }  // namespace
 
 bool cpu_supports(isa which) {
@@ -43,13 +50,12 @@ bool cpu_supports(isa which) {
     case isa::avx2:
       // F16C (float16 <-> float, VCVTPH2PS/VCVTPS2PH) is part of softlab's AVX2: every AVX2 CPU
       // has it, and the 16-bit storage kernels use it.
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-             __builtin_cpu_supports("f16c") && os_saves(avx_state);
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c() &&
+             os_saves(avx_state);
     case isa::avx512:
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-             __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") &&
-             os_saves(avx512_state);
+             __builtin_cpu_supports("fma") && has_f16c() && os_saves(avx512_state);
   }
   return false;
 }

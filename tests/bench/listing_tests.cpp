@@ -115,11 +115,12 @@ TEST_CASE("the whole list: every family, types capped, entries without an operat
   CHECK(std::set<std::string>(names.begin(), names.end()).size() == names.size());
 
   // Timed in wall-clock time, the threaded families carry Google Benchmark's /real_time.
+  // The model shapes (vocab/, masked/) also run the 16-bit storage types.
   const std::regex pattern(
-      "(?:(softmax|log_softmax|logsumexp|pairwise_attention|rows|scores|softmax_inputs/"
-      "(wide|near_underflow|masked))/(float|double|long-double|bin50)/([^/]+)/"
-      "(([0-9]+)x)?([0-9]+)(/t:([12])/real_time)?|roofline/(read|copy|copy_nt|memcpy)/[0-9]+"
-      "(/t:[12]/real_time)?)");
+      "(?:(softmax|log_softmax|logsumexp|pairwise_attention|rows|scores|vocab|masked|"
+      "softmax_inputs/(wide|near_underflow|masked))/(float|double|long-double|bin50|bf16|f16)/"
+      "([^/]+)/(([0-9]+)x)?([0-9]+)(/t:([12])(/real_time)?)?|"
+      "roofline/(read|copy|copy_nt|memcpy)/[0-9]+(/t:[12]/real_time)?)");
   std::set<std::string> families;
   for (const auto& name : names) {
     std::smatch parts;
@@ -139,7 +140,8 @@ TEST_CASE("the whole list: every family, types capped, entries without an operat
     // thread count only for scores/, where a peer runs on 1 thread only (kernel_benchmarks.hpp).
     const bool batch = parts[1] == "rows" || parts[1] == "scores";
     CHECK(parts[6].matched == batch);
-    CHECK(parts[8].matched == (parts[1] == "scores"));
+    CHECK(parts[8].matched == (parts[1] == "scores" || parts[1] == "vocab"));
+    CHECK(parts[10].matched == (parts[1] == "scores"));  // wall-clock: the threaded batches
     if (parts[1] == "scores" && parts[9] == "2") {
       // Only registry entries of softlab's own (no peer, no allocating variant like torch_alloc).
       const std::string registry_name = impl.substr(0, impl.find('@'));
@@ -158,7 +160,7 @@ TEST_CASE("the whole list: every family, types capped, entries without an operat
     }
   }
   CHECK(families == std::set<std::string>{"softmax", "log_softmax", "logsumexp",
-                                          "pairwise_attention", "rows", "scores",
+                                          "pairwise_attention", "rows", "scores", "vocab", "masked",
                                           "softmax_inputs"});
 #ifdef SOFTLAB_WITH_PEERS
   if (registry.find<float>("xnnpack") != nullptr) {

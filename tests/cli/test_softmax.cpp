@@ -24,13 +24,15 @@ using lines_t = std::vector<std::string>;
 
 }  // namespace
 
+// The limits as rows of one run (--rows 3): one tool start per implementation and type (each
+// start loads the peers' libraries, about a second).
 TEST_CASE("softmax: the contract's limits for every implementation and type") {
   for_each_contract_kernel([](const auto& k, const std::string& type) {
     const std::string impl(k.facts.name);
     INFO(impl << " " << type);
-    CHECK(softmax_lines(impl, type, "-inf -inf -inf\n") == lines_t{"0", "0", "0"});
-    CHECK(softmax_lines(impl, type, "1 inf 2 inf\n") == lines_t{"0", "0.5", "0", "0.5"});
-    CHECK(softmax_lines(impl, type, "1 nan 2\n") == lines_t{"nan", "nan", "nan"});
+    CHECK(softmax_lines(impl, type, "-inf -inf -inf -inf\n1 inf 2 inf\n1 nan 2 3\n",
+                        {"--rows", "3"}) ==
+          lines_t{"0", "0", "0", "0", "0", "0.5", "0", "0.5", "nan", "nan", "nan", "nan"});
   });
 }
 
@@ -38,10 +40,12 @@ TEST_CASE("softmax --log: the limits in the log domain") {
   for_each_contract_kernel([]<class T>(const kernel<T>& k, const std::string& type) {
     const std::string impl(k.facts.name);
     INFO(impl << " " << type);
-    CHECK(softmax_lines(impl, type, "-inf,-inf", {"--log"}) == lines_t{"-inf", "-inf"});
-    CHECK(softmax_lines(impl, type, "NaN 1", {"--log"}) == lines_t{"nan", "nan"});
-    const lines_t half = softmax_lines(impl, type, "1 +INF 2 inf", {"--log"});
-    REQUIRE(half.size() == 4);
+    const lines_t out = softmax_lines(impl, type, "-inf,-inf,-inf,-inf\nNaN 1 1 1\n1 +INF 2 inf",
+                                      {"--log", "--rows", "3"});
+    REQUIRE(out.size() == 12);
+    CHECK(lines_t(out.begin(), out.begin() + 4) == lines_t{"-inf", "-inf", "-inf", "-inf"});
+    CHECK(lines_t(out.begin() + 4, out.begin() + 8) == lines_t{"nan", "nan", "nan", "nan"});
+    const lines_t half(out.begin() + 8, out.end());
     CHECK(half[0] == "-inf");
     CHECK(half[2] == "-inf");
     if constexpr (is_narrow_format<T>)  // log(1/2), correctly rounded: -0.6934, -0.6914
