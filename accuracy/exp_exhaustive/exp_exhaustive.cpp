@@ -788,7 +788,7 @@ double evaluate(const kernel_set& k, kernel_id which, double d, bool& consistent
     k.double_exp(in.data(), a.data(), copies, entry::unrolled);
     k.double_exp(in.data(), b.data(), copies, entry::single);
     for (std::size_t i = 0; i < copies; ++i)
-      consistent &= bits_of(a[i]) == bits_of(a[0]) && bits_of(b[i]) == bits_of(a[0]);
+      consistent &= entries_agree(a[i], a[0]) && entries_agree(b[i], a[0]);
     return a[0];
   }
   std::array<float, copies> in;
@@ -798,14 +798,14 @@ double evaluate(const kernel_set& k, kernel_id which, double d, bool& consistent
     k.float_exp(in.data(), a.data(), copies, entry::unrolled);
     k.float_exp(in.data(), b.data(), copies, entry::single);
     for (std::size_t i = 0; i < copies; ++i)
-      consistent &= bits_of(a[i]) == bits_of(a[0]) && bits_of(b[i]) == bits_of(a[0]);
+      consistent &= entries_agree(a[i], a[0]) && entries_agree(b[i], a[0]);
     return a[0];
   }
   std::array<double, copies> a, b;
   k.float_exp_in_double(in.data(), a.data(), copies, entry::unrolled);
   k.float_exp_in_double(in.data(), b.data(), copies, entry::single);
   for (std::size_t i = 0; i < copies; ++i)
-    consistent &= bits_of(a[i]) == bits_of(a[0]) && bits_of(b[i]) == bits_of(a[0]);
+    consistent &= entries_agree(a[i], a[0]) && entries_agree(b[i], a[0]);
   return a[0];
 }
 
