@@ -334,9 +334,9 @@ void scored_softmax(const contender<T>& who, std::span<const T> x, std::span<T> 
 }
 
 /// softmax/<bf16|f16>/<impl>/<n> (vectorized softlab entries and peers: the scalar ones run
-/// the float algorithm after a widening pass), vocab/<type>/<impl>/<n>/t:1 (one row of logits
-/// at temperature 0.7: scale = 1/0.7) and masked/<type>/<impl>/<n> (scale 0.125 + an additive
-/// float mask), for float, bf16 and f16, every entry of the type.
+/// the float algorithm after a widening pass), vocab/<type>/<impl>/<n>/t:<threads> (one row of
+/// logits at temperature 0.7: scale = 1/0.7) and masked/<type>/<impl>/<n> (scale 0.125 + an
+/// additive float mask), for float, bf16 and f16, every entry of the type.
 template <class T>
 void register_model_shapes(const std::vector<contender<T>>& contenders, run_mode mode) {
   std::vector<contender<T>> measured;
@@ -356,17 +356,22 @@ void register_model_shapes(const std::vector<contender<T>>& contenders, run_mode
         });
       }
   }
+  // One row on `threads` threads (softlab's entries only, as for scores/), in wall-clock time.
   for (const std::size_t n : vocab_sizes(mode))
-    for (const contender<T>& who : measured) {
-      const std::string name = "vocab/" + type + "/" + who.name + "/" + std::to_string(n) + "/t:1";
-      benchmark::RegisterBenchmark(name.c_str(), [who, n](benchmark::State& state) {
-        if (who.isa) softlab::force_isa(*who.isa);
-        const softlab::softmax_options options{.scale = 1 / vocab_temperature, .threads = 1};
-        time_over_buffers<T>(
-            state, input_set::uniform, n, 2,
-            [&](std::span<const T> x, std::span<T> y) { scored_softmax(who, x, y, options); });
-      });
-    }
+    for (const std::size_t threads : score_threads)
+      for (const contender<T>& who : measured) {
+        if (threads != 1 && who.origin != "softlab") continue;
+        const std::string name = "vocab/" + type + "/" + who.name + "/" + std::to_string(n) +
+                                 "/t:" + std::to_string(threads);
+        benchmark::RegisterBenchmark(name.c_str(), [who, n, threads](benchmark::State& state) {
+          if (who.isa) softlab::force_isa(*who.isa);
+          const softlab::softmax_options options{.scale = 1 / vocab_temperature,
+                                                 .threads = threads};
+          time_over_buffers<T>(
+              state, input_set::uniform, n, 2,
+              [&](std::span<const T> x, std::span<T> y) { scored_softmax(who, x, y, options); });
+        })->UseRealTime();
+      }
   for (const std::size_t n : masked_sizes(mode))
     for (const contender<T>& who : measured) {
       const std::string name = "masked/" + type + "/" + who.name + "/" + std::to_string(n);

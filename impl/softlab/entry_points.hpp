@@ -86,24 +86,14 @@ void softmax_kernel(std::span<const C> x, std::span<C> y, std::size_t threads) {
   Impl::template softmax<C>(x, y);
 }
 
-/// True when Impl splits a row of n elements of C (the rows softmax_split takes apart): those
-/// take Impl's own kernel, split or not, so that the bits never depend on the thread count.
-template <class Impl, class C>
-constexpr bool splits_row(std::size_t n) {
-  if constexpr (splits_long_rows<Impl, C>) {
-    return Impl::template splits<C>(n);
-  } else {
-    return false;
-  }
-}
-
 /// Implementations that form the scores (16-bit x, softmax_options) inside their own passes
-/// (fast): Impl::scored_softmax / scored_log_softmax<T, Out>(x, y, row_transform<C>), which
-/// must give the bits of the generic path below (z formed in C, Impl's kernel, rounded to Out).
+/// (fast): Impl::scored_softmax<T, Out>(x, y, row_transform<C>, threads) (a long row split as
+/// softmax_split splits it) and scored_log_softmax<T, Out>(x, y, row_transform<C>), which must
+/// give the bits of the generic path below (z formed in C, Impl's kernel, rounded to Out).
 template <class Impl, class T, class Out, class C>
 concept forms_scores_in_passes = requires(std::span<const T> x, std::span<Out> y,
-                                          const row_transform<C>& t) {
-  Impl::template scored_softmax<T, Out>(x, y, t);
+                                          const row_transform<C>& t, std::size_t threads) {
+  Impl::template scored_softmax<T, Out>(x, y, t, threads);
   Impl::template scored_log_softmax<T, Out>(x, y, t);
 };
 
@@ -113,10 +103,8 @@ template <class Impl, class T, class Out = T>
 void softmax_of(std::span<const T> x, std::span<Out> y, std::size_t threads = 1) {
   if constexpr (is_storage_float<T>) {
     using C = compute_type_t<Impl, T>;
-    if constexpr (forms_scores_in_passes<Impl, T, Out, C>) {
-      if (!splits_row<Impl, C>(x.size()))
-        return Impl::template scored_softmax<T, Out>(x, y, row_transform<C>{});
-    }
+    if constexpr (forms_scores_in_passes<Impl, T, Out, C>)
+      return Impl::template scored_softmax<T, Out>(x, y, row_transform<C>{}, threads);
     through_compute_type<C>(x, y, [threads](std::span<const C> in, std::span<C> out) {
       softmax_kernel<Impl, C>(in, out, threads);
     });
@@ -207,7 +195,7 @@ void scored_row(std::span<const T> x, std::span<Out> y,
   }
   if constexpr (forms_scores_in_passes<Impl, T, Out, C>) {
     if constexpr (what == entry::softmax) {
-      if (!splits_row<Impl, C>(x.size())) return Impl::template scored_softmax<T, Out>(x, y, t);
+      return Impl::template scored_softmax<T, Out>(x, y, t, threads);
     } else {
       return Impl::template scored_log_softmax<T, Out>(x, y, t);
     }

@@ -349,8 +349,89 @@ inline std::size_t formed_columns(std::size_t n, std::size_t kept) {
   return std::min(n, (kept + formed_multiple - 1) / formed_multiple * formed_multiple);
 }
 
+/// split_softmax's three passes over the formed scores, each split across the threads by
+/// chunks: the chunks' maxima; each chunk's shifted exps (stored in y when it holds C) summed
+/// block by block into the chunk's carried sum (blocks start at multiples of block_elements,
+/// so the chunk's sum has the bits of split_softmax's one call over it); the chunk sums folded
+/// in chunk order; the weights. Each thread forms its blocks in its own L1 buffer. False, y
+/// untouched, when the max is not ordinary (the caller's reference writes the row).
 template <class C, class S, class Out>
-void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_transform<C>& t) {
+bool fused_split_softmax(std::span<const S> x, std::span<Out> y, const detail::row_transform<C>& t,
+                         std::size_t formed_n, std::size_t threads) {
+  constexpr bool out_is_c = std::is_same_v<Out, C>;
+  const auto& table = simd::active_table<C>();
+  const auto& passes = *table.fast;
+  const simd::score_source<C> source = source_of(x.data(), t);
+  const std::size_t kept = std::min(x.size(), t.kept);
+  constexpr std::size_t chunk = fast::split_chunk_elements<C>;
+  static_assert(chunk % block_elements == 0);
+  const std::size_t chunks = (formed_n + chunk - 1) / chunk;
+  threads = std::min(threads, chunks);
+  // f(c, z, start, count) for every block of chunks [first, last), formed on this thread.
+  const auto for_blocks = [&](std::size_t first, std::size_t last, auto&& f) {
+    score_blocks<C> blocks(*table.scores, source, kept);
+    for (std::size_t c = first; c < last; ++c) {
+      const std::size_t end = std::min(formed_n, (c + 1) * chunk);
+      for (std::size_t start = c * chunk; start < end; start += block_elements) {
+        const std::size_t count = std::min(block_elements, end - start);
+        f(c, blocks.form(start, count), start, count);
+      }
+    }
+  };
+  std::vector<C> maxima(chunks, -detail::infinity<C>());
+  detail::for_row_blocks(chunks, threads, [&](std::size_t first, std::size_t last) {
+    for_blocks(first, last, [&](std::size_t c, const C* z, std::size_t, std::size_t count) {
+      const C m = passes.max(z, count);
+      if (detail::is_nan(m) || m > maxima[c]) maxima[c] = m;  // NaN stays
+    });
+  });
+  C max = maxima[0];
+  for (const C m : maxima) max = detail::is_nan(m) || m > max ? m : max;  // NaN wins
+  if (detail::is_nan(max) || !ordinary(max)) return false;
+  std::vector<wide_sum> sums(chunks);
+  detail::for_row_blocks(chunks, threads, [&](std::size_t first, std::size_t last) {
+    simd::sum_state state;
+    std::size_t summing = first;
+    for_blocks(first, last, [&](std::size_t c, const C* z, std::size_t start, std::size_t count) {
+      if (c != summing) {
+        sums[summing] = passes.total(state);
+        state = {};
+        summing = c;
+      }
+      if constexpr (out_is_c)
+        passes.store_exp_and_add(z, max, y.data() + start, count, state);
+      else
+        passes.shifted_exp_add(z, max, count, state);
+    });
+    sums[summing] = passes.total(state);
+  });
+  wide_sum total = sums[0];
+  for (std::size_t c = 1; c < chunks; ++c) {  // every chunk has the row's pivot: no rescaling
+    const auto hi = detail::two_sum(total.hi, sums[c].hi);
+    total.lo += hi.error + sums[c].lo;
+    total.hi = hi.value;
+  }
+  const simd::reciprocal<void, C> inverse(total);
+  detail::for_row_blocks(chunks, threads, [&](std::size_t first, std::size_t last) {
+    if constexpr (out_is_c) {
+      for (std::size_t c = first; c < last; ++c) {
+        const std::size_t start = c * chunk;
+        passes.scale(y.data() + start, inverse.hi, inverse.lo, std::min(chunk, formed_n - start));
+      }
+    } else {
+      for_blocks(first, last, [&](std::size_t, const C* z, std::size_t start, std::size_t count) {
+        write_exp_scaled(*table.scores, z, max, inverse, y.data() + start, count, false);
+      });
+    }
+  });
+  for (std::size_t i = formed_n; i < x.size(); ++i)
+    y[i] = Out(C(0) * inverse.hi + C(0) * inverse.lo);
+  return true;
+}
+
+template <class C, class S, class Out>
+void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_transform<C>& t,
+                   std::size_t threads) {
   constexpr bool out_is_c = std::is_same_v<Out, C>;
   const auto& table = simd::active_table<C>();
   const auto& passes = *table.fast;
@@ -374,6 +455,11 @@ void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_tra
   }
 
   const std::size_t formed_n = formed_columns(n, blocks.kept);
+  // The rows softmax_split takes apart, split as it splits them (the bits of its kernel on z).
+  if (fast::splits<C>(n)) {
+    if (!fused_split_softmax(x, y, t, formed_n, threads)) reference();
+    return;
+  }
   // The weight of the columns past formed_n (-inf scores): 0 times the reciprocal.
   const auto fill_rest = [&](const simd::reciprocal<void, C>& inverse) {
     const C rest = C(0) * inverse.hi + C(0) * inverse.lo;
@@ -554,9 +640,9 @@ void fused_log_softmax(std::span<const S> x, std::span<Out> y, const detail::row
 
 template <class S, class Out, class C>
 requires detail::fast_fused_types<S, Out, C>
-void fast::scored_softmax(std::span<const S> x, std::span<Out> y,
-                          const detail::row_transform<C>& t) {
-  fused_softmax<C>(x, y, t);
+void fast::scored_softmax(std::span<const S> x, std::span<Out> y, const detail::row_transform<C>& t,
+                          std::size_t threads) {
+  fused_softmax<C>(x, y, t, threads);
 }
 
 template <class S, class Out, class C>
@@ -566,10 +652,10 @@ void fast::scored_log_softmax(std::span<const S> x, std::span<Out> y,
   fused_log_softmax<C>(x, y, t);
 }
 
-#define SOFTLAB_FAST_FUSED(S, Out, C)                                                   \
-  template void fast::scored_softmax<S, Out, C>(std::span<const S>, std::span<Out>,     \
-                                                const detail::row_transform<C>&);       \
-  template void fast::scored_log_softmax<S, Out, C>(std::span<const S>, std::span<Out>, \
+#define SOFTLAB_FAST_FUSED(S, Out, C)                                                          \
+  template void fast::scored_softmax<S, Out, C>(std::span<const S>, std::span<Out>,            \
+                                                const detail::row_transform<C>&, std::size_t); \
+  template void fast::scored_log_softmax<S, Out, C>(std::span<const S>, std::span<Out>,        \
                                                     const detail::row_transform<C>&);
 SOFTLAB_FAST_FUSED(float, float, float)
 SOFTLAB_FAST_FUSED(bfloat16, bfloat16, float)

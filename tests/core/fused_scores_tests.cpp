@@ -30,10 +30,6 @@ namespace {
 using namespace softlab;
 
 constexpr std::uint64_t seed = 20261201;  // every random score and mask below is drawn from this
-const bool seed_printed = [] {
-  std::printf("fused_scores_tests: seed %llu\n", static_cast<unsigned long long>(seed));
-  return true;
-}();
 
 /// The ISAs to run on: the CPU's, restricted to SOFTLAB_TEST_ISA when set.
 std::vector<isa> isas() {
@@ -247,6 +243,20 @@ void check_types(const std::string& types) {
           check_row<C, S, Out>(x, o, where + " class " + std::to_string(int(c)));
       }
     }
+    // The rows fast::softmax_split splits (from 256 KiB of C up to two passes), formed chunk by
+    // chunk on 1 and 3 threads: the generic path's bits (its kernel on one thread) on both.
+    const std::size_t split_n = 2 * fast::split_from_elements<C> + 4099;
+    const masks split_masks = masks_of(split_n, rng);
+    for (scores_class c : {scores_class::spread, scores_class::specials, scores_class::bits}) {
+      const auto x = scores_of<S>(c, split_n, rng);
+      for (auto o : option_cases(split_masks))
+        for (std::size_t threads : {1, 3}) {
+          o.options.threads = threads;
+          check_row<C, S, Out>(
+              x, o,
+              where + " class " + std::to_string(int(c)) + " threads " + std::to_string(threads));
+        }
+    }
     // Two passes (from 2^21 floats, 2^19 doubles), block by block over the online max.
     const std::size_t big = (std::size_t(1) << 21) + 3;
     const masks m = masks_of(big, rng);
@@ -270,6 +280,7 @@ void check_causal(const std::string& types) {
   for (std::size_t cols : {1, 7, 33, 64, 65, 300, 5000})
     for (std::ptrdiff_t offset : {0, -2, 3, 100, 1000}) shapes.push_back({6, cols, offset});
   shapes.push_back({6, 9000, 4093});  // kept 4094..4099: formed whole, or block by block
+  shapes.push_back({2, 3 * fast::split_from_elements<C> + 5, 100000});  // split, causal
   shapes.push_back({2, (std::size_t(1) << 21) + 3, 1000000});
   for (isa which : isas()) {
     force_isa(which);

@@ -45,10 +45,6 @@ using namespace softlab;
 using testing::same_bits;
 
 constexpr std::uint64_t seed = 20261204;  // every random score below is drawn from this
-const bool seed_printed = [] {
-  std::printf("rows_threads_tests: seed %llu\n", static_cast<unsigned long long>(seed));
-  return true;
-}();
 
 /// The thread counts compared; 1 is the reference for the others.
 constexpr std::size_t thread_counts[] = {1, 2, 3, 4};

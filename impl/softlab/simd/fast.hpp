@@ -160,10 +160,11 @@ struct fast : detail::compiled<fast> {
   /// or a block of 2048 per pass, in an L1 buffer); a 16-bit output is rounded in the last
   /// pass's registers. The same bits as forming z in C first and running softmax<C> on it, each
   /// result rounded once to Out (entry_points.hpp's detail::scored_row calls these instead).
+  /// The rows softmax_split splits are split as it splits them, on up to `threads` threads.
   template <class S, class Out, class C>
   requires detail::fast_fused_types<S, Out, C>
   static void scored_softmax(std::span<const S> x, std::span<Out> y,
-                             const detail::row_transform<C>& t);
+                             const detail::row_transform<C>& t, std::size_t threads = 1);
   template <class S, class Out, class C>
   requires detail::fast_fused_types<S, Out, C>
   static void scored_log_softmax(std::span<const S> x, std::span<Out> y,
