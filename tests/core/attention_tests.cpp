@@ -67,6 +67,9 @@ struct tensor {
     data.assign(heads * rows * padded + heads * c.row_padding + 1, T(0));
     view = heads_view<T>{std::span<T>(data), heads, rows, cols, row_stride, head_stride};
   }
+  // The view points into data: a move keeps the buffer (std::vector's move), a copy would not.
+  tensor(const tensor&) = delete;
+  tensor(tensor&&) = default;
   T& at(std::size_t h, std::size_t r, std::size_t c) { return *(view.row(h, r) + c); }
   const T& at(std::size_t h, std::size_t r, std::size_t c) const { return *(view.row(h, r) + c); }
 };
@@ -390,8 +393,9 @@ void check_every_kernel_on_shapes() {
 
 TEST_CASE("attention registry: materialized:<softmax> for every contract softmax, then accurate",
           "[attention]") {
+  const softlab::registry softmax_registry = builtin_registry();
   std::vector<std::string> expected;
-  for (const kernel<float>& k : builtin_registry().kernels<float>())
+  for (const kernel<float>& k : softmax_registry.kernels<float>())
     if (k.facts.meets_contract) expected.push_back("materialized:" + std::string(k.facts.name));
   expected.push_back("accurate");
   for_each_type(attention_element_types{}, [&]<class T>() {
@@ -401,7 +405,7 @@ TEST_CASE("attention registry: materialized:<softmax> for every contract softmax
       CHECK_FALSE(k.facts.algorithm.empty());
       CHECK_FALSE(k.facts.passes.empty());
       CHECK_FALSE(k.facts.stated_bound.empty());
-      CHECK(builtin_registry().find<float>(k.facts.softmax) != nullptr);
+      CHECK(softmax_registry.find<float>(k.facts.softmax) != nullptr);
       CHECK(attention_kernels().find<T>(k.facts.name) == &k);
     }
     CHECK(names == expected);
@@ -633,9 +637,24 @@ TEST_CASE("attention: bad arguments are std::invalid_argument naming them, nothi
     std::vector<float> shared(16, 0.5f);
     const auto q_view = matrix_view(std::as_const(shared), 4, 3);
     const auto o_view = heads_view<float>{std::span<float>(shared).subspan(8), 1, 4, 2, 2, 8};
-    for (const attention_kernel<float>& kernel : attention_kernels().kernels<float>())
+    const auto v_view = matrix_view(std::as_const(shared), 5, 2);
+    std::vector<float> separate(8, 7.0f);
+    attention_options over_output;
+    over_output.logsumexp = std::span<float>(separate).subspan(4);
+    for (const attention_kernel<float>& kernel : attention_kernels().kernels<float>()) {
+      INFO(kernel.facts.name);
       CHECK_THROWS_WITH(kernel.attention(q_view, K, V, o_view, {}),
                         Catch::Contains("O overlaps Q"));
+      CHECK_THROWS_WITH(
+          kernel.attention(Q, matrix_view(std::as_const(shared), 5, 3), V, o_view, {}),
+          Catch::Contains("O overlaps K"));
+      CHECK_THROWS_WITH(kernel.attention(Q, K, v_view, o_view, {}),
+                        Catch::Contains("O overlaps V"));
+      CHECK_THROWS_WITH(kernel.attention(Q, K, V, matrix_view(separate, 4, 2), over_output),
+                        Catch::Contains("attention_options::logsumexp overlaps Q, K, V or O"));
+      CHECK(std::all_of(shared.begin(), shared.end(), [](float x) { return x == 0.5f; }));
+      CHECK(std::all_of(separate.begin(), separate.end(), [](float x) { return x == 7.0f; }));
+    }
   }
   const std::vector<float> short_mask(19, 0.0f);
   attention_options options;
