@@ -86,6 +86,9 @@ struct attention_kernel {
   bool rounds_output = false;
   /// logsumexp is rounded once to float from a wider type.
   bool rounds_logsumexp = false;
+  /// The instruction sets its softmax has kernels for, chosen by softlab::active_isa() (the
+  /// tools run each as `name@isa`); 0 for scalar code.
+  isa_set isas = 0;
 };
 
 template <class Impl, attention_element T>
@@ -104,6 +107,7 @@ attention_kernel<T> make_attention_kernel() {
       .softmax_min_normal = double(std::numeric_limits<C>::min()),
       .rounds_output = Impl::template rounds_output<T>,
       .rounds_logsumexp = Impl::rounds_logsumexp,
+      .isas = Impl::vectorized ? all_isas : isa_set{0},
   };
 }
 

@@ -6,6 +6,7 @@
 // scale and the mask as the float values the implementations use), the exact softmax and
 // logsumexp of z at 2p + 64 bits (p = 24: every implementation computes in float or wider), and
 // O_c = sum_j p_j v_jc exact; the error of O_c is measured componentwise against sum_j p_j |v_jc|.
+#include "isa_under_test.hpp"
 #include "same_bits.hpp"
 
 #include <softlab/attention_registry.hpp>
@@ -372,21 +373,39 @@ std::vector<attention_case> shapes() {
 template <class T>
 void check_every_kernel_on_shapes() {
   const std::vector<attention_case> cases = shapes();
-  std::vector<observed> seen(attention_kernels().kernels<T>().size());
+  std::vector<problem<T>> problems;
+  std::vector<std::vector<exact_row>> exact_rows(cases.size());
   for (std::size_t i = 0; i < cases.size(); ++i) {
-    const problem<T> p = make_problem<T>(cases[i], i);
-    std::vector<exact_row> rows;
+    problems.push_back(make_problem<T>(cases[i], i));
     for (std::size_t h = 0; h < cases[i].q_heads; ++h)
-      for (std::size_t r = 0; r < cases[i].q_len; ++r) rows.push_back(exact_row_of(p, h, r));
-    for (std::size_t n = 0; n < seen.size(); ++n)
-      check_against_reference(attention_kernels().kernels<T>()[n], p, rows, seen[n]);
+      for (std::size_t r = 0; r < cases[i].q_len; ++r)
+        exact_rows[i].push_back(exact_row_of(problems[i], h, r));
   }
-  for (std::size_t n = 0; n < seen.size(); ++n)
-    std::printf(
-        "attention observed/stated %-24s %-5s ratio %.3g  logsumexp ratio %.3g  (%zu outputs)\n",
-        std::string(attention_kernels().kernels<T>()[n].facts.name).c_str(),
-        std::string(type_token_v<T>).c_str(), seen[n].max_ratio, seen[n].max_lse_ratio,
-        seen[n].checked);
+  const isa before = active_isa();
+  for (const attention_kernel<T>& k : attention_kernels().kernels<T>()) {
+    // Every instruction set the CPU has (only SOFTLAB_TEST_ISA's when set) for a vectorized
+    // softmax; scalar code once.
+    std::vector<std::optional<isa>> variants;
+    for (isa which : available_isas())
+      if ((k.isas & isa_bit(which)) != 0 &&
+          (!testing::isa_under_test() || *testing::isa_under_test() == which))
+        variants.push_back(which);
+    if (k.isas == 0) variants.push_back(std::nullopt);
+    for (const std::optional<isa>& variant : variants) {
+      if (variant) force_isa(*variant);
+      observed seen;
+      for (std::size_t i = 0; i < cases.size(); ++i)
+        check_against_reference(k, problems[i], exact_rows[i], seen);
+      const std::string name =
+          std::string(k.facts.name) + (variant ? "@" + std::string(isa_name(*variant)) : "");
+      std::printf(
+          "attention observed/stated %-28s %-5s ratio %.3g  logsumexp ratio %.3g  (%zu "
+          "outputs)\n",
+          name.c_str(), std::string(type_token_v<T>).c_str(), seen.max_ratio, seen.max_lse_ratio,
+          seen.checked);
+    }
+    force_isa(before);
+  }
 }
 
 }  // namespace

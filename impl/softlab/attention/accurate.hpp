@@ -69,6 +69,8 @@ struct accurate_attention {
   }
   static double log_bound_a(const bound_inputs& in) { return log_bound_a_of<accurate, double>(in); }
   static constexpr subnormal_results softmax_subnormals = accurate::facts.subnormals;
+  /// softlab::accurate's double kernels follow softlab::active_isa().
+  static constexpr bool vectorized = accurate::facts.vectorized;
 
   template <class T>
   static void run_row(const detail::attention_row<T>& row) {

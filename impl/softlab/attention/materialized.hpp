@@ -87,6 +87,8 @@ struct materialized {
   }
   static double log_bound_a(const bound_inputs& in) { return log_bound_a_of<Softmax, float>(in); }
   static constexpr subnormal_results softmax_subnormals = Softmax::facts.subnormals;
+  /// Runs on the instruction set softlab::active_isa() picks when its softmax does.
+  static constexpr bool vectorized = Softmax::facts.vectorized;
 
   template <class T>
   static void run_row(const detail::attention_row<T>& row) {
