@@ -19,6 +19,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -699,4 +701,39 @@ TEST_CASE("attention: bad arguments are std::invalid_argument naming them, nothi
   rejects(Q, K, V, O, options, "(float rounds it to 0)");
   options.scale = 1e50;
   rejects(Q, K, V, O, options, "(float overflows)");
+}
+
+TEST_CASE("attention: README's lines compile, run, and are in README", "[attention]") {
+  const std::size_t q_heads = 4, kv_heads = 2, q_len = 3, kv_len = 5, d = 8, d_v = 6;
+  std::vector<float> q_data(q_heads * q_len * d, 0.25f), o_data(q_heads * q_len * d_v);
+  std::vector<float> k_data(kv_heads * kv_len * d, 0.5f), v_data(kv_heads * kv_len * d_v, 1.0f);
+  std::vector<float> scores_mask(q_len * kv_len, 0.0f), lse(q_heads * q_len);
+  auto k = softlab::heads_of(k_data, kv_heads, kv_len, d);
+  auto v = softlab::heads_of(v_data, kv_heads, kv_len, d_v);
+  // The README's lines, verbatim:
+  auto q = softlab::heads_of(q_data, q_heads, q_len, d);  // packed [H, L, d]; strides optional
+  auto o = softlab::heads_of(o_data, q_heads, q_len, d_v);
+  softlab::attention<softlab::materialized<softlab::fast>>(q, k, v, o, {.causal = 0});
+  CHECK(o_data[0] == 1.0f);  // every value row is 1: O = 1 whatever the weights
+  softlab::attention<softlab::accurate_attention>(
+      q, k, v, o, {.scale = 0.125, .mask = scores_mask, .logsumexp = lse, .threads = 2});
+  CHECK(o_data[0] == 1.0f);
+  // Every logit is 0.125 * 8 * 0.125 = 0.125: logsumexp = 0.125 + log 5.
+  CHECK(std::abs(lse[0] - float(0.125 + std::log(5.0))) <= 0x1p-22f);
+
+  std::ifstream file(SOFTLAB_SOURCE_DIR "/README.md");
+  const std::string readme((std::istreambuf_iterator<char>(file)),
+                           std::istreambuf_iterator<char>());
+  // Each line as README shows it (README's block is this test's block, as clang-format lays it
+  // out, at the left margin).
+  for (const char* line : {
+           "\nauto q = softlab::heads_of(q_data, q_heads, q_len, d);  // packed [H, L, d]; strides "
+           "optional\n",
+           "\nauto o = softlab::heads_of(o_data, q_heads, q_len, d_v);\n",
+           "\nsoftlab::attention<softlab::materialized<softlab::fast>>(q, k, v, o, {.causal = "
+           "0});\n",
+           "\nsoftlab::attention<softlab::accurate_attention>(\n    q, k, v, o, {.scale = 0.125, "
+           ".mask = scores_mask, .logsumexp = lse, .threads = 2});\n",
+       })
+    CHECK(readme.find(line) != std::string::npos);
 }
