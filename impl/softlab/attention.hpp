@@ -1,8 +1,10 @@
 // softlab/attention.hpp: attention over heads of row-major matrices, O = softmax(scale Q K^T +
 // mask) V, and the contract every attention implementation meets.
 //
+//   #include <softlab/attention_registry.hpp>  // this header, every implementation, the registry
+//   auto q = softlab::heads_of(q_data, q_heads, q_len, d);  // and k, v, o likewise
 //   softlab::attention<softlab::materialized<softlab::fast>>(q, k, v, o, {.causal = 0});
-//   softlab::attention<softlab::accurate_attention>(q, k, v, o, {.scale = 0.125, .mask = pad});
+//   softlab::attention<softlab::accurate_attention>(q, k, v, o, {.scale = 0.125, .mask = m});
 //
 // Shapes. Q is q_heads x q_len x d, K is kv_heads x kv_len x d, V is kv_heads x kv_len x d_v,
 // O is q_heads x q_len x d_v, each a heads_view: row r of head h at data[h * head_stride + r *

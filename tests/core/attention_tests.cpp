@@ -616,6 +616,29 @@ TEST_CASE("attention: the same bits at any thread count and through the registry
   CHECK(testing::same_bits<float>(direct.data, through.data));
 }
 
+TEST_CASE("attention: one mask, spelled as float, double, shared or per head, gives the same bits",
+          "[attention]") {
+  attention_case c;
+  c.q_heads = 2, c.kv_heads = 1, c.q_len = 5, c.kv_len = 12, c.d = 8, c.d_v = 4;
+  c.mask = mask_kind::additive_shared;
+  const problem<float> p = make_problem<float>(c, 11);
+  const std::vector<double> as_double(p.additive.begin(), p.additive.end());
+  std::vector<float> per_head(p.additive);
+  per_head.insert(per_head.end(), p.additive.begin(), p.additive.end());
+  for (const attention_kernel<float>& k : attention_kernels().kernels<float>()) {
+    INFO(k.facts.name);
+    tensor<float> shared(c, 2, 5, 4), doubled(c, 2, 5, 4), each_head(c, 2, 5, 4);
+    attention_options options = p.options();
+    k.attention(p.q.view, p.k.view, p.v.view, shared.view, options);
+    options.mask = as_double;
+    k.attention(p.q.view, p.k.view, p.v.view, doubled.view, options);
+    options.mask = per_head;
+    k.attention(p.q.view, p.k.view, p.v.view, each_head.view, options);
+    CHECK(testing::same_bits<float>(shared.data, doubled.data));
+    CHECK(testing::same_bits<float>(shared.data, each_head.data));
+  }
+}
+
 TEST_CASE("attention: bad arguments are std::invalid_argument naming them, nothing written",
           "[attention]") {
   std::vector<float> q(4 * 3, 0.5f), k(5 * 3, 0.25f), v(5 * 2, 1.0f), o(4 * 2, 7.0f);
