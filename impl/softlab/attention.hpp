@@ -46,9 +46,9 @@
 //    sum fit in float; beyond, a logit of +-inf takes the limits above (an overflowing q.k whose
 //    products have both signs is inf - inf = NaN: a NaN row);
 //  - bad arguments (shapes that do not match, d = 0, a stride shorter than its row, a buffer too
-//    short, O overlapping Q, K or V, heads that are not a multiple, a mask or logsumexp output of
-//    the wrong size, a scale of 0, NaN or inf, 0 threads): std::invalid_argument naming the
-//    values, and nothing is written.
+//    short, O overlapping Q, K or V or its own heads (Q, K and V may share memory), heads that are
+//    not a multiple, a mask or logsumexp output of the wrong size, a scale of 0, NaN or inf, 0
+//    threads): std::invalid_argument naming the values, and nothing is written.
 // The rows (head, query row) are split across threads in contiguous blocks; each row is
 // computed whole by one thread, with the code one thread runs: the bits do not depend on the
 // thread count.

@@ -670,6 +670,24 @@ TEST_CASE("attention: bad arguments are std::invalid_argument naming them, nothi
           heads_of(std::as_const(v), 2, 5, 2, 2, 0), heads_of(o, 3, 4, 2, 2, 0), {},
           "3 query heads are not a multiple of 2 key/value heads");
   rejects(Q, heads_of(std::as_const(k), 2, 5, 3, 3, 0), V, O, {}, "V has 1 heads but K has 2");
+  {
+    // Two query heads whose outputs would share memory; the same two heads laid out apart, or
+    // interleaved by rows, are accepted.
+    const std::vector<float> q2(2 * 4 * 3, 0.5f);
+    std::vector<float> o2(2 * 4 * 2, 7.0f);
+    const auto Q2 = heads_of(q2, 2, 4, 3);
+    for (const attention_kernel<float>& kernel : attention_kernels().kernels<float>()) {
+      INFO(kernel.facts.name);
+      std::fill(o2.begin(), o2.end(), 7.0f);
+      CHECK_THROWS_WITH(kernel.attention(Q2, K, V, heads_of(o2, 2, 4, 2, 2, 3), {}),
+                        Catch::Contains("O's heads overlap: head stride 3 is less than a head's 8 "
+                                        "elements and row stride 2 is less than a row's 5 elements "
+                                        "across the 2 heads"));
+      CHECK(std::all_of(o2.begin(), o2.end(), [](float x) { return x == 7.0f; }));
+      CHECK_NOTHROW(kernel.attention(Q2, K, V, heads_of(o2, 2, 4, 2), {}));
+      CHECK_NOTHROW(kernel.attention(Q2, K, V, heads_of(o2, 2, 4, 2, 4, 2), {}));
+    }
+  }
   rejects(matrix_view(std::as_const(q), 4, 3, 2), K, V, O, {},
           "Q's row stride 2 is less than its 3 columns");
   rejects(Q, K, V, matrix_view(o, 4, 2, 3), {},

@@ -163,6 +163,20 @@ attention_problem<T> checked_attention(const heads_view<const T>& q, const heads
     const std::less<const unsigned char*> before;
     return before(a.data(), b.data() + b.size()) && before(b.data(), a.data() + a.size());
   };
+  if (o.heads > 1 && o.rows > 0 && o.cols > 0) {
+    // Two output elements must never share memory. With one head stride and one row stride
+    // that holds when the heads lie apart (each head's rows before the next head) or the rows do
+    // (each row's heads before the next row, a [L, H, d_v] tensor).
+    const std::size_t head_extent = *checked_rows_extent(o.rows, o.cols, o.row_stride);
+    const std::optional<std::size_t> row_extent =
+        checked_rows_extent(o.heads, o.cols, o.head_stride);
+    if (o.head_stride < head_extent && (!row_extent || o.row_stride < *row_extent))
+      throw fail("O's heads overlap: head stride " + n(o.head_stride) + " is less than a head's " +
+                 n(head_extent) + " elements and row stride " + n(o.row_stride) +
+                 " is less than a row's " +
+                 (row_extent ? n(*row_extent) : std::string("more than SIZE_MAX")) +
+                 " elements across the " + n(o.heads) + " heads");
+  }
   const auto out = bytes_of<T>(o);
   if (overlaps(out, bytes_of(q))) throw fail("O overlaps Q");
   if (overlaps(out, bytes_of(k))) throw fail("O overlaps K");
