@@ -41,7 +41,8 @@
 //    bound, evaluated on the logits widened by Delta), u_C the unit roundoff of that softmax's
 //    type; sigma the relative error of the weighted sum over kv_len terms; u_T the storage
 //    type's unit roundoff when O is rounded to it (0 when O is computed in it); floor an absolute
-//    term for subnormal weights, products and outputs (detail::attention_error_floor).
+//    term for subnormal weights, products and outputs (detail::subnormal_weight_floor,
+//    detail::underflow_floor).
 //    accuracy/README.md ("Attention's bound") derives it. It holds while scale q.k and the mask
 //    sum fit in float; beyond, a logit of +-inf takes the limits above (an overflowing q.k whose
 //    products have both signs is inf - inf = NaN: a NaN row);

@@ -137,10 +137,10 @@ attention_row_bound attention_bound_of(const attention_kernel<T>& k, std::size_t
   bound.coefficient = detail::attention_error_coefficient(rho, k.weighted_sum_error(kv_len), u_t);
   bound.output_rounding = u_t;
   const double denorm_min_t = k.rounds_output ? double(std::numeric_limits<T>::denorm_min()) : 0;
-  bound.floor_per_value = detail::attention_error_floor(
-      kv_len, 1, softmax_ulps, k.softmax_subnormals == subnormal_results::flushed_to_zero,
-      k.softmax_denorm_min, k.softmax_min_normal, 0);
-  bound.output_floor = denorm_min_t / 2;
+  bound.floor_per_value = detail::subnormal_weight_floor(
+      kv_len, softmax_ulps, k.softmax_subnormals == subnormal_results::flushed_to_zero,
+      k.softmax_denorm_min, k.softmax_min_normal);
+  bound.output_floor = detail::underflow_floor(kv_len, k.softmax_denorm_min, denorm_min_t);
   return bound;
 }
 

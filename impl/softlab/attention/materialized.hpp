@@ -15,7 +15,7 @@
 //   stated float bound at the logits widened by Delta; sigma = gamma_kv_len (the sum of kv_len
 //   products p_j v_jc, Higham 3.1); u_T = 0 for float (O is computed in it), 2^-p of the storage
 //   type otherwise. logsumexp: |l_hat - l| <= Delta + a u max(1, |l| + Delta), a = Softmax's
-//   stated logsumexp constant. The floor: detail::attention_error_floor.
+//   stated logsumexp constant. The floor: detail::subnormal_weight_floor and underflow_floor.
 // Specials: as the contract: masked keys never read; all masked: O = 0, logsumexp -inf; NaN in
 //   the query, an unmasked key, value or mask entry: NaN row; +inf logits (an additive +inf, or
 //   an overflowing product): Softmax gives them 1/k each, O their mean.

@@ -297,15 +297,20 @@ inline double attention_error_coefficient(double rho, double sigma, double u_t) 
   return (1 + u_t) * (rho + sigma * (1 + rho));
 }
 
-/// The contract's absolute floor for one output element: weights below the smallest normal of
-/// the softmax's type err by one more subnormal spacing (or, flushed, by up to the smallest
-/// normal), products p_j v_jc that underflow by half a spacing each (kv_len terms of at most
-/// max_j |v_jc|), and a subnormal output rounded to the storage type by half its spacing.
-inline double attention_error_floor(std::size_t kv_len, double largest_value, double softmax_ulps,
-                                    bool flushes_subnormals, double denorm_min_c,
-                                    double min_normal_c, double denorm_min_t) {
-  const double per_weight = flushes_subnormals ? min_normal_c : (softmax_ulps + 2) * denorm_min_c;
-  return double(kv_len) * per_weight * largest_value + denorm_min_t / 2;
+/// The contract's absolute floor for one output element, in two parts. Per unit of max_j
+/// |v_jc|: a weight below the smallest normal of the softmax's type C errs by up to b + 1
+/// subnormal spacings (its ULP is floored there), or, for a softmax that flushes, by up to the
+/// smallest normal; kv_len of them.
+inline double subnormal_weight_floor(std::size_t kv_len, double softmax_ulps,
+                                     bool flushes_subnormals, double denorm_min_c,
+                                     double min_normal_c) {
+  return double(kv_len) * (flushes_subnormals ? min_normal_c : (softmax_ulps + 1) * denorm_min_c);
+}
+/// Absolute: a product p_j v_jc below C's normal range is rounded by up to half a subnormal
+/// spacing (kv_len of them; additions of subnormals are exact), and a subnormal O_c rounded to
+/// the storage type T by half of T's spacing (denorm_min_t: 0 when O is not rounded).
+inline double underflow_floor(std::size_t kv_len, double denorm_min_c, double denorm_min_t) {
+  return double(kv_len) * denorm_min_c / 2 + denorm_min_t / 2;
 }
 
 /// The widened inputs of a softmax bound when every logit may be off by up to Delta: gaps and
