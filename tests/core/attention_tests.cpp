@@ -56,6 +56,10 @@ struct attention_case {
   std::optional<std::ptrdiff_t> causal;
   mask_kind mask = mask_kind::none;
   double magnitude = 1;  ///< Q and K uniform in [-magnitude, magnitude]; V in [-1, 1]
+  /// Outlier features, as in LLM activations: the first `outliers` channels of Q and K this
+  /// many times larger (the logits' condition, and so Delta, grows with them).
+  std::size_t outliers = 0;
+  double outlier_factor = 1;
 };
 
 /// A tensor of heads x rows x cols with the case's layout.
@@ -123,11 +127,13 @@ problem<T> make_problem(const attention_case& c, std::uint64_t salt) {
   for (std::size_t h = 0; h < c.q_heads; ++h)
     for (std::size_t r = 0; r < c.q_len; ++r)
       for (std::size_t i = 0; i < c.d; ++i)
-        p.q.at(h, r, i) = T(float(random.uniform(-c.magnitude, c.magnitude)));
+        p.q.at(h, r, i) = T(float(random.uniform(-c.magnitude, c.magnitude) *
+                                  (i < c.outliers ? c.outlier_factor : 1)));
   for (std::size_t h = 0; h < c.kv_heads; ++h)
     for (std::size_t j = 0; j < c.kv_len; ++j) {
       for (std::size_t i = 0; i < c.d; ++i)
-        p.k.at(h, j, i) = T(float(random.uniform(-c.magnitude, c.magnitude)));
+        p.k.at(h, j, i) = T(float(random.uniform(-c.magnitude, c.magnitude) *
+                                  (i < c.outliers ? c.outlier_factor : 1)));
       for (std::size_t i = 0; i < c.d_v; ++i) p.v.at(h, j, i) = T(float(random.uniform(-1, 1)));
     }
   const std::size_t scores = c.q_len * c.kv_len;
@@ -364,6 +370,10 @@ std::vector<attention_case> shapes() {
   {
     attention_case& c = add("large logits (Q, K in [-4, 4], scale 1)");
     c.q_len = 6, c.kv_len = 120, c.d = 64, c.d_v = 32, c.scale = 1, c.magnitude = 4;
+  }
+  {
+    attention_case& c = add("outlier features: 2 of 64 channels 20x");
+    c.q_len = 4, c.kv_len = 64, c.d = 64, c.d_v = 16, c.outliers = 2, c.outlier_factor = 20;
   }
   {
     attention_case& c = add("kv_len 300, d 64");
