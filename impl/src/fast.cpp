@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <type_traits>
 #include <vector>
@@ -349,6 +350,22 @@ inline std::size_t formed_columns(std::size_t n, std::size_t kept) {
   return std::min(n, (kept + formed_multiple - 1) / formed_multiple * formed_multiple);
 }
 
+/// Where a row's exps are stored for the last pass: y itself when it holds C, else a scratch
+/// row of C (uninitialized: every element is written before it is read).
+template <class C, class Out>
+struct exps_row {
+  std::unique_ptr<C[]> scratch;
+  C* data;
+  exps_row(std::span<Out> y, std::size_t n) {
+    if constexpr (std::is_same_v<Out, C>) {
+      data = y.data();
+    } else {
+      scratch = std::make_unique_for_overwrite<C[]>(n);
+      data = scratch.get();
+    }
+  }
+};
+
 /// split_softmax's three passes over the formed scores, each split across the threads by
 /// chunks: the chunks' maxima; each chunk's shifted exps (stored in y when it holds C) summed
 /// block by block into the chunk's carried sum (blocks start at multiples of block_elements,
@@ -388,6 +405,9 @@ bool fused_split_softmax(std::span<const S> x, std::span<Out> y, const detail::r
   C max = maxima[0];
   for (const C m : maxima) max = detail::is_nan(m) || m > max ? m : max;  // NaN wins
   if (detail::is_nan(max) || !ordinary(max)) return false;
+  // The exps are stored (in y, or for a 16-bit y in a float scratch row, in cache at these
+  // lengths) and the last pass scales them: one exp per score, as fast's kernel on z.
+  const exps_row<C, Out> exps(y, formed_n);
   std::vector<wide_sum> sums(chunks);
   detail::for_row_blocks(chunks, threads, [&](std::size_t first, std::size_t last) {
     simd::sum_state state;
@@ -398,10 +418,7 @@ bool fused_split_softmax(std::span<const S> x, std::span<Out> y, const detail::r
         state = {};
         summing = c;
       }
-      if constexpr (out_is_c)
-        passes.store_exp_and_add(z, max, y.data() + start, count, state);
-      else
-        passes.shifted_exp_add(z, max, count, state);
+      passes.store_exp_and_add(z, max, exps.data + start, count, state);
     });
     sums[summing] = passes.total(state);
   });
@@ -413,15 +430,12 @@ bool fused_split_softmax(std::span<const S> x, std::span<Out> y, const detail::r
   }
   const simd::reciprocal<void, C> inverse(total);
   detail::for_row_blocks(chunks, threads, [&](std::size_t first, std::size_t last) {
-    if constexpr (out_is_c) {
-      for (std::size_t c = first; c < last; ++c) {
-        const std::size_t start = c * chunk;
-        passes.scale(y.data() + start, inverse.hi, inverse.lo, std::min(chunk, formed_n - start));
-      }
-    } else {
-      for_blocks(first, last, [&](std::size_t, const C* z, std::size_t start, std::size_t count) {
-        write_exp_scaled(*table.scores, z, max, inverse, y.data() + start, count, false);
-      });
+    for (std::size_t c = first; c < last; ++c) {
+      const std::size_t start = c * chunk, count = std::min(chunk, formed_n - start);
+      if constexpr (out_is_c)
+        passes.scale(y.data() + start, inverse.hi, inverse.lo, count);
+      else
+        write_scaled(*table.scores, exps.data + start, inverse, y.data() + start, count);
     }
   });
   for (std::size_t i = formed_n; i < x.size(); ++i)
@@ -555,12 +569,16 @@ void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_tra
     max = std::max(max, passes.max(blocks.form(start, count), count));
   }
   if (!ordinary(max)) return reference();
+  // A 16-bit y in cache: the exps kept in a float scratch row and scaled by the last pass (one
+  // exp per score); beyond (a max past the pivot's limit in a two-pass row), recomputed.
+  const bool keeps_exps = out_is_c || n < fast::two_pass_from_elements<C>;
+  const exps_row<C, Out> exps(y, keeps_exps ? formed_n : 0);
   simd::sum_state state;
   for (std::size_t start = 0; start < formed_n; start += block_elements) {
     const std::size_t count = std::min(block_elements, formed_n - start);
     const C* z = blocks.form(start, count);
-    if constexpr (out_is_c)
-      passes.store_exp_and_add(z, max, y.data() + start, count, state);
+    if (keeps_exps)
+      passes.store_exp_and_add(z, max, exps.data + start, count, state);
     else
       passes.shifted_exp_add(z, max, count, state);
   }
@@ -571,6 +589,8 @@ void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_tra
   const simd::reciprocal<void, C> inverse(sum);
   if constexpr (out_is_c) {
     passes.scale(y.data(), inverse.hi, inverse.lo, formed_n);
+  } else if (keeps_exps) {
+    write_scaled(*table.scores, exps.data, inverse, y.data(), formed_n);
   } else {
     for (std::size_t start = 0; start < formed_n; start += block_elements) {
       const std::size_t count = std::min(block_elements, formed_n - start);
