@@ -618,6 +618,59 @@ TEST_CASE("attention: the contract's special rows", "[attention]") {
   SECTION("bfloat16") { check_specials<bfloat16>(); }
 }
 
+TEST_CASE("attention: the contract's limits when the keys span several blocks and chunks",
+          "[attention]") {
+  // 1100 keys: 18 of flash's 64-key blocks in 3 of its 512-key chunks, so the limits pass
+  // through the running max's rescaling and the merge of the chunks.
+  attention_case c;
+  c.name = "specials across chunks";
+  c.q_len = 1, c.kv_len = 1100, c.d = 4, c.d_v = 3;
+  for (const attention_kernel<float>& k : attention_kernels().kernels<float>()) {
+    INFO(k.facts.name);
+    {
+      INFO("+inf logits in two chunks: O is the mean of their value rows, logsumexp +inf");
+      attention_case additive = c;
+      additive.mask = mask_kind::additive_shared;
+      problem<float> p = make_problem<float>(additive, 21);
+      std::fill(p.additive.begin(), p.additive.end(), 0.0f);
+      p.additive[10] = inf;
+      p.additive[900] = inf;
+      const run_result<float> result = run(k, p);
+      CHECK(result.lse[0] == inf);
+      const attention_row_bound bound = attention_bound_of(k, c.kv_len, 0.0, 0.0);
+      for (std::size_t col = 0; col < c.d_v; ++col) {
+        const double v0 = double(p.v.at(0, 10, col)), v1 = double(p.v.at(0, 900, col));
+        const double mean = (v0 + v1) / 2;  // exact in double
+        const double allowed = bound.allowed((std::abs(v0) + std::abs(v1)) / 2, std::abs(mean),
+                                             std::max(std::abs(v0), std::abs(v1)));
+        INFO("column " << col << ": O = " << double(result.o.at(0, 0, col)) << ", mean " << mean);
+        CHECK(std::abs(double(result.o.at(0, 0, col)) - mean) <= allowed);
+      }
+    }
+    {
+      INFO("a NaN key past the causal limit (in the last chunk) is never read; kept, NaN row");
+      attention_case causal = c;
+      causal.causal = 999;
+      problem<float> p = make_problem<float>(causal, 22);
+      p.k.at(0, 1000, 1) = std::numeric_limits<float>::quiet_NaN();
+      CHECK(row_is(run(k, p), 0, false));
+      p.spec.causal = 1000;
+      CHECK(row_is(run(k, p), 0, true));
+    }
+    {
+      INFO("every key of the first two chunks masked: the last chunk alone, no NaN");
+      attention_case keep = c;
+      keep.mask = mask_kind::keep_shared;
+      problem<float> p = make_problem<float>(keep, 23);
+      for (std::size_t j = 0; j < c.kv_len; ++j) p.keep[j] = j >= 1024;
+      p.k.at(0, 5, 0) = std::numeric_limits<float>::quiet_NaN();  // masked: never read
+      const run_result<float> result = run(k, p);
+      CHECK(row_is(result, 0, false));
+      CHECK(result.lse[0] != -inf);
+    }
+  }
+}
+
 TEST_CASE("attention: the same bits at any thread count and through the registry", "[attention]") {
   attention_case c;
   c.q_heads = 4, c.kv_heads = 2, c.q_len = 64, c.kv_len = 96, c.d = 32, c.d_v = 32;
