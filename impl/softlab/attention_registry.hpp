@@ -3,8 +3,8 @@
 //
 // materialized:<softmax> is generated for every softmax implementation of
 // builtin_implementations that meets the contract and computes float; `flash` and `accurate`
-// follow. Tests,
-// benchmarks, the study and the tool iterate builtin_attention_registry() and keep no list.
+// follow. Tests, benchmarks, the study and the tool iterate builtin_attention_registry() and
+// keep no list.
 #pragma once
 
 #include <softlab/attention.hpp>
