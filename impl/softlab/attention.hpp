@@ -52,7 +52,8 @@
 //    threads): std::invalid_argument naming the values, and nothing is written.
 // The rows (head, query row) are split across threads in contiguous blocks; each row is
 // computed whole by one thread, with the code one thread runs: the bits do not depend on the
-// thread count.
+// thread count. An implementation that splits one row's keys across threads (flash, when there
+// are fewer rows than threads) does so in fixed chunks merged in a fixed order: the same bits.
 #pragma once
 
 #include <softlab/detail/attention_rows.hpp>
@@ -75,7 +76,8 @@ struct attention_facts {
   std::string_view algorithm;     ///< one line
   std::string_view passes;        ///< passes over K and V per query row
   std::string_view stated_bound;  ///< the contract's bound with this implementation's terms
-  std::string_view softmax;       ///< the softmax implementation it runs on each row of logits
+  std::string_view softmax;       ///< the softmax it runs on each row of logits (flash: the
+                                  ///< one whose algorithm it fuses, online)
 };
 
 /// The storage types of attention's Q, K, V and O.
@@ -160,8 +162,11 @@ template <class Impl, attention_element T>
 void attention(heads_view<const T> q, heads_view<const T> k, heads_view<const T> v, heads_view<T> o,
                const attention_options& options = {}) {
   const detail::attention_problem<T> problem = detail::checked_attention(q, k, v, o, options);
-  detail::for_each_attention_row(problem, options,
-                                 [](const detail::attention_row<T>& row) { Impl::run_row(row); });
+  if constexpr (requires { Impl::run(problem, options); })
+    Impl::run(problem, options);  // it schedules its own work (flash splits a row's keys)
+  else
+    detail::for_each_attention_row(problem, options,
+                                   [](const detail::attention_row<T>& row) { Impl::run_row(row); });
 }
 
 /// The same with any views convertible to heads_view<const T> (a heads_view<T> among them).

@@ -2,12 +2,14 @@
 // view. The softmax names stay softmax names (softlab/registry.hpp); attention has its own list.
 //
 // materialized:<softmax> is generated for every softmax implementation of
-// builtin_implementations that meets the contract and computes float; `accurate` follows. Tests,
-// benchmarks, the study and the tool iterate builtin_attention_registry() and keep no list.
+// builtin_implementations that meets the contract and computes float; `flash` and `accurate`
+// follow. Tests, benchmarks, the study and the tool iterate builtin_attention_registry() and
+// keep no list.
 #pragma once
 
 #include <softlab/attention.hpp>
 #include <softlab/attention/accurate.hpp>
+#include <softlab/attention/flash.hpp>
 #include <softlab/attention/materialized.hpp>
 #include <softlab/registry.hpp>
 
@@ -47,6 +49,15 @@ struct materialized_list<implementation_list<Softmaxes...>> {
   using type = typename join<implementation_list<>, one<Softmaxes>...>::type;
 };
 
+/// Impl::underflow_roundings when it states them; otherwise one product per key.
+template <class Impl>
+double underflow_roundings_of(std::size_t kv_len) {
+  if constexpr (requires { Impl::underflow_roundings(kv_len); })
+    return Impl::underflow_roundings(kv_len);
+  else
+    return double(kv_len);
+}
+
 template <class List, class... More>
 struct appended;
 template <class... Impls, class... More>
@@ -59,7 +70,7 @@ struct appended<implementation_list<Impls...>, More...> {
 /// THE list of attention implementations, in the order tools print them.
 using builtin_attention_implementations =
     typename detail::appended<typename detail::materialized_list<builtin_implementations>::type,
-                              accurate_attention>::type;
+                              flash_attention, accurate_attention>::type;
 
 /// The storage types attention computes.
 using attention_element_types = type_list<float, float16, bfloat16>;
@@ -76,6 +87,10 @@ struct attention_kernel {
   double (*logit_error)(std::size_t d, double condition, double logit_magnitude) = nullptr;
   /// sigma: the relative error of the weighted sum of kv_len value rows.
   double (*weighted_sum_error)(std::size_t kv_len) = nullptr;
+  /// The roundings of the weighted sum that may underflow, each by up to half a subnormal
+  /// spacing of the compute type (times the relative roundings after it): kv_len products for
+  /// materialized and accurate; flash adds its rescalings (detail::underflow_floor).
+  double (*underflow_roundings)(std::size_t kv_len) = nullptr;
   /// The softmax's stated bound, in ULPs of softmax_precision_bits, and its logsumexp constant a.
   double (*softmax_bound_ulps)(const bound_inputs&) = nullptr;
   double (*log_bound_a)(const bound_inputs&) = nullptr;
@@ -99,6 +114,7 @@ attention_kernel<T> make_attention_kernel() {
       .attention = &attention<Impl, T>,
       .logit_error = &Impl::logit_error,
       .weighted_sum_error = &Impl::weighted_sum_error,
+      .underflow_roundings = &detail::underflow_roundings_of<Impl>,
       .softmax_bound_ulps = &Impl::softmax_bound_ulps,
       .log_bound_a = &Impl::log_bound_a,
       .softmax_precision_bits = std::numeric_limits<C>::digits,
@@ -140,7 +156,8 @@ attention_row_bound attention_bound_of(const attention_kernel<T>& k, std::size_t
   bound.floor_per_value = detail::subnormal_weight_floor(
       kv_len, softmax_ulps, k.softmax_subnormals == subnormal_results::flushed_to_zero,
       k.softmax_denorm_min, k.softmax_min_normal);
-  bound.output_floor = detail::underflow_floor(kv_len, k.softmax_denorm_min, denorm_min_t);
+  bound.output_floor =
+      detail::underflow_floor(k.underflow_roundings(kv_len), k.softmax_denorm_min, denorm_min_t);
   return bound;
 }
 

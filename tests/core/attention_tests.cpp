@@ -379,6 +379,18 @@ std::vector<attention_case> shapes() {
     attention_case& c = add("kv_len 300, d 64");
     c.q_len = 8, c.kv_len = 300, c.d = 64, c.d_v = 64;
   }
+  {
+    // Blocked implementations (flash: blocks of 64 keys) skip the blocks past each row's last
+    // key: rows keep 101 to 104 of 260 keys, so blocks 2 to 4 are never read.
+    attention_case& c = add("causal 100 of kv_len 260: the later blocks skipped");
+    c.q_len = 4, c.kv_len = 260, c.d = 16, c.d_v = 8, c.causal = 100, c.scale = 1;
+  }
+  {
+    // More keys than one chunk (flash: 512), so the chunks' partial results are merged; large
+    // logits make the running max grow across blocks and chunks.
+    attention_case& c = add("decode: 2 queries, kv_len 1300 (3 chunks), causal kv_len - 2");
+    c.q_len = 2, c.kv_len = 1300, c.d = 32, c.d_v = 16, c.causal = 1298, c.magnitude = 2;
+  }
   return cases;
 }
 
@@ -422,12 +434,15 @@ void check_every_kernel_on_shapes() {
 
 }  // namespace
 
-TEST_CASE("attention registry: materialized:<softmax> for every contract softmax, then accurate",
-          "[attention]") {
+TEST_CASE(
+    "attention registry: materialized:<softmax> for every contract softmax, then flash and "
+    "accurate",
+    "[attention]") {
   const softlab::registry softmax_registry = builtin_registry();
   std::vector<std::string> expected;
   for (const kernel<float>& k : softmax_registry.kernels<float>())
     if (k.facts.meets_contract) expected.push_back("materialized:" + std::string(k.facts.name));
+  expected.push_back("flash");
   expected.push_back("accurate");
   for_each_type(attention_element_types{}, [&]<class T>() {
     std::vector<std::string> names;
@@ -603,6 +618,59 @@ TEST_CASE("attention: the contract's special rows", "[attention]") {
   SECTION("bfloat16") { check_specials<bfloat16>(); }
 }
 
+TEST_CASE("attention: the contract's limits when the keys span several blocks and chunks",
+          "[attention]") {
+  // 1100 keys: 18 of flash's 64-key blocks in 3 of its 512-key chunks, so the limits pass
+  // through the running max's rescaling and the merge of the chunks.
+  attention_case c;
+  c.name = "specials across chunks";
+  c.q_len = 1, c.kv_len = 1100, c.d = 4, c.d_v = 3;
+  for (const attention_kernel<float>& k : attention_kernels().kernels<float>()) {
+    INFO(k.facts.name);
+    {
+      INFO("+inf logits in two chunks: O is the mean of their value rows, logsumexp +inf");
+      attention_case additive = c;
+      additive.mask = mask_kind::additive_shared;
+      problem<float> p = make_problem<float>(additive, 21);
+      std::fill(p.additive.begin(), p.additive.end(), 0.0f);
+      p.additive[10] = inf;
+      p.additive[900] = inf;
+      const run_result<float> result = run(k, p);
+      CHECK(result.lse[0] == inf);
+      const attention_row_bound bound = attention_bound_of(k, c.kv_len, 0.0, 0.0);
+      for (std::size_t col = 0; col < c.d_v; ++col) {
+        const double v0 = double(p.v.at(0, 10, col)), v1 = double(p.v.at(0, 900, col));
+        const double mean = (v0 + v1) / 2;  // exact in double
+        const double allowed = bound.allowed((std::abs(v0) + std::abs(v1)) / 2, std::abs(mean),
+                                             std::max(std::abs(v0), std::abs(v1)));
+        INFO("column " << col << ": O = " << double(result.o.at(0, 0, col)) << ", mean " << mean);
+        CHECK(std::abs(double(result.o.at(0, 0, col)) - mean) <= allowed);
+      }
+    }
+    {
+      INFO("a NaN key past the causal limit (in the last chunk) is never read; kept, NaN row");
+      attention_case causal = c;
+      causal.causal = 999;
+      problem<float> p = make_problem<float>(causal, 22);
+      p.k.at(0, 1000, 1) = std::numeric_limits<float>::quiet_NaN();
+      CHECK(row_is(run(k, p), 0, false));
+      p.spec.causal = 1000;
+      CHECK(row_is(run(k, p), 0, true));
+    }
+    {
+      INFO("every key of the first two chunks masked: the last chunk alone, no NaN");
+      attention_case keep = c;
+      keep.mask = mask_kind::keep_shared;
+      problem<float> p = make_problem<float>(keep, 23);
+      for (std::size_t j = 0; j < c.kv_len; ++j) p.keep[j] = j >= 1024;
+      p.k.at(0, 5, 0) = std::numeric_limits<float>::quiet_NaN();  // masked: never read
+      const run_result<float> result = run(k, p);
+      CHECK(row_is(result, 0, false));
+      CHECK(result.lse[0] != -inf);
+    }
+  }
+}
+
 TEST_CASE("attention: the same bits at any thread count and through the registry", "[attention]") {
   attention_case c;
   c.q_heads = 4, c.kv_heads = 2, c.q_len = 64, c.kv_len = 96, c.d = 32, c.d_v = 32;
@@ -617,6 +685,33 @@ TEST_CASE("attention: the same bits at any thread count and through the registry
     options.threads = 2;
     k.attention(p.q.view, p.k.view, p.v.view, two.view, options);
     CHECK(testing::same_bits<float>(one.data, two.data));
+  }
+  // Decode: one query row per head and 1300 keys (3 of flash's 512-key chunks), with 1 or 2
+  // query heads: at 2 and 3 threads flash splits the rows' chunks across threads.
+  for (const std::size_t heads : {std::size_t{1}, std::size_t{2}}) {
+    attention_case decode;
+    decode.q_heads = heads, decode.kv_heads = 1, decode.q_len = 1, decode.kv_len = 1300;
+    decode.d = 32, decode.d_v = 32, decode.causal = 1299, decode.magnitude = 2;
+    const problem<float> dp = make_problem<float>(decode, 13);
+    for (const attention_kernel<float>& k : attention_kernels().kernels<float>()) {
+      INFO(k.facts.name << ", decode, " << heads << " query heads");
+      tensor<float> one(decode, heads, 1, 32);
+      std::vector<float> lse_one(heads);
+      attention_options options = dp.options();
+      options.threads = 1;
+      options.logsumexp = lse_one;
+      k.attention(dp.q.view, dp.k.view, dp.v.view, one.view, options);
+      for (const std::size_t threads : {std::size_t{2}, std::size_t{3}}) {
+        INFO(threads << " threads");
+        tensor<float> more(decode, heads, 1, 32);
+        std::vector<float> lse_more(heads);
+        options.threads = threads;
+        options.logsumexp = lse_more;
+        k.attention(dp.q.view, dp.k.view, dp.v.view, more.view, options);
+        CHECK(testing::same_bits<float>(one.data, more.data));
+        CHECK(testing::same_bits<float>(lse_one, lse_more));
+      }
+    }
   }
   tensor<float> direct(c, 4, 64, 32), through(c, 4, 64, 32);
   attention<materialized<fast>>(p.q.view, p.k.view, p.v.view, direct.view, p.options());

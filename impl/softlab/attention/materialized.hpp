@@ -77,8 +77,7 @@ struct materialized {
   static constexpr bool rounds_logsumexp = false;
 
   static double logit_error(std::size_t d, double condition, double logit_magnitude) {
-    constexpr double u = 0x1p-24;
-    return (1 + u) * detail::gamma(double(d), u) * condition + u * logit_magnitude;
+    return detail::float_logit_error(d, condition, logit_magnitude);
   }
   static double weighted_sum_error(std::size_t kv_len) {
     return detail::gamma(double(kv_len), 0x1p-24);

@@ -218,6 +218,38 @@ attention_problem<T> checked_attention(const heads_view<const T>& q, const heads
           v.head_stride, o.row_stride,  o.head_stride, converted};
 }
 
+/// Query row `index` (head index / q_len, row index % q_len) of a checked problem, as the
+/// implementations see it.
+template <class T, class Options>
+attention_row<T> attention_row_at(const attention_problem<T>& p, const Options& options,
+                                  std::size_t index) {
+  const std::size_t group = p.q_heads / p.kv_heads;  // query heads per K/V head
+  const std::size_t h = index / p.q_len, r = index % p.q_len, kv_h = h / group;
+  attention_row<T> row;
+  row.query = p.q + h * p.q_head_stride + r * p.q_row_stride;
+  row.keys = p.k + kv_h * p.k_head_stride;
+  row.key_stride = p.k_row_stride;
+  row.values = p.v + kv_h * p.v_head_stride;
+  row.value_stride = p.v_row_stride;
+  row.output = p.o + h * p.o_head_stride + r * p.o_row_stride;
+  row.d = p.d;
+  row.d_v = p.d_v;
+  row.kv_len = p.kv_len;
+  // The causal offset as softmax_rows reads it (row r keeps the columns c <= r + offset).
+  softmax_options causal_only;
+  causal_only.causal = options.causal;
+  row.causal_kept = transform_of_row<float>(causal_only, r, p.kv_len).kept;
+  row.causal_kept = std::min(row.causal_kept, p.kv_len);
+  if (!options.mask.empty_kind()) {
+    const std::size_t scores = p.q_len * p.kv_len;
+    const std::size_t head_offset = options.mask.size() == scores ? 0 : h * scores;
+    row.mask = options.mask.from(head_offset + r * p.kv_len);
+  }
+  row.scale = p.scale;
+  if (!options.logsumexp.empty()) row.logsumexp = options.logsumexp.data() + index;
+  return row;
+}
+
 /// Calls run(row) for every (query head, query row) of a checked problem, the rows split across
 /// threads in contiguous blocks (each row whole on one thread: the bits do not depend on the
 /// thread count). A batch too small to pay for waking threads runs on the calling thread.
@@ -225,39 +257,13 @@ template <class T, class Options, class Run>
 void for_each_attention_row(const attention_problem<T>& p, const Options& options, Run&& run) {
   const std::size_t rows = p.q_heads * p.q_len;
   if (rows == 0) return;
-  const std::size_t group = p.q_heads / p.kv_heads;  // query heads per K/V head
   // The work of one row, in multiply-adds, stands for its "columns" in the thread heuristic.
   const std::size_t work = std::max<std::size_t>(1, p.kv_len * (p.d + p.d_v));
   softmax_options thread_options;
   thread_options.threads = options.threads;
   const std::size_t threads = threads_for_rows(thread_options, rows, work);
-  softmax_options causal_only;
-  causal_only.causal = options.causal;
   for_row_blocks(rows, threads, [&](std::size_t first, std::size_t last) {
-    for (std::size_t index = first; index < last; ++index) {
-      const std::size_t h = index / p.q_len, r = index % p.q_len, kv_h = h / group;
-      attention_row<T> row;
-      row.query = p.q + h * p.q_head_stride + r * p.q_row_stride;
-      row.keys = p.k + kv_h * p.k_head_stride;
-      row.key_stride = p.k_row_stride;
-      row.values = p.v + kv_h * p.v_head_stride;
-      row.value_stride = p.v_row_stride;
-      row.output = p.o + h * p.o_head_stride + r * p.o_row_stride;
-      row.d = p.d;
-      row.d_v = p.d_v;
-      row.kv_len = p.kv_len;
-      // The causal offset as softmax_rows reads it (row r keeps the columns c <= r + offset).
-      row.causal_kept = transform_of_row<float>(causal_only, r, p.kv_len).kept;
-      row.causal_kept = std::min(row.causal_kept, p.kv_len);
-      if (!options.mask.empty_kind()) {
-        const std::size_t scores = p.q_len * p.kv_len;
-        const std::size_t head_offset = options.mask.size() == scores ? 0 : h * scores;
-        row.mask = options.mask.from(head_offset + r * p.kv_len);
-      }
-      row.scale = p.scale;
-      if (!options.logsumexp.empty()) row.logsumexp = options.logsumexp.data() + index;
-      run(row);
-    }
+    for (std::size_t index = first; index < last; ++index) run(attention_row_at(p, options, index));
   });
 }
 
@@ -279,6 +285,15 @@ void spread_nan_over_row(std::span<W> outputs) {
 inline double gamma(double n, double u) {
   const double nu = n * u;
   return nu < 1 ? nu / (1 - nu) : std::numeric_limits<double>::infinity();
+}
+
+/// Delta_j of a logit formed in float as materialized and flash form it: a sequential dot
+/// product of d products (gamma_d, Higham 3.1) times the scale, then one rounding of z_j (the
+/// product by the scale, or a fused multiply-add with the additive mask): (1 + u) gamma_d
+/// |scale| sum_i |q_i k_ji| + u |z_j|, u = 2^-24.
+inline double float_logit_error(std::size_t d, double condition, double logit_magnitude) {
+  constexpr double u = 0x1p-24;
+  return (1 + u) * gamma(double(d), u) * condition + u * logit_magnitude;
 }
 
 /// rho: the relative error of each weight, from the logits' error (at most `logit_error` each,
@@ -307,10 +322,11 @@ inline double subnormal_weight_floor(std::size_t kv_len, double softmax_ulps,
   return double(kv_len) * (flushes_subnormals ? min_normal_c : (softmax_ulps + 1) * denorm_min_c);
 }
 /// Absolute: a product p_j v_jc below C's normal range is rounded by up to half a subnormal
-/// spacing (kv_len of them; additions of subnormals are exact), and a subnormal O_c rounded to
-/// the storage type T by half of T's spacing (denorm_min_t: 0 when O is not rounded).
-inline double underflow_floor(std::size_t kv_len, double denorm_min_c, double denorm_min_t) {
-  return double(kv_len) * denorm_min_c / 2 + denorm_min_t / 2;
+/// spacing (`roundings` of them: kv_len products, and flash's rescaled partial sums; additions
+/// of subnormals are exact), and a subnormal O_c rounded to the storage type T by half of T's
+/// spacing (denorm_min_t: 0 when O is not rounded).
+inline double underflow_floor(double roundings, double denorm_min_c, double denorm_min_t) {
+  return roundings * denorm_min_c / 2 + denorm_min_t / 2;
 }
 
 /// The widened inputs of a softmax bound when every logit may be off by up to Delta: gaps and
