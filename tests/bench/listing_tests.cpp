@@ -137,12 +137,14 @@ TEST_CASE("the whole list: every family, types capped, entries without an operat
     if (type == "bin50") CHECK(elements <= 1024);
     if (type == "bin50") CHECK(parts[2].matched == false);  // no data-dependent sets
     // rows/ and scores/ only for batches, the other families only for single vectors; the
-    // thread count only for scores/, where a peer runs on 1 thread only (kernel_benchmarks.hpp).
+    // thread count only for scores/ and vocab/, where a peer runs on 1 thread only
+    // (kernel_benchmarks.hpp).
     const bool batch = parts[1] == "rows" || parts[1] == "scores";
     CHECK(parts[6].matched == batch);
     CHECK(parts[8].matched == (parts[1] == "scores" || parts[1] == "vocab"));
-    CHECK(parts[10].matched == (parts[1] == "scores"));  // wall-clock: the threaded batches
-    if (parts[1] == "scores" && parts[9] == "2") {
+    // Wall-clock time: the threaded families.
+    CHECK(parts[10].matched == (parts[1] == "scores" || parts[1] == "vocab"));
+    if ((parts[1] == "scores" || parts[1] == "vocab") && parts[9] == "2") {
       // Only registry entries of softlab's own (no peer, no allocating variant like torch_alloc).
       const std::string registry_name = impl.substr(0, impl.find('@'));
       std::string origin = "none";
