@@ -2,6 +2,8 @@
 #include "support.hpp"
 
 #include <cstdio>
+#include <set>
+#include <string>
 
 using namespace softlab;
 using namespace softlab::cli_test;
@@ -59,6 +61,10 @@ TEST_CASE("softmax --log: the limits in the log domain") {
 TEST_CASE("softmax: output equals the library's result, dec and hex") {
   // The seed example's scores, also as hexfloat and with commas, newlines and blank lines.
   const std::string input = "0.05, 0.25\n\n0x1.3333333333333p-3 ,0.45\n";
+  // dec for every implementation (the shortest decimal that reads back: it names the value);
+  // hex, a printing of the type, for the first implementation of each type (each run of the
+  // tool loads the peers' libraries: a second a run).
+  std::set<std::string> hex_printed;
   for_each_contract_kernel([&]<class T>(const kernel<T>& k, const std::string& type) {
     const std::string impl(k.facts.name);
     INFO(impl << " " << type);
@@ -67,6 +73,7 @@ TEST_CASE("softmax: output equals the library's result, dec and hex") {
                            *cli::parse_value<T>("0.45")};
     CHECK(softmax_lines(impl, type, input) == library_weights(k, x, cli::number_format::dec));
     if constexpr (cli::supports_format<T>(cli::number_format::hex)) {
+      if (!hex_printed.insert(type).second) return;
       const lines_t hex = softmax_lines(impl, type, input, {"--format", "hex"});
       CHECK(hex == library_weights(k, x, cli::number_format::hex));
       // ... which is exactly printf's %a (%La) of the library's values (as doubles: float and
