@@ -112,6 +112,19 @@ bool split(std::span<const T> x) {
   return fast::splits<T>(x.size());
 }
 
+/// The chunks' sums of a split row folded in chunk order (Knuth's two-sum: the fold loses
+/// nothing, and its order, so its bits, do not depend on the thread count). Every chunk has the
+/// row's pivot: no rescaling.
+inline wide_sum folded_in_order(std::span<const wide_sum> sums) {
+  wide_sum total = sums[0];
+  for (std::size_t c = 1; c < sums.size(); ++c) {
+    const auto hi = detail::two_sum(total.hi, sums[c].hi);
+    total.lo += hi.error + sums[c].lo;
+    total.hi = hi.value;
+  }
+  return total;
+}
+
 /// The three in-cache passes over fixed chunks, each pass split across threads (fast.hpp).
 template <class T>
 void split_softmax(std::span<const T> x, std::span<T> y, std::size_t threads) {
@@ -135,12 +148,7 @@ void split_softmax(std::span<const T> x, std::span<T> y, std::size_t threads) {
       sums[c] =
           passes.store_exp_and_sum(x.data() + c * chunk, max, y.data() + c * chunk, length(c));
   });
-  wide_sum total = sums[0];
-  for (std::size_t c = 1; c < chunks; ++c) {  // every chunk has the row's pivot: no rescaling
-    const auto hi = detail::two_sum(total.hi, sums[c].hi);
-    total.lo += hi.error + sums[c].lo;
-    total.hi = hi.value;
-  }
+  const wide_sum total = folded_in_order(sums);
   const simd::reciprocal<void, T> inverse(total);
   detail::for_row_blocks(chunks, threads, [&](std::size_t first, std::size_t last) {
     for (std::size_t c = first; c < last; ++c)
@@ -422,12 +430,7 @@ bool fused_split_softmax(std::span<const S> x, std::span<Out> y, const detail::r
     });
     sums[summing] = passes.total(state);
   });
-  wide_sum total = sums[0];
-  for (std::size_t c = 1; c < chunks; ++c) {  // every chunk has the row's pivot: no rescaling
-    const auto hi = detail::two_sum(total.hi, sums[c].hi);
-    total.lo += hi.error + sums[c].lo;
-    total.hi = hi.value;
-  }
+  const wide_sum total = folded_in_order(sums);
   const simd::reciprocal<void, C> inverse(total);
   detail::for_row_blocks(chunks, threads, [&](std::size_t first, std::size_t last) {
     for (std::size_t c = first; c < last; ++c) {
