@@ -104,6 +104,12 @@ struct attention_kernel {
   /// The instruction sets its softmax has kernels for, chosen by softlab::active_isa() (the
   /// tools run each as `name@isa`); 0 for scalar code.
   isa_set isas = 0;
+  /// False for a peer (softlab_peers/peers.hpp: another library's attention behind this
+  /// interface): it states no bound, so logit_error and the other bound functions are null, and
+  /// the tools report its error without judging it.
+  bool meets_contract = true;
+  /// Where the code comes from: "softlab", or the peer library and version.
+  std::string_view origin = "softlab";
 };
 
 template <class Impl, attention_element T>

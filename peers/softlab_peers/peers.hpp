@@ -89,11 +89,19 @@
 #include <string>
 #include <vector>
 
+namespace softlab {
+class attention_registry;  // softlab/attention_registry.hpp
+}  // namespace softlab
+
 namespace softlab::peers {
 
 /// Adds every peer built into this library to `into`, for every type each supports.
 /// Throws std::invalid_argument (from registry::add) if a name is already registered.
 void register_peers(softlab::registry& into);
+
+/// Adds the attention peers built into this library to `into` (attention_kernel entries with
+/// meets_contract false and no bound functions), for every storage type each supports.
+void register_attention_peers(softlab::attention_registry& into);
 
 /// One line per peer: name, library and version, and whether it is built ("torch 1.13.1", ...).
 std::vector<std::string> peer_descriptions();

@@ -3,6 +3,7 @@
 // per peer built into softlab_peers, so register_peers adds just what was built.
 #include "adapters.hpp"
 
+#include <softlab/attention_registry.hpp>
 #include <softlab_peers/peers.hpp>
 
 namespace softlab::peers {
@@ -37,6 +38,12 @@ void register_peers(softlab::registry& into) {
   into.add<double>(detail::eigen_double());
 #endif
   (void)into;  // every peer may be absent
+}
+
+void register_attention_peers(softlab::attention_registry& into) {
+  // The attention peers (libtorch's sdpa and matmul-softmax-matmul, oneDNN's primitives) are
+  // added here as their adapters land; with none built, the registry is unchanged.
+  (void)into;
 }
 
 std::vector<std::string> peer_descriptions() {
