@@ -2,14 +2,14 @@
 // bfloat16 storage, against an exact MPFR reference, within its own stated bound evaluated for
 // each query row; the contract's special rows; every std::invalid_argument, nothing written.
 //
-// The reference: logits z_j = scale q.k_j + mask_j exact (products and sums at 256 bits, the
-// scale and the mask as the float values the implementations use), the exact softmax and
-// logsumexp of z at 2p + 64 bits (p = 24: every implementation computes in float or wider), and
-// O_c = sum_j p_j v_jc exact; the error of O_c is measured componentwise against sum_j p_j |v_jc|.
+// The reference (softlab_reference/attention.hpp): logits exact, the softmax and logsumexp at
+// 2p + 64 bits (p = 24: every implementation computes in float or wider), O_c = sum_j p_j v_jc
+// exact; the error of O_c is measured componentwise against sum_j p_j |v_jc|.
 #include "isa_under_test.hpp"
 #include "same_bits.hpp"
 
 #include <softlab/attention_registry.hpp>
+#include <softlab_reference/attention.hpp>
 #include <softlab_reference/families.hpp>
 #include <softlab_reference/reference.hpp>
 
@@ -32,12 +32,10 @@
 namespace {
 
 using namespace softlab;
-using reference::exact;
 
 constexpr std::uint64_t seed = 20261214;
 constexpr float inf = std::numeric_limits<float>::infinity();
 constexpr float nan = std::numeric_limits<float>::quiet_NaN();
-constexpr mpfr_prec_t exact_bits = 256;  // holds any float dot product of d <= 64 terms exactly
 
 const attention_registry& attention_kernels() {
   static const attention_registry r = builtin_attention_registry();
@@ -108,16 +106,6 @@ struct problem {
     const std::size_t scores = spec.q_len * spec.kv_len;
     return (mask_size == scores ? 0 : h * scores) + r * spec.kv_len + j;
   }
-  /// The contract's kept keys, spelled out independently of the library.
-  bool kept(std::size_t h, std::size_t r, std::size_t j) const {
-    if (spec.causal && std::ptrdiff_t(j) > std::ptrdiff_t(r) + *spec.causal) return false;
-    if (keep && !keep[mask_index(h, r, j)]) return false;
-    if (!additive.empty() && additive[mask_index(h, r, j)] == -inf) return false;
-    return true;
-  }
-  float mask_value(std::size_t h, std::size_t r, std::size_t j) const {
-    return additive.empty() ? 0.0f : additive[mask_index(h, r, j)];
-  }
 };
 
 template <class T>
@@ -152,104 +140,10 @@ problem<T> make_problem(const attention_case& c, std::uint64_t salt) {
   return p;
 }
 
-/// One query row's exact solution and what its bound is made of.
-struct exact_row {
-  bool any_kept = false;
-  std::vector<exact> output;         ///< O_c
-  std::vector<double> weighted;      ///< sum_j p_j |v_jc|
-  std::vector<double> largest;       ///< max over kept j of |v_jc|
-  std::vector<exact> logits;         ///< z_j (-inf when masked)
-  std::vector<double> conditions;    ///< |scale| sum_i |q_i k_ji|
-  std::vector<double> logit_double;  ///< z_j rounded to double
-  std::vector<double> weights;       ///< p_j rounded to double
-  exact logsumexp{reference::reference_bits<float>()};
-};
-
+/// The problem as the reference reads it.
 template <class T>
-exact_row exact_row_of(const problem<T>& p, std::size_t h, std::size_t r) {
-  const attention_case& c = p.spec;
-  const std::size_t kv_h = h / (c.q_heads / c.kv_heads);
-  exact_row row;
-  exact product(exact_bits), term(exact_bits);
-  for (std::size_t j = 0; j < c.kv_len; ++j) {
-    exact z(exact_bits);
-    double condition = 0;
-    if (!p.kept(h, r, j)) {
-      mpfr_set_inf(z.get(), -1);
-    } else {
-      row.any_kept = true;
-      mpfr_set_zero(z.get(), 1);
-      for (std::size_t i = 0; i < c.d; ++i) {
-        reference::assign(product.get(), p.q.at(h, r, i));
-        reference::assign(term.get(), p.k.at(kv_h, j, i));
-        mpfr_mul(product.get(), product.get(), term.get(), MPFR_RNDN);
-        mpfr_add(z.get(), z.get(), product.get(), MPFR_RNDN);
-        condition += std::abs(double(p.q.at(h, r, i)) * double(p.k.at(kv_h, j, i)));
-      }
-      mpfr_mul_d(z.get(), z.get(), double(p.scale()), MPFR_RNDN);
-      mpfr_add_d(z.get(), z.get(), double(p.mask_value(h, r, j)), MPFR_RNDN);
-      condition *= std::abs(double(p.scale()));
-    }
-    row.conditions.push_back(condition);
-    row.logit_double.push_back(z.to_double());
-    row.logits.push_back(z);
-  }
-  const std::vector<exact> weights = reference::exact_softmax_of_values<float>(row.logits);
-  for (const exact& w : weights) row.weights.push_back(w.to_double());
-  row.logsumexp = reference::exact_logsumexp_of_values<float>(row.logits);
-  for (std::size_t col = 0; col < c.d_v; ++col) {
-    exact sum(exact_bits);
-    mpfr_set_zero(sum.get(), 1);
-    double weighted = 0, largest = 0;
-    for (std::size_t j = 0; j < c.kv_len; ++j) {
-      if (!p.kept(h, r, j)) continue;
-      reference::assign(term.get(), p.v.at(kv_h, j, col));
-      mpfr_mul(term.get(), term.get(), weights[j].get(), MPFR_RNDN);
-      mpfr_add(sum.get(), sum.get(), term.get(), MPFR_RNDN);
-      weighted += row.weights[j] * std::abs(double(p.v.at(kv_h, j, col)));
-      largest = std::max(largest, std::abs(double(p.v.at(kv_h, j, col))));
-    }
-    row.output.push_back(sum);
-    row.weighted.push_back(weighted);
-    row.largest.push_back(largest);
-  }
-  return row;
-}
-
-/// Delta, b and a of one row for kernel k: the largest logit error and softmax bound over the
-/// kept keys, the softmax's inputs widened by Delta (detail::widened_by_logit_error).
-struct row_terms {
-  double logit_error = 0, softmax_ulps = 0, log_a = 0;
-};
-
-template <class C, class T>
-row_terms terms_in(const attention_kernel<T>& k, const exact_row& e, std::size_t d) {
-  row_terms t;
-  std::size_t argmax = 0;
-  for (std::size_t j = 0; j < e.logit_double.size(); ++j) {
-    if (e.logit_double[j] == -std::numeric_limits<double>::infinity()) continue;
-    t.logit_error =
-        std::max(t.logit_error, k.logit_error(d, e.conditions[j], std::abs(e.logit_double[j])));
-    if (e.weights[j] > e.weights[argmax]) argmax = j;
-  }
-  const bound_inputs base = reference::bound_inputs_for_values<C, double>(
-      std::span<const double>(e.logit_double), argmax, e.weights);
-  for (std::size_t j = 0; j < e.logit_double.size(); ++j) {
-    if (e.logit_double[j] == -std::numeric_limits<double>::infinity()) continue;
-    bound_inputs in = base;
-    in.gap = std::abs(e.logit_double[j] - base.max_value);
-    in.magnitude = std::abs(e.logit_double[j]);
-    t.softmax_ulps = std::max(
-        t.softmax_ulps, k.softmax_bound_ulps(detail::widened_by_logit_error(in, t.logit_error)));
-  }
-  t.log_a = k.log_bound_a(detail::widened_by_logit_error(base, t.logit_error));
-  return t;
-}
-
-template <class T>
-row_terms terms_of(const attention_kernel<T>& k, const exact_row& e, std::size_t d) {
-  return k.softmax_precision_bits == std::numeric_limits<float>::digits ? terms_in<float>(k, e, d)
-                                                                        : terms_in<double>(k, e, d);
+reference::attention_inputs<T> inputs_of(const problem<T>& p) {
+  return {p.q.view, p.k.view, p.v.view, p.options()};
 }
 
 /// How close each implementation comes to its bound, printed per (implementation, type).
@@ -261,17 +155,17 @@ struct observed {
 
 template <class T>
 void check_against_reference(const attention_kernel<T>& k, const problem<T>& p,
-                             const std::vector<exact_row>& exact_rows, observed& seen) {
+                             const std::vector<reference::exact_attention_row>& exact_rows,
+                             observed& seen) {
   const attention_case& c = p.spec;
   tensor<T> o(c, c.q_heads, c.q_len, c.d_v);
   std::vector<float> lse(c.q_heads * c.q_len, 0.0f);
   attention_options options = p.options();
   options.logsumexp = lse;
   k.attention(p.q.view, p.k.view, p.v.view, o.view, options);
-  exact y(exact_bits), diff(exact_bits);
   for (std::size_t h = 0; h < c.q_heads; ++h)
     for (std::size_t r = 0; r < c.q_len; ++r) {
-      const exact_row& e = exact_rows[h * c.q_len + r];
+      const reference::exact_attention_row& e = exact_rows[h * c.q_len + r];
       const float l = lse[h * c.q_len + r];
       INFO(k.facts.name << " " << type_token_v<T> << " " << c.name << ": head " << h << " row "
                         << r);
@@ -280,33 +174,25 @@ void check_against_reference(const attention_kernel<T>& k, const problem<T>& p,
         REQUIRE(l == -inf);
         continue;
       }
-      const row_terms t = terms_of(k, e, c.d);
-      const attention_row_bound bound =
-          attention_bound_of(k, c.kv_len, t.logit_error, t.softmax_ulps);
+      const reference::attention_row_allowance a =
+          reference::attention_allowance(k, e, c.d, c.kv_len);
       for (std::size_t col = 0; col < c.d_v; ++col) {
-        const double computed = double(o.at(h, r, col));
-        reference::assign(y.get(), computed);
-        mpfr_sub(diff.get(), y.get(), e.output[col].get(), MPFR_RNDN);
-        const double error = std::abs(diff.to_double());
-        const double allowed =
-            bound.allowed(e.weighted[col], std::abs(e.output[col].to_double()), e.largest[col]);
-        INFO("column " << col << ": O = " << computed << ", exact " << e.output[col].to_double()
-                       << ", error " << error << ", allowed " << allowed
-                       << " (B = " << bound.coefficient << ", sum p|v| = " << e.weighted[col]
-                       << ", Delta = " << t.logit_error << ", b = " << t.softmax_ulps << ")");
-        REQUIRE(error <= allowed);
-        if (allowed > 0) seen.max_ratio = std::max(seen.max_ratio, error / allowed);
+        const reference::attention_element_error m =
+            reference::attention_error_at(e, col, double(o.at(h, r, col)));
+        const double allowed = reference::attention_allowed_at(a, e, col);
+        INFO("column " << col << ": O = " << m.computed << ", exact " << m.exact << ", error "
+                       << m.error << ", allowed " << allowed << " (B = " << a.bound.coefficient
+                       << ", sum p|v| = " << e.weighted[col] << ", Delta = " << a.terms.logit_error
+                       << ", b = " << a.terms.softmax_ulps << ")");
+        REQUIRE(m.error <= allowed);
+        if (allowed > 0) seen.max_ratio = std::max(seen.max_ratio, m.error / allowed);
         ++seen.checked;
       }
-      const double lse_allowed =
-          attention_logsumexp_bound(k, std::abs(e.logsumexp.to_double()), t.logit_error, t.log_a);
-      reference::assign(y.get(), l);
-      mpfr_sub(diff.get(), y.get(), e.logsumexp.get(), MPFR_RNDN);
-      const double lse_error = std::abs(diff.to_double());
+      const double lse_error = reference::attention_difference(double(l), e.logsumexp);
       INFO("logsumexp " << l << ", exact " << e.logsumexp.to_double() << ", error " << lse_error
-                        << ", allowed " << lse_allowed);
-      REQUIRE(lse_error <= lse_allowed);
-      seen.max_lse_ratio = std::max(seen.max_lse_ratio, lse_error / lse_allowed);
+                        << ", allowed " << a.logsumexp_allowed);
+      REQUIRE(lse_error <= a.logsumexp_allowed);
+      seen.max_lse_ratio = std::max(seen.max_lse_ratio, lse_error / a.logsumexp_allowed);
     }
 }
 
@@ -398,12 +284,12 @@ template <class T>
 void check_every_kernel_on_shapes() {
   const std::vector<attention_case> cases = shapes();
   std::vector<problem<T>> problems;
-  std::vector<std::vector<exact_row>> exact_rows(cases.size());
+  std::vector<std::vector<reference::exact_attention_row>> exact_rows(cases.size());
   for (std::size_t i = 0; i < cases.size(); ++i) {
     problems.push_back(make_problem<T>(cases[i], i));
     for (std::size_t h = 0; h < cases[i].q_heads; ++h)
       for (std::size_t r = 0; r < cases[i].q_len; ++r)
-        exact_rows[i].push_back(exact_row_of(problems[i], h, r));
+        exact_rows[i].push_back(reference::exact_attention_row_of(inputs_of(problems[i]), h, r));
   }
   const isa before = active_isa();
   for (const attention_kernel<T>& k : attention_kernels().kernels<T>()) {
