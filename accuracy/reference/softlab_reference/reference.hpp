@@ -305,16 +305,21 @@ std::vector<exact> to_exact(std::span<const T> x) {
 }
 
 /// Classifies the input and, when its max is finite, sets log_sum = log sum_j exp(x_j - max).
+/// counts, when not empty, holds how many times each x_j occurs in the row (one exp per
+/// distinct value: exact_softmax_by_value).
 template <class T>
-exact_normalizer normalize(const std::vector<exact>& xs, exact& max, exact& log_sum) {
+exact_normalizer normalize(const std::vector<exact>& xs, exact& max, exact& log_sum,
+                           std::span<const std::size_t> counts = {}) {
   exact_normalizer result;
   mpfr_set_inf(max.get(), -1);
-  for (const exact& v : xs) {
+  for (std::size_t j = 0; j < xs.size(); ++j) {
+    const exact& v = xs[j];
     if (mpfr_nan_p(v.get())) {
       result.what = exact_normalizer::kind::nan;
       return result;
     }
-    if (mpfr_inf_p(v.get()) && mpfr_sgn(v.get()) > 0) ++result.infinite_count;
+    if (mpfr_inf_p(v.get()) && mpfr_sgn(v.get()) > 0)
+      result.infinite_count += counts.empty() ? 1 : counts[j];
     if (mpfr_cmp(v.get(), max.get()) > 0) mpfr_set(max.get(), v.get(), MPFR_RNDN);
   }
   if (result.infinite_count > 0) {
@@ -328,9 +333,10 @@ exact_normalizer normalize(const std::vector<exact>& xs, exact& max, exact& log_
   const mpfr_prec_t bits = mpfr_get_prec(max.get());
   exact term(bits), sum(bits);
   mpfr_set_zero(sum.get(), 1);
-  for (const exact& v : xs) {
-    mpfr_sub(term.get(), v.get(), max.get(), MPFR_RNDN);  // exact or -inf: ample precision
+  for (std::size_t j = 0; j < xs.size(); ++j) {
+    mpfr_sub(term.get(), xs[j].get(), max.get(), MPFR_RNDN);  // exact or -inf: ample precision
     mpfr_exp(term.get(), term.get(), MPFR_RNDN);
+    if (!counts.empty()) mpfr_mul_ui(term.get(), term.get(), counts[j], MPFR_RNDN);
     mpfr_add(sum.get(), sum.get(), term.get(), MPFR_RNDN);
   }
   mpfr_log(log_sum.get(), sum.get(), MPFR_RNDN);
@@ -340,7 +346,8 @@ exact_normalizer normalize(const std::vector<exact>& xs, exact& max, exact& log_
 /// The exact softmax (log_scale false) or log_softmax (true) of x as stored in T, with the
 /// contract's limits for non-finite inputs.
 template <class T>
-std::vector<exact> exact_softmax_of_values(const std::vector<exact>& xs, bool log_scale = false);
+std::vector<exact> exact_softmax_of_values(const std::vector<exact>& xs, bool log_scale = false,
+                                           std::span<const std::size_t> counts = {});
 
 template <class T>
 std::vector<exact> exact_softmax(std::span<const T> x, bool log_scale = false) {
@@ -350,10 +357,11 @@ std::vector<exact> exact_softmax(std::span<const T> x, bool log_scale = false) {
 /// The same of exact values (the scores softmax_options forms, scale x + mask, held exactly),
 /// at T's reference precision.
 template <class T>
-std::vector<exact> exact_softmax_of_values(const std::vector<exact>& xs, bool log_scale) {
+std::vector<exact> exact_softmax_of_values(const std::vector<exact>& xs, bool log_scale,
+                                           std::span<const std::size_t> counts) {
   const mpfr_prec_t bits = reference_bits<T>();
   exact max(bits), log_sum(bits);
-  const exact_normalizer norm = normalize<T>(xs, max, log_sum);
+  const exact_normalizer norm = normalize<T>(xs, max, log_sum, counts);
   std::vector<exact> y(xs.size(), exact(bits));
   for (std::size_t i = 0; i < xs.size(); ++i) {
     mpfr_ptr out = y[i].get();
@@ -385,6 +393,42 @@ std::vector<exact> exact_softmax_of_values(const std::vector<exact>& xs, bool lo
     }
   }
   return y;
+}
+
+/// The exact softmax of a long row of few distinct values (a row drawn from a pool), one exp
+/// per distinct value: weight(v) is the exact weight of every x_j equal to v. The same values
+/// as exact_softmax, at a cost that does not grow with the row's length.
+template <class T>
+struct exact_softmax_table {
+  std::vector<T> values;  ///< the distinct values, ascending
+  std::vector<exact> weights;
+  const exact& weight(const T& v) const {
+    const auto at = std::lower_bound(values.begin(), values.end(), v);
+    if (at == values.end() || !(*at == v))
+      throw std::invalid_argument("exact_softmax_table: the value is not in the row");
+    return weights[std::size_t(at - values.begin())];
+  }
+};
+
+/// The table of a row without NaN (std::invalid_argument otherwise: NaN has no order).
+template <class T>
+exact_softmax_table<T> exact_softmax_by_value(std::span<const T> x) {
+  exact_softmax_table<T> table;
+  std::vector<T> sorted(x.begin(), x.end());
+  for (const T& v : sorted)
+    if (!(v == v)) throw std::invalid_argument("exact_softmax_by_value: the row holds a NaN");
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<std::size_t> counts;
+  for (const T& v : sorted) {
+    if (table.values.empty() || !(table.values.back() == v)) {
+      table.values.push_back(v);
+      counts.push_back(0);
+    }
+    ++counts.back();
+  }
+  table.weights =
+      exact_softmax_of_values<T>(to_exact(std::span<const T>(table.values)), false, counts);
+  return table;
 }
 
 template <class T>
