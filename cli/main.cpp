@@ -11,7 +11,8 @@
 //                 [--scale S] [--mask FILE | --keep FILE] [--causal OFFSET]   < scores
 //
 // Built with the peers (libtorch, oneDNN, XNNPACK; target softlab_peers), the registry holds
-// them too, and every subcommand sees them.
+// them too, and every subcommand sees them (cli::add_peers: peers.cpp, or no_peers.cpp in a
+// build without them).
 //
 // Exit status: 0 on success; 2 for bad input, bad usage or a bad SOFTLAB_ISA (one line on
 // stderr, nothing on stdout); 1 if standard output cannot be written or something unexpected
@@ -20,9 +21,6 @@
 #include "scores.hpp"
 
 #include <softlab/softlab.hpp>
-#ifdef SOFTLAB_WITH_PEERS
-#include <softlab_peers/peers.hpp>
-#endif
 
 #include <CLI/CLI.hpp>
 
@@ -116,9 +114,7 @@ int main(int argc, char** argv) {
   std::string out;
   try {
     softlab::registry registry = softlab::builtin_registry();
-#ifdef SOFTLAB_WITH_PEERS
-    softlab::peers::register_peers(registry);
-#endif
+    cli::add_peers(registry);
     cli::context ctx{registry, std::cin, out};
     for (int i = 0; i < argc; ++i) {
       if (i > 0) ctx.command_line += ' ';

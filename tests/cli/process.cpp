@@ -14,6 +14,9 @@
 #ifndef SOFTLAB_CLI_PATH
 #error "SOFTLAB_CLI_PATH must name the softlab executable"
 #endif
+#ifndef SOFTLAB_CLI_WITHOUT_PEERS_PATH
+#define SOFTLAB_CLI_WITHOUT_PEERS_PATH SOFTLAB_CLI_PATH
+#endif
 
 namespace softlab::cli_test {
 
@@ -26,7 +29,10 @@ void make_pipe(int fds[2]) {
 
 }  // namespace
 
-run_result run_softlab(const std::vector<std::string>& args, const std::string& input) {
+namespace {
+
+run_result run_program(const char* path, const std::vector<std::string>& args,
+                       const std::string& input) {
   // A child that exits before reading all its input must not kill the test with SIGPIPE.
   ::signal(SIGPIPE, SIG_IGN);
   int in[2], out[2], err[2];
@@ -34,7 +40,7 @@ run_result run_softlab(const std::vector<std::string>& args, const std::string& 
   make_pipe(out);
   make_pipe(err);
 
-  std::vector<std::string> argv_strings{SOFTLAB_CLI_PATH};
+  std::vector<std::string> argv_strings{path};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& s : argv_strings) argv.push_back(s.data());
@@ -99,6 +105,17 @@ run_result run_softlab(const std::vector<std::string>& args, const std::string& 
   }
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+}  // namespace
+
+run_result run_softlab(const std::vector<std::string>& args, const std::string& input) {
+  return run_program(SOFTLAB_CLI_PATH, args, input);
+}
+
+run_result run_softlab_without_peers(const std::vector<std::string>& args,
+                                     const std::string& input) {
+  return run_program(SOFTLAB_CLI_WITHOUT_PEERS_PATH, args, input);
 }
 
 std::vector<std::string> lines(const std::string& text) {

@@ -15,6 +15,12 @@ struct run_result {
 /// Runs the tool (path from SOFTLAB_CLI_PATH) with args, feeding input on its standard input.
 run_result run_softlab(const std::vector<std::string>& args, const std::string& input = {});
 
+/// The same with the tool built without the peers (softlab-without-peers, cli/CMakeLists.txt;
+/// `softlab` itself when the peers are not built): for the loops over softlab's own
+/// implementations, which would otherwise load libtorch at every start.
+run_result run_softlab_without_peers(const std::vector<std::string>& args,
+                                     const std::string& input = {});
+
 /// The lines of text (without their '\n'); a final line without '\n' counts too.
 std::vector<std::string> lines(const std::string& text);
 

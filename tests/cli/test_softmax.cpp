@@ -10,12 +10,15 @@ using namespace softlab::cli_test;
 
 namespace {
 
+/// The tool's output lines; by default from the tool without the peers (softlab's own
+/// implementations), run_softlab for the threaded runs (the peers' OpenMP runtime loaded).
 std::vector<std::string> softmax_lines(const std::string& impl, const std::string& type,
                                        const std::string& input,
-                                       std::vector<std::string> extra = {}) {
+                                       std::vector<std::string> extra = {},
+                                       decltype(&run_softlab) run = &run_softlab_without_peers) {
   std::vector<std::string> args{"softmax", "--impl", impl, "--type", type};
   args.insert(args.end(), extra.begin(), extra.end());
-  const run_result r = run_softlab(args, input);
+  const run_result r = run(args, input);
   INFO("softlab " << impl << " " << type << " < " << input << "\nstderr: " << r.err);
   REQUIRE(r.status == 0);
   REQUIRE(r.err.empty());
@@ -26,8 +29,8 @@ using lines_t = std::vector<std::string>;
 
 }  // namespace
 
-// The limits as rows of one run (--rows 3): one tool start per implementation and type (each
-// start loads the peers' libraries, about a second).
+// The limits as rows of one run (--rows 3): one tool start per implementation and type (of the
+// tool without the peers: softlab's implementations only, no libtorch to load).
 TEST_CASE("softmax: the contract's limits for every implementation and type") {
   for_each_contract_kernel([](const auto& k, const std::string& type) {
     const std::string impl(k.facts.name);
@@ -62,8 +65,7 @@ TEST_CASE("softmax: output equals the library's result, dec and hex") {
   // The seed example's scores, also as hexfloat and with commas, newlines and blank lines.
   const std::string input = "0.05, 0.25\n\n0x1.3333333333333p-3 ,0.45\n";
   // dec for every implementation (the shortest decimal that reads back: it names the value);
-  // hex, a printing of the type, for the first implementation of each type (each run of the
-  // tool loads the peers' libraries: a second a run).
+  // hex, a printing of the type, for the first implementation of each type.
   std::set<std::string> hex_printed;
   for_each_contract_kernel([&]<class T>(const kernel<T>& k, const std::string& type) {
     const std::string impl(k.facts.name);
@@ -147,10 +149,10 @@ TEST_CASE("softmax --rows: one softmax per row, the same bits on 1 and 2 threads
     for (const char* impl : {"stable", "fast"}) {
       for (const char* type : {"float", "double"}) {
         INFO(impl << " " << type << ", 3 rows of " << cols);
-        const lines_t one =
-            softmax_lines(impl, type, input, {"--rows", "3", "--threads", "1", "--format", "hex"});
-        const lines_t two =
-            softmax_lines(impl, type, input, {"--rows", "3", "--threads", "2", "--format", "hex"});
+        const lines_t one = softmax_lines(
+            impl, type, input, {"--rows", "3", "--threads", "1", "--format", "hex"}, run_softlab);
+        const lines_t two = softmax_lines(
+            impl, type, input, {"--rows", "3", "--threads", "2", "--format", "hex"}, run_softlab);
         REQUIRE(one.size() == 3 * cols);
         CHECK(one == two);
         // ... and row by row what the library's softmax gives each row alone.

@@ -1,0 +1,8 @@
+// cli/no_peers.cpp: the tool built without the peers keeps the builtin registry (command.hpp).
+#include "command.hpp"
+
+namespace softlab::cli {
+
+void add_peers(softlab::registry&) {}
+
+}  // namespace softlab::cli
