@@ -6,6 +6,7 @@
 #include <softlab_kernels/accurate_double_kernel.hpp>
 #include <softlab_kernels/accurate_kernel.hpp>
 #include <softlab_kernels/fast_kernel.hpp>
+#include <softlab_kernels/flash_kernel.hpp>
 #include <softlab_kernels/score_kernel.hpp>
 #include <softlab_kernels/xsimd_kernel.hpp>
 
@@ -24,6 +25,7 @@ struct kernel_table {
   const fast_passes<T>* fast;
   const accurate_passes<T>* accurate;
   const score_passes<T>* scores;  ///< fast's fused scores (16-bit storage, softmax_options)
+  const flash_passes* flash;      ///< flash attention's kernels (float tables only; else null)
 };
 
 template <class Arch, class T>
@@ -38,7 +40,8 @@ constexpr const accurate_passes<T>* accurate_passes_of() {
 template <class Arch, class T>
 inline constexpr kernel_table<T> table_of{
     &xsimd_kernel<Arch, T>::passes, &fast_kernel<Arch, T>::passes, accurate_passes_of<Arch, T>(),
-    &score_kernel<Arch, T>::table};
+    &score_kernel<Arch, T>::table,
+    std::is_same_v<T, float> ? &flash_kernel<Arch>::passes : nullptr};
 
 // One namespace per instruction set, each defined by its kernels_<isa>.cpp.
 #define SOFTLAB_DECLARE_KERNEL_TABLES(isa_namespace) \
