@@ -4,6 +4,8 @@
 // softlab/attention/flash.hpp for the algorithm and the bound.
 #include "kernel_tables.hpp"
 
+#include <softlab_kernels/flash_kernel.hpp>
+
 #include <softlab/attention/flash.hpp>
 #include <softlab/detail/rows.hpp>
 #include <softlab/storage.hpp>
@@ -45,6 +47,12 @@ bool keeps_all_plainly(const attention_row<T>& row, std::size_t start, std::size
 /// without one), -inf where the key is masked, -inf past count. Whether it keeps any.
 template <class T>
 bool row_bias(const attention_row<T>& row, std::size_t start, std::size_t count, float* bias) {
+  if (row.mask.which() == score_mask::kind::none) {  // causal alone
+    const std::size_t kept = row.causal_kept > start ? std::min(count, row.causal_kept - start) : 0;
+    std::fill(bias, bias + kept, 0.0f);
+    std::fill(bias + kept, bias + flash_block_keys, -flash_infinity);
+    return kept > 0;
+  }
   bool any = false;
   for (std::size_t k = 0; k < count; ++k) {
     const bool kept = row.key_kept(start + k);
@@ -247,6 +255,12 @@ void tile_group(const simd::flash_passes& passes, const attention_problem<T>& p,
           }
           if (!any) continue;
           for (std::size_t k = 0; k < count; ++k) {
+            if (!masked) {  // causal alone: the tile's limits decide
+              s.kinds[k] = start + k < tile_least[t]  ? simd::flash_key::all
+                           : start + k < tile_most[t] ? simd::flash_key::some
+                                                      : simd::flash_key::none;
+              continue;
+            }
             std::size_t keeping = 0;
             for (std::size_t r = 0; r < real; ++r)
               keeping += bias[r * block + k] != -flash_infinity ? 1 : 0;

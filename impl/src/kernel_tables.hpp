@@ -6,7 +6,6 @@
 #include <softlab_kernels/accurate_double_kernel.hpp>
 #include <softlab_kernels/accurate_kernel.hpp>
 #include <softlab_kernels/fast_kernel.hpp>
-#include <softlab_kernels/flash_kernel.hpp>
 #include <softlab_kernels/score_kernel.hpp>
 #include <softlab_kernels/xsimd_kernel.hpp>
 
@@ -18,6 +17,12 @@ namespace softlab::simd {
 template <class T>
 using accurate_passes =
     std::conditional_t<std::is_same_v<T, float>, accurate_float_passes, accurate_double_passes>;
+
+// flash attention's kernels (softlab_kernels/flash_kernel.hpp), included by the per-ISA
+// translation units and flash.cpp only: the softmax sources do not recompile with them.
+struct flash_passes;
+template <class Arch>
+struct flash_kernel;
 
 template <class T>
 struct kernel_table {

@@ -316,6 +316,19 @@ struct flash_kernel {
   template <score_storage S>
   static constexpr std::size_t storage_bytes = S == score_storage::compute ? 4 : 2;
 
+  /// Prefetches the `bytes` of the row `rows_ahead` rows past `row`: the next block's key and
+  /// value rows are fetched from memory while this block's are computed on (decode reads K and
+  /// V once, and would otherwise wait for each line). Addresses, not pointers: past the data's
+  /// end they point nowhere (a prefetch never faults, and no out-of-bounds pointer is formed).
+  template <score_storage S>
+  SOFTLAB_ALWAYS_INLINE static void prefetch_row(const void* row, std::size_t stride,
+                                                 std::size_t rows_ahead, std::size_t bytes) {
+    const std::uintptr_t start =
+        reinterpret_cast<std::uintptr_t>(row) + rows_ahead * stride * storage_bytes<S>;
+    for (std::size_t line = 0; line < bytes; line += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(start + line), _MM_HINT_T0);
+  }
+
   template <score_storage S>
   static const void* row_at(const void* rows, std::size_t stride, std::size_t j) {
     return static_cast<const unsigned char*>(rows) + j * stride * storage_bytes<S>;
@@ -331,6 +344,8 @@ struct flash_kernel {
     SOFTLAB_UNROLL for (std::size_t k = 0; k < width; ++k) acc[k] = batch(0.0f);
     const auto key = [&](std::size_t k) { return row_at<S>(a.keys, a.key_stride, first + k); };
     if constexpr (Group == width) {
+      for (std::size_t k = 0; k < width; ++k)
+        prefetch_row<S>(key(k), a.key_stride, block, a.d * storage_bytes<S>);
       for (std::size_t i = 0; i < full; i += width) {
         const batch q = batch::load_unaligned(a.query + i);
         SOFTLAB_UNROLL for (std::size_t k = 0; k < width; ++k) acc[k] =
@@ -382,6 +397,7 @@ struct flash_kernel {
         if (a.bias != nullptr && a.bias[j] == -infinity) continue;
         const batch w(p[j]);
         const void* value = row_at<S>(a.values, a.value_stride, j);
+        if (c == 0) prefetch_row<S>(value, a.value_stride, block, a.d_v * storage_bytes<S>);
         SOFTLAB_UNROLL for (std::size_t n = 0; n < columns; ++n) o[n] =
             lane::fma(w, widened<S>(value, c + n * width), o[n]);
       }
