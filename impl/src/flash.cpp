@@ -74,9 +74,25 @@ flash_partial partial_of(const simd::flash_row_state& s) { return {s.pivot, s.su
 // ---- decode: one row at a time ----
 
 /// The chunk [first, last) of one row by the row kernel (the scalar path when it gives up).
+/// The query in the kernel's order: bfloat16's pairs (flash_storage_passes::paired), else as is.
+void kernel_query(const simd::flash_passes& passes, const simd::flash_storage_passes& storage,
+                  const float* query, std::size_t d, float* out) {
+  std::copy_n(query, d, out);
+  if (!storage.paired) return;
+  const std::size_t pair = passes.pair_width, half = pair / 2;
+  for (std::size_t i = 0; i + pair <= d; i += pair)
+    for (std::size_t l = 0; l < half; ++l) {
+      out[i + l] = query[i + 2 * l];
+      out[i + half + l] = query[i + 2 * l + 1];
+    }
+}
+
+/// query as widened (the scalar path's), kernel_order as kernel_query made it.
 template <class T>
 flash_partial row_chunk(const simd::flash_passes& passes, const attention_row<T>& row,
-                        const float* query, std::size_t first, std::size_t last, float* acc) {
+                        const float* query, const float* kernel_order, std::size_t first,
+                        std::size_t last, float* acc) {
+  const simd::flash_storage_passes& storage = storage_passes<T>(passes);
   simd::flash_row_state state = fresh_state;
   std::fill(acc, acc + row.d_v, 0.0f);
   const std::size_t end = std::min(last, row.causal_kept);
@@ -85,12 +101,22 @@ flash_partial row_chunk(const simd::flash_passes& passes, const attention_row<T>
     const std::size_t count = std::min(flash_block_keys, end - start);
     const bool plain = keeps_all_plainly(row, start, count);
     if (!plain && !row_bias(row, start, count, bias)) continue;
-    const simd::flash_row_args args{
-        query, row.key(start), row.key_stride, row.value(start),       row.value_stride, count,
-        row.d, row.d_v,        row.scale,      plain ? nullptr : bias, &state,           acc};
-    storage_passes<T>(passes).row_block(args);
+    const simd::flash_row_args args{kernel_order,
+                                    row.key(start),
+                                    row.key_stride,
+                                    row.value(start),
+                                    row.value_stride,
+                                    count,
+                                    row.d,
+                                    row.d_v,
+                                    row.scale,
+                                    plain ? nullptr : bias,
+                                    &state,
+                                    acc};
+    storage.row_block(args);
     if (state.fallback) return flash_chunk(row, query, first, last, acc);
   }
+  if (storage.natural_order != nullptr) storage.natural_order(acc, row.d_v);
   return partial_of(state);
 }
 
@@ -106,12 +132,14 @@ void decode_rows(const simd::flash_passes& passes, const attention_problem<T>& p
                  : 1;
   std::vector<flash_partial> partials(rows * chunks);
   std::vector<float> accs(rows * chunks * p.d_v);
+  // query: d floats as widened, then d in the kernel's order.
   const auto chunk_of = [&](std::size_t item, std::vector<float>& query) {
     const attention_row<T> row = attention_row_at(p, options, item / chunks);
     widen_query(row, query.data());
+    kernel_query(passes, storage_passes<T>(passes), query.data(), p.d, query.data() + p.d);
     const std::size_t k = item % chunks;
     partials[item] =
-        row_chunk(passes, row, query.data(), k * flash_chunk_keys,
+        row_chunk(passes, row, query.data(), query.data() + p.d, k * flash_chunk_keys,
                   std::min(row.kv_len, (k + 1) * flash_chunk_keys), accs.data() + item * p.d_v);
   };
   if (chunk_threads <= 1 || chunk_threads <= rows) {
@@ -119,7 +147,7 @@ void decode_rows(const simd::flash_passes& passes, const attention_problem<T>& p
     const std::size_t threads =
         threads_for_rows(thread_options, rows, std::max<std::size_t>(1, p.kv_len * (p.d + p.d_v)));
     for_row_blocks(rows, threads, [&](std::size_t first, std::size_t last) {
-      std::vector<float> query(p.d);
+      std::vector<float> query(2 * p.d);
       for (std::size_t index = first; index < last; ++index) {
         for (std::size_t k = 0; k < chunks; ++k) chunk_of(index * chunks + k, query);
         flash_finish(attention_row_at(p, options, index),
@@ -130,7 +158,7 @@ void decode_rows(const simd::flash_passes& passes, const attention_problem<T>& p
     return;
   }
   for_row_blocks(rows * chunks, chunk_threads, [&](std::size_t first, std::size_t last) {
-    std::vector<float> query(p.d);
+    std::vector<float> query(2 * p.d);
     for (std::size_t item = first; item < last; ++item) chunk_of(item, query);
   });
   for (std::size_t index = 0; index < rows; ++index)

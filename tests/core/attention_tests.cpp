@@ -391,6 +391,12 @@ std::vector<attention_case> shapes() {
     attention_case& c = add("decode: 2 queries, kv_len 1300 (3 chunks), causal kv_len - 2");
     c.q_len = 2, c.kv_len = 1300, c.d = 32, c.d_v = 16, c.causal = 1298, c.magnitude = 2;
   }
+  {
+    // flash's decode kernel takes 16-bit rows in groups of two vectors and d_v in panels of 8
+    // vectors (64 columns on AVX2): d = 72 and d_v = 80 are whole groups and panels and tails.
+    attention_case& c = add("decode: 1 query, d 72, d_v 80, kv_len 130");
+    c.q_heads = 2, c.q_len = 1, c.kv_len = 130, c.d = 72, c.d_v = 80;
+  }
   return cases;
 }
 

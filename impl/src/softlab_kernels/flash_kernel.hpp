@@ -65,7 +65,7 @@ struct flash_tile_args {
 };
 
 struct flash_row_args {
-  const float* query;  ///< d floats
+  const float* query;  ///< d floats (bfloat16: in pair order, flash_storage_passes::paired)
   const void* keys;    ///< the block's first key row, storage type
   std::size_t key_stride;
   const void* values;  ///< the block's first value row, storage type
@@ -87,10 +87,17 @@ struct flash_storage_passes {
   /// count rows of d_v widened to float, row after row.
   void (*widen_rows)(const void* rows, std::size_t stride, std::size_t count, std::size_t d_v,
                      float* out);
+  /// bfloat16: row_block reads 2 width elements as one vector of 32-bit words, the even
+  /// elements widened by a shift and the odd ones by a mask (no shuffle): the query comes in
+  /// that order (for each group of pair_width elements below d / pair_width pair_width: the
+  /// even ones, then the odd ones), and the row's acc is kept in it over its first
+  /// paired_columns(d_v) columns until natural_order puts it back. Else false and null.
+  bool paired;
+  void (*natural_order)(float* acc, std::size_t d_v);
 };
 
 struct flash_passes {
-  std::size_t tile_rows, panel_keys;
+  std::size_t tile_rows, panel_keys, pair_width;
   void (*tile_block)(const flash_tile_args&);
   flash_storage_passes storage[3];  ///< by score_storage: float, bfloat16, float16
 };
@@ -316,6 +323,31 @@ struct flash_kernel {
   template <score_storage S>
   static constexpr std::size_t storage_bytes = S == score_storage::compute ? 4 : 2;
 
+  /// 2 width bfloat16 elements at element i of x as two float vectors: the even elements (the
+  /// low halves of the 32-bit words, shifted up) and the odd ones (the high halves, masked).
+  using words = ::xsimd::batch<std::uint32_t, Arch>;
+  static constexpr std::size_t pair_width = 2 * width;
+  SOFTLAB_ALWAYS_INLINE static void bfloat16_pairs(const void* x, std::size_t i, batch& even,
+                                                   batch& odd) {
+    const words w = words::load_unaligned(
+        reinterpret_cast<const std::uint32_t*>(static_cast<const std::uint16_t*>(x) + i));
+    even = ::xsimd::bitwise_cast<batch>(w << 16);
+    odd = ::xsimd::bitwise_cast<batch>(w & words(0xffff0000u));
+  }
+  /// Columns of the row's acc kept in pair order by row_block (whole panels of 8 vectors).
+  static constexpr std::size_t value_panel = 8 * width;
+  static std::size_t paired_columns(std::size_t d_v) { return d_v / value_panel * value_panel; }
+  static void natural_order(float* acc, std::size_t d_v) {
+    alignas(64) float pair[pair_width];
+    for (std::size_t c = 0; c < paired_columns(d_v); c += pair_width) {
+      for (std::size_t l = 0; l < width; ++l) {
+        pair[2 * l] = acc[c + l];
+        pair[2 * l + 1] = acc[c + width + l];
+      }
+      for (std::size_t l = 0; l < pair_width; ++l) acc[c + l] = pair[l];
+    }
+  }
+
   /// Prefetches the `bytes` of the row `rows_ahead` rows past `row`: the next block's key and
   /// value rows are fetched from memory while this block's are computed on (decode reads K and
   /// V once, and would otherwise wait for each line). Addresses, not pointers: past the data's
@@ -343,10 +375,23 @@ struct flash_kernel {
     std::array<batch, width> acc;
     SOFTLAB_UNROLL for (std::size_t k = 0; k < width; ++k) acc[k] = batch(0.0f);
     const auto key = [&](std::size_t k) { return row_at<S>(a.keys, a.key_stride, first + k); };
+    constexpr bool paired = S == score_storage::bfloat16;
+    const std::size_t pairs_end = paired ? a.d / pair_width * pair_width : 0;
     if constexpr (Group == width) {
       for (std::size_t k = 0; k < width; ++k)
         prefetch_row<S>(key(k), a.key_stride, block, a.d * storage_bytes<S>);
-      for (std::size_t i = 0; i < full; i += width) {
+      if constexpr (paired) {
+        for (std::size_t i = 0; i < pairs_end; i += pair_width) {
+          const batch q_even = batch::load_unaligned(a.query + i);
+          const batch q_odd = batch::load_unaligned(a.query + i + width);
+          SOFTLAB_UNROLL for (std::size_t k = 0; k < width; ++k) {
+            batch even, odd;
+            bfloat16_pairs(key(k), i, even, odd);
+            acc[k] = lane::fma(q_odd, odd, lane::fma(q_even, even, acc[k]));
+          }
+        }
+      }
+      for (std::size_t i = pairs_end; i < full; i += width) {
         const batch q = batch::load_unaligned(a.query + i);
         SOFTLAB_UNROLL for (std::size_t k = 0; k < width; ++k) acc[k] =
             lane::fma(q, widened<S>(key(k), i), acc[k]);
@@ -354,7 +399,15 @@ struct flash_kernel {
     } else {
       for (std::size_t k = 0; k < group; ++k) {
         batch sum(0.0f);
-        for (std::size_t i = 0; i < full; i += width)
+        if constexpr (paired) {
+          for (std::size_t i = 0; i < pairs_end; i += pair_width) {
+            batch even, odd;
+            bfloat16_pairs(key(k), i, even, odd);
+            sum = lane::fma(batch::load_unaligned(a.query + i + width), odd,
+                            lane::fma(batch::load_unaligned(a.query + i), even, sum));
+          }
+        }
+        for (std::size_t i = pairs_end; i < full; i += width)
           sum = lane::fma(batch::load_unaligned(a.query + i), widened<S>(key(k), i), sum);
         acc[k] = sum;
       }
@@ -386,8 +439,10 @@ struct flash_kernel {
     logits(s, a.keys_count, a.scale, a.bias, z);
     update_row(*a.state, z, p, a.acc, a.d_v, true);
     if (a.state->fallback) return;
-    // acc += p_j v_j over the kept keys, in key order, eight vectors of columns at a time.
+    // acc += p_j v_j over the kept keys, in key order, eight vectors of columns at a time
+    // (bfloat16: four pairs of vectors, in pair order).
     constexpr std::size_t columns = 8;
+    static_assert(columns * width == value_panel);
     std::size_t c = 0;
     for (; c + columns * width <= a.d_v; c += columns * width) {
       std::array<batch, columns> o;
@@ -398,8 +453,17 @@ struct flash_kernel {
         const batch w(p[j]);
         const void* value = row_at<S>(a.values, a.value_stride, j);
         if (c == 0) prefetch_row<S>(value, a.value_stride, block, a.d_v * storage_bytes<S>);
-        SOFTLAB_UNROLL for (std::size_t n = 0; n < columns; ++n) o[n] =
-            lane::fma(w, widened<S>(value, c + n * width), o[n]);
+        if constexpr (S == score_storage::bfloat16) {
+          SOFTLAB_UNROLL for (std::size_t n = 0; n < columns; n += 2) {
+            batch even, odd;
+            bfloat16_pairs(value, c + n * width, even, odd);
+            o[n] = lane::fma(w, even, o[n]);
+            o[n + 1] = lane::fma(w, odd, o[n + 1]);
+          }
+        } else {
+          SOFTLAB_UNROLL for (std::size_t n = 0; n < columns; ++n) o[n] =
+              lane::fma(w, widened<S>(value, c + n * width), o[n]);
+        }
       }
       SOFTLAB_UNROLL for (std::size_t n = 0; n < columns; ++n) o[n].store_unaligned(a.acc + c +
                                                                                     n * width);
@@ -456,12 +520,14 @@ struct flash_kernel {
   }
 
   template <score_storage S>
-  static constexpr flash_storage_passes storage_passes{&row_block<S>, &pack_keys<S>,
-                                                       &widen_rows<S>};
+  static constexpr flash_storage_passes storage_passes{
+      &row_block<S>, &pack_keys<S>, &widen_rows<S>, S == score_storage::bfloat16,
+      S == score_storage::bfloat16 ? &natural_order : nullptr};
 
   static constexpr flash_passes passes{
       tile_rows,
       panel_keys,
+      pair_width,
       &tile_block,
       {storage_passes<score_storage::compute>, storage_passes<score_storage::bfloat16>,
        storage_passes<score_storage::float16>}};
