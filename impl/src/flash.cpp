@@ -172,7 +172,7 @@ void decode_rows(const simd::flash_passes& passes, const attention_problem<T>& p
 /// One thread's buffers, kept across the groups it runs.
 struct tile_scratch {
   std::vector<float> panels;  ///< the head's packed keys
-  std::vector<float> values;  ///< the head's values widened to float (16-bit storage)
+  std::vector<float> values;  ///< the head's packed values
   std::size_t head = std::size_t(-1), packed = 0, widened = 0;
   std::vector<float> queries, bias, acc, accs;
   std::vector<simd::flash_key> kinds;
@@ -191,7 +191,7 @@ void prepare_head(const simd::flash_passes& passes, const attention_problem<T>& 
     s.head = kv_head;
     s.packed = s.widened = 0;
     s.panels.resize((p.kv_len + panel - 1) / panel * panel * p.d);
-    if constexpr (!std::is_same_v<T, float>) s.values.resize(p.kv_len * p.d_v);
+    s.values.resize((p.d_v + panel - 1) / panel * panel * p.kv_len);
   }
   const T* keys = p.k + kv_head * p.k_head_stride;
   if (needed > s.packed) {
@@ -200,14 +200,12 @@ void prepare_head(const simd::flash_passes& passes, const attention_problem<T>& 
                                         p.d, s.panels.data() + from * p.d);
     s.packed = needed;
   }
-  if constexpr (!std::is_same_v<T, float>) {
-    if (needed > s.widened) {
-      const T* values = p.v + kv_head * p.v_head_stride;
-      storage_passes<T>(passes).widen_rows(values + s.widened * p.v_row_stride, p.v_row_stride,
-                                           needed - s.widened, p.d_v,
-                                           s.values.data() + s.widened * p.d_v);
-      s.widened = needed;
-    }
+  if (needed > s.widened) {
+    const T* values = p.v + kv_head * p.v_head_stride;
+    storage_passes<T>(passes).pack_values(values + s.widened * p.v_row_stride, p.v_row_stride,
+                                          needed - s.widened, p.d_v, p.kv_len * panel,
+                                          s.values.data() + s.widened * panel);
+    s.widened = needed;
   }
 }
 
@@ -245,14 +243,8 @@ void tile_group(const simd::flash_passes& passes, const attention_problem<T>& p,
     tile_least[r / m] = std::min(tile_least[r / m], rows[r].causal_kept);
   }
   const bool masked = !options.mask.empty_kind();
-  const float* values = nullptr;
-  std::size_t value_stride = p.d_v;
-  if constexpr (std::is_same_v<T, float>) {
-    values = p.v + kv_head * p.v_head_stride;
-    value_stride = p.v_row_stride;
-  } else {
-    values = s.values.data();
-  }
+  const float* values = s.values.data();
+  const std::size_t value_stride = p.kv_len * passes.panel_keys;
 
   for (std::size_t c = 0; c < chunks; ++c) {
     const std::size_t chunk_first = c * flash_chunk_keys;
@@ -299,7 +291,7 @@ void tile_group(const simd::flash_passes& passes, const attention_problem<T>& p,
         }
         const simd::flash_tile_args args{s.queries.data() + t * m * p.d,
                                          s.panels.data() + start * p.d,
-                                         values + start * value_stride,
+                                         values + start * passes.panel_keys,
                                          value_stride,
                                          count,
                                          p.d,

@@ -53,8 +53,8 @@ enum class flash_key : unsigned char { none, all, some };
 struct flash_tile_args {
   const float* queries;           ///< tile_rows rows of d floats
   const float* panels;            ///< the block's keys, packed (pack_keys)
-  const float* values;            ///< the block's first value row (float)
-  std::size_t value_stride;       ///< floats between value rows
+  const float* values;            ///< the block's first key in the values' panel 0 (pack_values)
+  std::size_t value_stride;       ///< floats between the values' column panels
   std::size_t keys, d, d_v;       ///< keys <= flash_kernel_block
   float scale;                    ///< the logits' scale
   const float* bias;              ///< tile_rows x block: additive mask, -inf masked; nullptr: none
@@ -85,8 +85,11 @@ struct flash_storage_passes {
   void (*pack_keys)(const void* keys, std::size_t key_stride, std::size_t count, std::size_t d,
                     float* panels);
   /// count rows of d_v widened to float, row after row.
-  void (*widen_rows)(const void* rows, std::size_t stride, std::size_t count, std::size_t d_v,
-                     float* out);
+  /// count value rows of d_v into column panels of panel_keys columns, key after key: column c
+  /// of key k at out[(c / panel_keys) panel_stride + k panel_keys + c % panel_keys], the last
+  /// panel padded with zero columns. The tile's P V then reads each panel as one stream.
+  void (*pack_values)(const void* rows, std::size_t stride, std::size_t count, std::size_t d_v,
+                      std::size_t panel_stride, float* out);
   /// bfloat16: row_block reads 2 width elements as one vector of 32-bit words, the even
   /// elements widened by a shift and the odd ones by a mask (no shuffle): the query comes in
   /// that order (for each group of pair_width elements below d / pair_width pair_width: the
@@ -239,49 +242,59 @@ struct flash_kernel {
     }
   }
 
-  /// acc[r][c..c + Vectors width) += sum_j p[r][j] V[j][c..]: the tile's rows x Vectors
-  /// accumulators in registers; a key no row keeps is skipped, one some rows keep is added to
-  /// those rows only (p times a masked V row would carry its NaN).
-  template <std::size_t Vectors, bool tail = false>
+  /// acc[r][c..c + panel_keys) += sum_j p[r][j] V[j][c..], c a column panel's first column:
+  /// the tile's rows x 2 accumulators in registers, the panel's values read as one stream; a
+  /// key no row keeps is skipped, one some rows keep is added to those rows only (p times a
+  /// masked V row would carry its NaN). A last panel of fewer columns (`tail`) loads and stores
+  /// only those of acc (its values are padded with zeros).
+  template <bool tail>
   SOFTLAB_ALWAYS_INLINE static void tile_values_panel(const flash_tile_args& a, const float* p,
-                                                      std::size_t c, std::size_t tail_count) {
-    std::array<std::array<batch, Vectors>, tile_rows> acc;
-    const auto load = [&](const float* x) {
+                                                      std::size_t c) {
+    std::array<std::array<batch, panel_vectors>, tile_rows> acc;
+    std::array<std::size_t, panel_vectors> count;
+    SOFTLAB_UNROLL for (std::size_t n = 0; n < panel_vectors; ++n) {
+      const std::size_t first = c + n * width;
+      count[n] = !tail ? width : first >= a.d_v ? 0 : a.d_v - first < width ? a.d_v - first : width;
+    }
+    const auto load = [&](const float* x, std::size_t n) {
       if constexpr (tail)
-        return lane::load_tail(x, tail_count, 0.0f);
+        return count[n] == width ? batch::load_unaligned(x)
+                                 : lane::load_tail(x, count[n], 0.0f);  // count 0: all 0
       else
         return batch::load_unaligned(x);
     };
     SOFTLAB_UNROLL for (std::size_t r = 0; r < tile_rows; ++r)
-        SOFTLAB_UNROLL for (std::size_t n = 0; n < Vectors; ++n) acc[r][n] =
-            load(a.acc + r * a.d_v + c + n * width);
+        SOFTLAB_UNROLL for (std::size_t n = 0; n < panel_vectors; ++n) acc[r][n] =
+            load(a.acc + r * a.d_v + c + n * width, n);
+    const float* panel = a.values + (c / panel_keys) * a.value_stride;
     for (std::size_t j = 0; j < a.keys; ++j) {
       const flash_key kind = a.kinds == nullptr ? flash_key::all : a.kinds[j];
       if (kind == flash_key::none) continue;
-      std::array<batch, Vectors> v;
-      SOFTLAB_UNROLL for (std::size_t n = 0; n < Vectors; ++n) v[n] =
-          load(a.values + j * a.value_stride + c + n * width);
+      std::array<batch, panel_vectors> v;
+      SOFTLAB_UNROLL for (std::size_t n = 0; n < panel_vectors; ++n) v[n] =
+          batch::load_unaligned(panel + j * panel_keys + n * width);
       if (kind == flash_key::all) {
         SOFTLAB_UNROLL for (std::size_t r = 0; r < tile_rows; ++r) {
           const batch w(p[r * block + j]);
-          SOFTLAB_UNROLL for (std::size_t n = 0; n < Vectors; ++n) acc[r][n] =
+          SOFTLAB_UNROLL for (std::size_t n = 0; n < panel_vectors; ++n) acc[r][n] =
               lane::fma(w, v[n], acc[r][n]);
         }
       } else {
         SOFTLAB_UNROLL for (std::size_t r = 0; r < tile_rows; ++r) {
           if (a.bias[r * block + j] == -infinity) continue;
           const batch w(p[r * block + j]);
-          SOFTLAB_UNROLL for (std::size_t n = 0; n < Vectors; ++n) acc[r][n] =
+          SOFTLAB_UNROLL for (std::size_t n = 0; n < panel_vectors; ++n) acc[r][n] =
               lane::fma(w, v[n], acc[r][n]);
         }
       }
     }
     SOFTLAB_UNROLL for (std::size_t r = 0; r < tile_rows; ++r)
-        SOFTLAB_UNROLL for (std::size_t n = 0; n < Vectors; ++n) {
-      if constexpr (tail)
-        lane::store_tail(acc[r][n], a.acc + r * a.d_v + c, tail_count);
-      else
-        acc[r][n].store_unaligned(a.acc + r * a.d_v + c + n * width);
+        SOFTLAB_UNROLL for (std::size_t n = 0; n < panel_vectors; ++n) {
+      float* to = a.acc + r * a.d_v + c + n * width;
+      if (count[n] == width)
+        acc[r][n].store_unaligned(to);
+      else if (count[n] > 0)
+        lane::store_tail(acc[r][n], to, count[n]);
     }
   }
 
@@ -295,9 +308,8 @@ struct flash_kernel {
       update_row(a.states[r], z, p + r * block, a.acc + r * a.d_v, a.d_v, a.row_kept[r] != 0);
     }
     std::size_t c = 0;
-    for (; c + 2 * width <= a.d_v; c += 2 * width) tile_values_panel<2>(a, p, c, 0);
-    for (; c + width <= a.d_v; c += width) tile_values_panel<1>(a, p, c, 0);
-    if (c < a.d_v) tile_values_panel<1, true>(a, p, c, a.d_v - c);
+    for (; c + panel_keys <= a.d_v; c += panel_keys) tile_values_panel<false>(a, p, c);
+    if (c < a.d_v) tile_values_panel<true>(a, p, c);
   }
 
   // ---- one row (decode) ----
@@ -509,19 +521,28 @@ struct flash_kernel {
   }
 
   template <score_storage S>
-  static void widen_rows(const void* rows, std::size_t stride, std::size_t count, std::size_t d_v,
-                         float* out) {
-    for (std::size_t j = 0; j < count; ++j) {
-      const void* row = row_at<S>(rows, stride, j);
-      std::size_t c = 0;
-      for (; c + width <= d_v; c += width) widened<S>(row, c).store_unaligned(out + j * d_v + c);
-      if (c < d_v) lane::store_tail(widened_tail<S>(row, c, d_v - c), out + j * d_v + c, d_v - c);
+  static void pack_values(const void* rows, std::size_t stride, std::size_t count, std::size_t d_v,
+                          std::size_t panel_stride, float* out) {
+    alignas(64) float wide[width];
+    for (std::size_t k = 0; k < count; ++k) {
+      const void* row = row_at<S>(rows, stride, k);
+      for (std::size_t c = 0; c < d_v; c += width) {
+        const std::size_t n = d_v - c < width ? d_v - c : width;
+        (n == width ? widened<S>(row, c) : widened_tail<S>(row, c, n)).store_aligned(wide);
+        float* to = out + (c / panel_keys) * panel_stride + k * panel_keys + c % panel_keys;
+        for (std::size_t l = 0; l < width; ++l) to[l] = wide[l];
+      }
+      // The last panel's columns past d_v: zeros (the tail's loads read them).
+      for (std::size_t c = (d_v + width - 1) / width * width; c % panel_keys != 0; c += width) {
+        float* to = out + (c / panel_keys) * panel_stride + k * panel_keys + c % panel_keys;
+        for (std::size_t l = 0; l < width; ++l) to[l] = 0.0f;
+      }
     }
   }
 
   template <score_storage S>
   static constexpr flash_storage_passes storage_passes{
-      &row_block<S>, &pack_keys<S>, &widen_rows<S>, S == score_storage::bfloat16,
+      &row_block<S>, &pack_keys<S>, &pack_values<S>, S == score_storage::bfloat16,
       S == score_storage::bfloat16 ? &natural_order : nullptr};
 
   static constexpr flash_passes passes{
