@@ -18,11 +18,14 @@
 //   rounded to float.
 //   Prefill (q_len >= the ISA's tile of 6 rows; AVX-512: 8): tiles of query rows share each key
 //   block: K is packed once per head and thread into transposed float panels (d x 16 keys on
-//   AVX2) and S = Q_tile K^T computed by a register-blocked kernel (6 rows x 16 keys of
-//   accumulators), then O_tile += P V with 6 rows x 16 columns of O in registers; 16-bit V is
-//   widened once per head. Groups of 8 tiles take each block in turn, so the block's K and V are
-//   read from L2, not L3, by seven of them. Decode (fewer rows): the dot over d in vector lanes
-//   (each key's lanes reduced in a fixed order), V read from storage directly.
+//   AVX2) and V into column panels (16 columns, key after key), both widened from 16 bits while
+//   packing; S = Q_tile K^T by a register-blocked kernel (6 rows x 16 keys of accumulators),
+//   then O_tile += P V with 6 rows x 16 columns of O in registers, each V panel read as one
+//   stream. Groups of 8 tiles take each block in turn, so the block's K and V come from L2, not
+//   L3, for seven of them. Decode (fewer rows): the dot over d in vector lanes (each key's lanes
+//   reduced in a fixed order), V read from storage directly (bfloat16: two vectors per load, the
+//   even elements by a shift and the odd ones by a mask, the query and acc in that order), the
+//   next block's K and V rows prefetched.
 //   Each (row, key) logit and each (row, column) output is the same sequence of operations
 //   whatever tile or thread computes it, and every row has the chunked structure (a row shorter
 //   than a chunk is one chunk); with fewer rows than threads (decode) the chunks of a row run on
@@ -33,9 +36,10 @@
 //   or NaN so far, |m| >= 2^24) is recomputed by the portable scalar code (flash_chunk below:
 //   the sequential dot, glibc's double exp): rare, and within the same bound.
 // Passes: per query row, K and V once each, interleaved block by block; no logits kept beyond
-//   a block (64 floats per row). Prefill also reads K (and 16-bit V) once per head and thread
-//   to pack it. Masked keys are never used; a block no row of a tile keeps is skipped (causal:
-//   the blocks above the tile's diagonal), and so are the chunks past a row's last key.
+//   a block (64 floats per row). Prefill also reads K and V once per head and thread to pack
+//   them (up to the last key a row of the thread keeps). Masked keys are never used; a block no row
+//   of a tile keeps is skipped (causal: the blocks above the tile's diagonal), and so are the
+//   chunks past a row's last key.
 // Stated bound (softlab/attention.hpp's contract), u = 2^-24, u_x = u + 2^-41 (a rounding to
 //   float of a product or exp in double: the rescalings past |m| >= 240, the merge, and the
 //   scalar path's glibc exp), E = fast::exp_error_u = 1.63: the vector exp's relative error in
