@@ -253,9 +253,12 @@ void tile_group(const simd::flash_passes& passes, const attention_problem<T>& p,
     std::fill(s.states.begin(), s.states.end(), fresh_state);
     std::fill(s.acc.begin(), s.acc.end(), 0.0f);
     for (std::size_t start = chunk_first; start < std::min(chunk_last, needed); start += block) {
-      const std::size_t count = std::min(block, chunk_last - start);
+      const std::size_t block_count = std::min(block, chunk_last - start);
       for (std::size_t t = 0; t < tiles; ++t) {
         if (start >= tile_most[t]) continue;  // above the tile's diagonal
+        // The keys past every row's causal limit end the tile's block: on the diagonal the
+        // tile computes up to its last kept key (rounded up to a K panel), not the whole block.
+        const std::size_t count = std::min(block_count, tile_most[t] - start);
         const std::size_t real = std::min(m, n - t * m);
         unsigned char* kept = s.row_kept.data() + t * m;
         float* bias = s.bias.data() + t * m * block;
@@ -332,7 +335,11 @@ void tile_rows(const simd::flash_passes& passes, const attention_problem<T>& p,
       threads_for_rows(thread_options, rows, std::max<std::size_t>(1, p.kv_len * (p.d + p.d_v)));
   const std::size_t group = passes.tile_rows * tiles_per_group;
   for_row_blocks(rows, threads, [&](std::size_t first, std::size_t last) {
-    tile_scratch scratch;
+    // Kept by each thread from call to call: a prefill's packed K and V (2 MiB at 2048 keys and
+    // d = 128) would otherwise be fresh pages, faulted in and zeroed by the system on every
+    // call. Nothing carries over but the memory: the head is packed anew.
+    thread_local tile_scratch scratch;
+    scratch.head = std::size_t(-1);
     for (std::size_t index = first; index < last;) {
       // A group never spans two heads: its rows share K and V.
       const std::size_t head_last = std::min(last, (index / p.q_len + 1) * p.q_len);
