@@ -18,12 +18,19 @@ template <class T>
 using accurate_passes =
     std::conditional_t<std::is_same_v<T, float>, accurate_float_passes, accurate_double_passes>;
 
+// flash attention's kernels (softlab_kernels/flash_kernel.hpp), included by the per-ISA
+// translation units and flash.cpp only: the softmax sources do not recompile with them.
+struct flash_passes;
+template <class Arch>
+struct flash_kernel;
+
 template <class T>
 struct kernel_table {
   const xsimd_passes<T>* xsimd;
   const fast_passes<T>* fast;
   const accurate_passes<T>* accurate;
   const score_passes<T>* scores;  ///< fast's fused scores (16-bit storage, softmax_options)
+  const flash_passes* flash;      ///< flash attention's kernels (float tables only; else null)
 };
 
 template <class Arch, class T>
@@ -38,7 +45,8 @@ constexpr const accurate_passes<T>* accurate_passes_of() {
 template <class Arch, class T>
 inline constexpr kernel_table<T> table_of{
     &xsimd_kernel<Arch, T>::passes, &fast_kernel<Arch, T>::passes, accurate_passes_of<Arch, T>(),
-    &score_kernel<Arch, T>::table};
+    &score_kernel<Arch, T>::table,
+    std::is_same_v<T, float> ? &flash_kernel<Arch>::passes : nullptr};
 
 // One namespace per instruction set, each defined by its kernels_<isa>.cpp.
 #define SOFTLAB_DECLARE_KERNEL_TABLES(isa_namespace) \

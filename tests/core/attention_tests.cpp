@@ -277,6 +277,12 @@ std::vector<attention_case> shapes() {
     attention_case& c = add("decode: 2 queries, kv_len 1300 (3 chunks), causal kv_len - 2");
     c.q_len = 2, c.kv_len = 1300, c.d = 32, c.d_v = 16, c.causal = 1298, c.magnitude = 2;
   }
+  {
+    // flash's decode kernel takes 16-bit rows in groups of two vectors and d_v in panels of 8
+    // vectors (64 columns on AVX2): d = 72 and d_v = 80 are whole groups and panels and tails.
+    attention_case& c = add("decode: 1 query, d 72, d_v 80, kv_len 130");
+    c.q_heads = 2, c.q_len = 1, c.kv_len = 130, c.d = 72, c.d_v = 80;
+  }
   return cases;
 }
 
@@ -397,8 +403,8 @@ bool row_is(const run_result<T>& result, std::size_t r, bool nan, bool with_logs
 }
 
 template <class T>
-void check_specials() {
-  for (const attention_kernel<T>& k : attention_kernels().kernels<T>()) {
+void check_specials_of(const attention_kernel<T>& k) {
+  {
     INFO(k.facts.name << " " << type_token_v<T>);
     {
       INFO("a fully masked row gives O = 0 and logsumexp -inf, whatever its query holds");
@@ -496,12 +502,88 @@ void check_specials() {
   }
 }
 
+template <class T>
+void check_specials() {
+  for (const attention_kernel<T>& k : attention_kernels().kernels<T>()) check_specials_of(k);
+}
+
 }  // namespace
 
 TEST_CASE("attention: the contract's special rows", "[attention]") {
   SECTION("float") { check_specials<float>(); }
   SECTION("float16") { check_specials<float16>(); }
   SECTION("bfloat16") { check_specials<bfloat16>(); }
+}
+
+namespace {
+
+/// flash's result at 1 thread, then the same bits at 2 and 3 (O and logsumexp).
+template <class T>
+void check_same_bits_at_1_2_3_threads(const attention_kernel<T>& k, const attention_case& c,
+                                      std::uint64_t problem_seed) {
+  INFO(c.name);
+  const problem<T> p = make_problem<T>(c, problem_seed);
+  const auto run_at = [&](std::size_t threads, tensor<T>& o, std::vector<float>& lse) {
+    attention_options options = p.options();
+    options.threads = threads;
+    options.logsumexp = lse;
+    k.attention(p.q.view, p.k.view, p.v.view, o.view, options);
+  };
+  tensor<T> one(c, c.q_heads, c.q_len, c.d_v);
+  std::vector<float> lse_one(c.q_heads * c.q_len);
+  run_at(1, one, lse_one);
+  for (const std::size_t threads : {std::size_t{2}, std::size_t{3}}) {
+    INFO(threads << " threads");
+    tensor<T> more(c, c.q_heads, c.q_len, c.d_v);
+    std::vector<float> lse_more(c.q_heads * c.q_len);
+    run_at(threads, more, lse_more);
+    CHECK(testing::same_bits<T>(one.data, more.data));
+    CHECK(testing::same_bits<float>(lse_one, lse_more));
+  }
+}
+
+/// Shapes around flash's tiles, blocks and chunks: 53 query rows are nine tiles of 6 (the last
+/// of 5) in two groups, and 2 or 3 threads cut the rows at other places than 1 does; kv_len
+/// 1100 is 3 chunks, the last block of each partial; d = 20 and d_v = 13 leave vector tails.
+/// Decode: 2 rows of 1300 keys, whose chunks 3 threads split across threads.
+template <class T>
+void check_flash_thread_bits(const attention_kernel<T>& k) {
+  attention_case prefill;
+  prefill.name = "prefill: 2 heads of 53 rows, kv_len 1100, causal kv_len - q_len";
+  prefill.q_heads = 2, prefill.kv_heads = 1, prefill.q_len = 53, prefill.kv_len = 1100;
+  prefill.d = 20, prefill.d_v = 13, prefill.causal = 1100 - 53;
+  check_same_bits_at_1_2_3_threads(k, prefill, 41);
+  attention_case masked = prefill;
+  masked.name = "prefill: a keep mask, one key in three left out";
+  masked.causal.reset();
+  masked.mask = mask_kind::keep_shared;
+  check_same_bits_at_1_2_3_threads(k, masked, 42);
+  attention_case decode;
+  decode.name = "decode: 2 rows, kv_len 1300 (3 chunks)";
+  decode.q_heads = 1, decode.kv_heads = 1, decode.q_len = 2, decode.kv_len = 1300;
+  decode.d = 20, decode.d_v = 13, decode.causal = 1300 - 2, decode.magnitude = 2;
+  check_same_bits_at_1_2_3_threads(k, decode, 43);
+}
+
+}  // namespace
+
+// Run by CTest once per instruction set (core:attention_flash@<isa>, SOFTLAB_TEST_ISA; skipped
+// where the CPU lacks it): flash's kernels differ by ISA, the other implementations do not.
+TEST_CASE(
+    "attention: flash on each instruction set: the specials, the same bits at 1, 2, 3 threads",
+    "[flash_isa]") {
+  const isa before = active_isa();
+  for (const isa which : available_isas()) {
+    if (testing::isa_under_test() && *testing::isa_under_test() != which) continue;
+    INFO("flash@" << isa_name(which));
+    force_isa(which);
+    for_each_type(attention_element_types{}, [&]<class T>() {
+      const attention_kernel<T>& k = *attention_kernels().find<T>("flash");
+      check_specials_of(k);
+      check_flash_thread_bits(k);
+    });
+  }
+  force_isa(before);
 }
 
 TEST_CASE("attention: the contract's limits when the keys span several blocks and chunks",

@@ -2,6 +2,8 @@
 // cmake/SoftlabIsa.cmake's avx512 flags; called only when softlab::cpu_supports(isa::avx512).
 #include "../kernel_tables.hpp"
 
+#include <softlab_kernels/flash_kernel.hpp>
+
 namespace softlab::simd::avx512 {
 const kernel_table<float>& float_table() { return table_of<arch::avx512, float>; }
 const kernel_table<double>& double_table() { return table_of<arch::avx512, double>; }

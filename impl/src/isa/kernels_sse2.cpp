@@ -2,6 +2,8 @@
 // tests/isa/check_isa_object.cmake disassembles this object and fails on VEX or EVEX code.
 #include "../kernel_tables.hpp"
 
+#include <softlab_kernels/flash_kernel.hpp>
+
 namespace softlab::simd::sse2 {
 const kernel_table<float>& float_table() { return table_of<arch::sse2, float>; }
 const kernel_table<double>& double_table() { return table_of<arch::sse2, double>; }
