@@ -111,11 +111,10 @@ std::string attention_storage_type(const std::string& given, const std::vector<n
       throw input_error(sources[i].label() +
                         ": dtype |b1 (bool): Q, K and V are <f4, <f2, <f8 or "
                         "<u2 (bfloat16 bits)");
-    if (t == npy::dtype::uint16 && !given.empty() && given != "bf16")
-      throw input_error(sources[i].label() +
-                        ": dtype <u2 holds bfloat16 bits, read only with "
-                        "--type bf16 (not --type " +
-                        given + ")");
+    if (t == npy::dtype::uint16 && given != "bf16")
+      throw input_error(
+          sources[i].label() + ": dtype <u2 holds bfloat16 bits, read only with --type bf16 (" +
+          (given.empty() ? std::string("no --type given") : "not --type " + given) + ")");
   }
   std::string type = given;
   if (type.empty()) {

@@ -8,8 +8,8 @@
 // dimensions whose product is Q's heads, or 1); additive (<f4, <f8, <f2, exactly widened to
 // float) or a keep mask (|b1: False leaves the key out).
 //
-// Storage type: --type (float, f16, bf16), or from the files' dtype: <f4 float, <f2 f16, <u2
-// bf16 (uint16 holds bfloat16's bits; only with bf16), <f8 float. Every value is rounded once
+// Storage type: --type (float, f16, bf16), or from the files' dtype: <f4 float, <f2 f16, <f8
+// float; <u2 (uint16 holding bfloat16's bits) only with --type bf16. Every value is rounded once
 // to the storage type; a note for each file whose values it rounds (<f8, or a narrower
 // --type). Every error is an input_error naming the option, the file and what is wrong.
 #pragma once

@@ -119,6 +119,15 @@ TEST_CASE("attention: negative query and keys are values, not flags") {
 
 namespace {
 
+/// The attention registry the tool builds: the builtin implementations, and the peers when built.
+attention_registry tool_attention_registry() {
+  attention_registry reg = builtin_attention_registry();
+#ifdef SOFTLAB_WITH_PEERS
+  peers::register_attention_peers(reg);
+#endif
+  return reg;
+}
+
 /// A python3 with numpy, or empty: the .npy tests use numpy to write the inputs and to check O.
 std::string python_with_numpy() {
   for (const char* python : {"/usr/bin/python3", "/usr/local/bin/python3"})
@@ -186,9 +195,10 @@ TEST_CASE("attention: .npy files from numpy, --check and --out against numpy's O
                                        d + "/k.npy",    "--v",      d + "/v.npy", "--mask",
                                        d + "/keep.npy", "--causal", "3"};
 
-  // --check: every implementation within its bound (exit 0), the rounding of Q noted.
+  // --check: every implementation and peer, those with a bound within it (exit 0), the
+  // rounding of Q noted; 4 of the 6 rows of each head checked.
   std::vector<std::string> check = files;
-  check.push_back("--check");
+  check.insert(check.end(), {"--check", "--rows", "4"});
   const run_result checked = run_softlab(check);
   INFO("stdout: " << checked.out);
   INFO("stderr: " << checked.err);
@@ -198,12 +208,13 @@ TEST_CASE("attention: .npy files from numpy, --check and --out against numpy's O
   const std::vector<std::string> table = lines(checked.out);
   REQUIRE(table.size() > 3);
   CHECK(table[0].find("implementation") == 0);
-  const attention_registry reg = builtin_attention_registry();
+  const attention_registry reg = tool_attention_registry();
   for (const attention_kernel<float>& k : reg.kernels<float>())
     CHECK(checked.out.find("\n" + std::string(k.facts.name) + " ") != std::string::npos);
   CHECK(checked.out.find("within bound") != std::string::npos);
   CHECK(checked.out.find("BEYOND") == std::string::npos);
-  CHECK(checked.out.find("checked all 6 query rows of 8 heads") != std::string::npos);
+  CHECK(checked.out.find("checked 4 of 6 query rows per head (8 heads), evenly spaced") !=
+        std::string::npos);
 
   // --out: O as float32 [2, 4, 6, 8], against numpy's float64 computation.
   std::vector<std::string> out = files;

@@ -273,6 +273,12 @@ TEST_CASE("attention files: the storage type from the dtypes, each value rounded
              }),
              Catch::Contains("--q q.npy: dtype <u2 holds bfloat16 bits"));
   CHECK_THAT(error_of([&] {
+               attention_storage_type("", arrays(dtype::uint16, dtype::uint16, dtype::uint16),
+                                      sources, notes);
+             }),
+             Catch::Contains("--q q.npy: dtype <u2 holds bfloat16 bits, read only with --type "
+                             "bf16 (no --type given)"));
+  CHECK_THAT(error_of([&] {
                attention_storage_type("double",
                                       arrays(dtype::float32, dtype::float32, dtype::float32),
                                       sources, notes);
