@@ -4,7 +4,8 @@
 // and options on the root app and returns how to run it. main() parses, runs the one chosen,
 // and prints ctx.out only when the run returns normally, so a failure leaves stdout empty.
 // Errors: throw cli::input_error (bad input or usage) or let std::invalid_argument from a
-// kernel through; both print "softlab: <message>" on stderr and exit with status 2.
+// kernel through; both print "softlab: <message>" on stderr and exit with status 2. A run that
+// prints its result but judges it a failure sets ctx.status (1).
 #pragma once
 
 #include <softlab/registry.hpp>
@@ -16,13 +17,24 @@
 #include <string>
 #include <vector>
 
+namespace softlab {
+class attention_registry;  // softlab/attention_registry.hpp
+}  // namespace softlab
+
 namespace softlab::cli {
 
 struct context {
   const softlab::registry& registry;
+  const softlab::attention_registry& attention_registry;  ///< builtin, and the peers when built
   std::istream& in;  ///< standard input, read only by subcommands that take data from it
   std::string& out;  ///< everything for standard output, written after a successful run
   std::string command_line = {};  ///< the tool's arguments as given, joined by spaces
+  /// Lines for standard error ("softlab: note: ..."), written with ctx.out after a run that
+  /// returns normally: what the run did to the input (values rounded to the storage type).
+  std::vector<std::string> notes = {};
+  /// The exit status after a run that returns normally: 1 when its output says it failed
+  /// (`attention --check`: an implementation beyond its stated bound).
+  int status = 0;
 };
 
 struct command {
@@ -44,6 +56,6 @@ command add_blanchard_command(CLI::App& root);
 /// them; no_peers.cpp, which adds nothing, in a build without them and in the tests' copy of
 /// the tool without peers (softlab-without-peers: the same commands, without the second that
 /// loading libtorch's libraries takes at every start).
-void add_peers(softlab::registry& registry);
+void add_peers(softlab::registry& registry, softlab::attention_registry& attention_registry);
 
 }  // namespace softlab::cli

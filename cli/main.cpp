@@ -5,6 +5,9 @@
 //                   [--scale S] [--mask FILE | --keep FILE] [--causal OFFSET]
 //                   [--threads N]                                              < scores
 //   softlab attention --query Q --keys K1,K2,... [--impl NAME] [--type TYPE] [--format dec|hex]
+//   softlab attention --q Q.npy --k K.npy --v V.npy [--impl NAME[@ISA]] [--type float|f16|bf16]
+//                     [--scale S] [--causal OFFSET] [--mask M.npy] [--threads N]
+//                     [--format dec|hex | --out O.npy | --check [--rows N|all]]
 //   softlab accuracy [--out DIR] [--full] [--seed S] [--family NAME ...] [--impl NAME ...]
 //                    [--type T ...] [--n N ...] [--reference-threads N]
 //   softlab check [FILE] [--type T] [--format dec|hex] [--reference-threads N] [--rows R]
@@ -16,10 +19,12 @@
 //
 // Exit status: 0 on success; 2 for bad input, bad usage or a bad SOFTLAB_ISA (one line on
 // stderr, nothing on stdout); 1 if standard output cannot be written or something unexpected
-// fails (an output file of `softlab accuracy` that cannot be written, for one).
+// fails (an output file of `softlab accuracy` that cannot be written, for one), or when
+// `attention --check` finds an implementation beyond its stated bound (its table printed).
 #include "command.hpp"
 #include "scores.hpp"
 
+#include <softlab/attention_registry.hpp>
 #include <softlab/softlab.hpp>
 
 #include <CLI/CLI.hpp>
@@ -30,6 +35,7 @@
 #include <iostream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #ifndef SOFTLAB_VERSION
@@ -112,16 +118,21 @@ int main(int argc, char** argv) {
   }
 
   std::string out;
+  std::vector<std::string> notes;
+  int status = 0;
   try {
     softlab::registry registry = softlab::builtin_registry();
-    cli::add_peers(registry);
-    cli::context ctx{registry, std::cin, out};
+    softlab::attention_registry attention_registry = softlab::builtin_attention_registry();
+    cli::add_peers(registry, attention_registry);
+    cli::context ctx{registry, attention_registry, std::cin, out};
     for (int i = 0; i < argc; ++i) {
       if (i > 0) ctx.command_line += ' ';
       ctx.command_line += argv[i];
     }
     for (const cli::command& c : commands)
       if (c.app->parsed()) c.run(ctx);
+    notes = std::move(ctx.notes);
+    status = ctx.status;
   } catch (const std::invalid_argument& e) {  // from a kernel: bad arguments
     return fail(e.what());
   } catch (const std::runtime_error& e) {  // cli::input_error; a bad SOFTLAB_ISA
@@ -130,7 +141,8 @@ int main(int argc, char** argv) {
     return fail(e.what(), 1);
   }
 
+  for (const std::string& note : notes) std::fprintf(stderr, "softlab: note: %s\n", note.c_str());
   if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0)
     return fail("cannot write to standard output", 1);
-  return 0;
+  return status;
 }

@@ -3,6 +3,6 @@
 
 namespace softlab::cli {
 
-void add_peers(softlab::registry&) {}
+void add_peers(softlab::registry&, softlab::attention_registry&) {}
 
 }  // namespace softlab::cli
