@@ -6,7 +6,7 @@
 //                   [--threads N]                                              < scores
 //   softlab attention --query Q --keys K1,K2,... [--impl NAME] [--type TYPE] [--format dec|hex]
 //   softlab accuracy [--out DIR] [--full] [--seed S] [--family NAME ...] [--impl NAME ...]
-//                    [--type T ...] [--n N ...] [--reference-threads N]
+//                    [--type T ...] [--n N ...] [--reference-threads N] [--attention]
 //   softlab check [FILE] [--type T] [--format dec|hex] [--reference-threads N] [--rows R]
 //                 [--scale S] [--mask FILE | --keep FILE] [--causal OFFSET]   < scores
 //
