@@ -178,22 +178,31 @@ def ratio_of(a, b):
     return a / b
 
 
+def widest_label(study, implementation, isa=None):
+    """The label of an implementation with the given ISA when it ran on it, else its last (the
+    widest ISA: the study runs them narrowest first)."""
+    labels = unique(label(c) for c in study.cells if c["implementation"] == implementation)
+    same = [v for v in labels if isa and v.endswith("@" + isa)]
+    return (same or labels)[-1]
+
+
 def fused_pairs(study):
-    """(fused, materialized) label pairs: every softlab entry that is not materialized:S
-    against every materialized entry, the one of the softmax S it runs first (each with the
-    fused entry's ISA when it has it, else its widest)."""
-    materialized_names = unique(c["implementation"] for c in study.cells
-                                if c["implementation"].startswith(MATERIALIZED_PREFIX))
+    """(implementation, materialized) label pairs: every softlab entry with a bound that is not
+    materialized:S against every materialized entry, materialized:S of the softmax S it names
+    first; each implementation once, on its widest ISA (the materialized entry on the same ISA
+    when it has it)."""
+    names = unique(c["implementation"] for c in study.cells)
+    materialized_names = [n for n in names if n.startswith(MATERIALIZED_PREFIX)]
     pairs = []
-    for v in study.labels:
-        first = next(c for c in study.cells if label(c) == v)
-        if first["implementation"].startswith(MATERIALIZED_PREFIX) or not first["bounded"]:
+    for name in names:
+        first = next(c for c in study.cells if c["implementation"] == name)
+        if name.startswith(MATERIALIZED_PREFIX) or not first["bounded"]:
             continue
+        v = widest_label(study, name)
+        isa = next(c["isa"] for c in study.cells if label(c) == v)
         own = MATERIALIZED_PREFIX + first.get("softmax", "")
-        for name in sorted(materialized_names, key=lambda n: n != own):
-            candidates = unique(label(c) for c in study.cells if c["implementation"] == name)
-            same_isa = [m for m in candidates if m.endswith("@" + first["isa"])]
-            pairs.append((v, (same_isa or candidates)[-1]))
+        for other in sorted(materialized_names, key=lambda n: n != own):
+            pairs.append((v, widest_label(study, other, isa)))
     return pairs
 
 
@@ -220,11 +229,14 @@ def fmt_times(v):
 def fmt_range(values):
     if not values:
         return "—"
-    return f"{fmt_times(min(values))} – {fmt_times(max(values))}"
+    low, high = min(values), max(values)
+    return fmt_times(low) if fmt_sig(low) == fmt_sig(high) else \
+        f"{fmt_times(low)} – {fmt_times(high)}"
 
 
 def comparison_section(study):
-    """The table and the sentences of "fused against materialized", from the data."""
+    """The table and the sentences comparing each implementation with the materialized ones,
+    from the data."""
     pairs = fused_pairs(study)
     rows, sentences = [], []
     for fused in unique(f for f, _ in pairs):
@@ -245,16 +257,16 @@ def comparison_section(study):
         own = against[0]
         parts = [f"{fmt_times(m)} (median error) and {fmt_times(x)} (max error) in {t}"
                  for t, entries in per_type.items() for name, m, x in entries if name == own]
-        text = (f"{fused}'s componentwise error against {own} (the materialized form of the "
-                f"softmax it fuses), the median over the families of the per-family ratio: "
-                f"{'; '.join(parts)}. {verdict_of(study, fused, own)}")
+        text = (f"{fused}'s componentwise error over {own}'s (the materialized entry of the "
+                f"softmax it names), the median over the families of the per-family ratio: "
+                f"{'; '.join(parts)}: {verdict_of(study, fused, own)}.")
         if len(against) > 1:
             spans = []
             for t, entries in per_type.items():
                 m = [e[1] for e in entries if e[1] is not None]
                 x = [e[2] for e in entries if e[2] is not None]
                 spans.append(f"{fmt_range(m)} (median) and {fmt_range(x)} (max) in {t}")
-            text += (f" Against all {len(against)} materialized entries the same ratios span "
+            text += (f" Over all {len(against)} materialized entries the same ratios are "
                      f"{'; '.join(spans)}.")
         sentences.append(text)
     if not rows:
@@ -265,20 +277,24 @@ def comparison_section(study):
 
 
 def verdict_of(study, fused, materialized):
-    """One clause: as accurate (every per-type median ratio within [0.5, 2]), more or less."""
-    ratios = []
+    """Per type: as accurate (both median ratios within [0.5, 2]), more or less accurate."""
+    by_verdict = {}
     for t in study.types:
         medians, maxima = comparison(study, fused, materialized, t)
-        ratios += [r for r in (median(medians), median(maxima)) if r is not None]
-    if not ratios:
-        return ""
-    if all(0.5 <= r <= 2 for r in ratios):
-        return f"In these terms {fused} is as accurate as {materialized} (within a factor 2)."
-    if all(r < 1 for r in ratios):
-        return f"{fused} is the more accurate (every ratio below 1)."
-    if all(r > 1 for r in ratios):
-        return f"{fused} loses accuracy against {materialized} (every ratio above 1)."
-    return "The ratios go both ways: neither is uniformly more accurate."
+        ratios = [r for r in (median(medians), median(maxima)) if r is not None]
+        if not ratios:
+            continue
+        if all(0.5 <= r <= 2 for r in ratios):
+            verdict = f"as accurate as {materialized} (within a factor 2)"
+        elif all(r <= 2 for r in ratios):
+            verdict = f"more accurate than {materialized}"
+        elif all(r >= 0.5 for r in ratios):
+            verdict = f"less accurate than {materialized}"
+        else:
+            verdict = f"neither uniformly more nor less accurate than {materialized}"
+        by_verdict.setdefault(verdict, []).append(t)
+    return "; ".join(f"{fused} is {verdict} in {', '.join(types)}"
+                     for verdict, types in by_verdict.items())
 
 
 def masked_answer(study):
@@ -290,6 +306,10 @@ def masked_answer(study):
             by_text.setdefault(text, []).append(v)
     if not by_text:
         return ""
+    if len(by_text) == 1:
+        text, names = next(iter(by_text.items()))
+        return (f"On fully masked rows (exact O = 0, the contract's answer) every implementation "
+                f"measured ({len(names)}) returned {text} rows, over every type.")
     parts = [f"{', '.join(names)}: {text} rows" for text, names in by_text.items()]
     return ("On fully masked rows (exact O = 0, the contract's answer), over every type: "
             + "; ".join(parts) + ".")
@@ -398,9 +418,10 @@ def section(report, cells, document, missing):
         report.add(f"#### {t}\n")
         report.add(other_metrics_table(study, t))
     if table:
-        report.add("### Fused against materialized\n")
-        report.add("The ratio of a fused implementation's componentwise error to that of each "
-                   "materialized entry, materialized:S of the softmax S it fuses first (per "
+        report.add("### Against the materialized implementations\n")
+        report.add("The ratio of the componentwise error of each implementation that does not "
+                   "materialize the logits (or does so in another precision) to that of each "
+                   "materialized entry, materialized:S of the softmax S it names first (per "
                    "family, then the median and the range over the families).")
         report.add(table)
     if masked:
