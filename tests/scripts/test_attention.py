@@ -2,8 +2,6 @@
 types, a fused and a materialized implementation and a peer), tables, sentences and figures
 from the data."""
 
-import shutil
-
 from conftest import FIXTURES
 from softlab_report import accuracy_page, attention
 
@@ -52,18 +50,24 @@ def test_bound_and_masked_rows():
         attention.bound_answer(attention.AttentionStudy(cells, document))
 
 
-def test_the_section_in_the_page(accuracy_dir, tmp_path):
-    data = tmp_path / "data"
-    shutil.copytree(accuracy_dir, data)
-    for name in ("attention.csv", "attention.json"):
-        shutil.copy(FIXTURES / "attention" / name, data)
-    accuracy_page.build_report(str(data), str(tmp_path))
+def test_the_section_alone(tmp_path):
+    cells, document = load()
+    report = accuracy_page.Report(str(tmp_path))
+    attention.section(report, cells, document, "missing")
+    report.save()
     page = (tmp_path / "accuracy.md").read_text(encoding="utf-8")
     for heading in ("## Attention", "### Componentwise error by family", "#### bf16",
                     "### Against the materialized implementations", "### Fully masked rows"):
-        assert "\n" + heading + "\n" in page, heading
+        assert "\n" + heading + "\n" in "\n" + page, heading
     assert "| materialized:online@avx2 | 3 (1) | 4 (1) |" in page
     assert "| torch_sdpa | 3 | 0.3 | 64 | unsupported |" in page
     for image in ("attention_componentwise.png", "attention_ratio_to_bound.png"):
         assert f"(img/{image})" in page
         assert (tmp_path / "img" / image).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_section_without_the_files(tmp_path):
+    report = accuracy_page.Report(str(tmp_path))
+    attention.section(report, None, None, "not run (file DATA/attention.csv missing)")
+    assert "not run (file DATA/attention.csv missing). Run `softlab accuracy --attention`" in \
+        "".join(report.parts)
