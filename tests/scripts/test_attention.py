@@ -52,6 +52,7 @@ def test_bound_and_masked_rows():
 
 def test_the_section_alone(tmp_path):
     cells, document = load()
+    document["errors"] = ["torch_sdpa f16 native keep_mask: unsupported type"]
     report = accuracy_page.Report(str(tmp_path))
     attention.section(report, cells, document, "missing")
     report.save()
@@ -61,6 +62,7 @@ def test_the_section_alone(tmp_path):
         assert "\n" + heading + "\n" in "\n" + page, heading
     assert "| materialized:online@avx2 | 3 (1) | 4 (1) |" in page
     assert "| torch_sdpa | 3 | 0.3 | 64 | unsupported |" in page
+    assert "- torch_sdpa f16 native keep_mask: unsupported type" in page
     for image in ("attention_componentwise.png", "attention_ratio_to_bound.png"):
         assert f"(img/{image})" in page
         assert (tmp_path / "img" / image).read_bytes()[:4] == b"\x89PNG"

@@ -388,6 +388,14 @@ def section(report, cells, document, missing):
     table, sentence = comparison_section(study)
     masked = masked_rows_table(study)
     report.add(" ".join(s for s in (bound_answer(study), sentence, masked_answer(study)) if s))
+    notes = (document or {}).get("notes") or []
+    errors = (document or {}).get("errors") or []
+    if notes:
+        report.add("**Notes** (elements over a stated bound):\n\n"
+                   + "\n".join(f"- {n}" for n in notes))
+    if errors:
+        report.add("**Errors** (cells left out of the tables):\n\n"
+                   + "\n".join(f"- {e}" for e in errors))
     report.add("### Families\n")
     families = (document or {}).get("families") or []
     shape = {f.get("name"): f.get("shape", "") for f in families}
