@@ -402,7 +402,9 @@ def section(report, cells, document, missing):
     report.add("\n".join(f"- `{f}` ({shape.get(f) or '?'}): {study.description.get(f, '')}"
                          for f in study.families))
     report.add("### Componentwise error by family\n")
-    report.add("Max componentwise error in u of the type, the median in parentheses.")
+    report.add(f"Max componentwise error in u of the type, the median in parentheses (the "
+               f"plot: errors below {COMPONENTWISE_FLOOR:g} u drawn at {COMPONENTWISE_FLOOR:g}, "
+               f"NaN outputs as x at the top).")
     for t in study.types:
         report.add(f"#### {t}\n")
         report.add(componentwise_table(study, t))
