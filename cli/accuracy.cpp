@@ -1,10 +1,17 @@
 // cli/accuracy.cpp: `softlab accuracy`, the accuracy study over the registry (peers included),
-// written to DIR/accuracy.csv and DIR/accuracy.json; progress on standard error.
+// written to DIR/accuracy.csv and DIR/accuracy.json; with --attention, the attention study over
+// the attention registry (its peers included), written to DIR/attention.csv and
+// DIR/attention.json. Progress on standard error.
 #include "command.hpp"
 #include "scores.hpp"
 
+#include <softlab/attention_registry.hpp>
+#include <softlab_accuracy/attention_study.hpp>
 #include <softlab_accuracy/output.hpp>
 #include <softlab_accuracy/study.hpp>
+#ifdef SOFTLAB_WITH_PEERS
+#include <softlab_peers/peers.hpp>
+#endif
 
 #include <cstdint>
 #include <cstdio>
@@ -28,9 +35,50 @@ struct accuracy_options {
   std::vector<std::string> types;
   std::vector<std::size_t> sizes;
   unsigned reference_threads = 0;
+  bool attention = false;
 };
 
+/// --attention: the attention study, its files, and the summary line.
+void run_attention_accuracy(context& ctx, const accuracy_options& options) {
+  if (!options.sizes.empty())
+    throw input_error("--n is the softmax study's; the attention families have their own shapes");
+  attention_registry reg = builtin_attention_registry();
+#ifdef SOFTLAB_WITH_PEERS
+  peers::register_attention_peers(reg);
+#endif
+  accuracy::attention_study_options study;
+  study.seed = options.seed;
+  study.full = options.full;
+  study.families = options.families;
+  study.implementations = options.implementations;
+  study.types = options.types;
+  study.threads = options.reference_threads;
+  try {
+    accuracy::validate(study, reg);
+  } catch (const std::invalid_argument& e) {
+    throw input_error(e.what());
+  }
+  const std::filesystem::path directory(options.out);
+  accuracy::ensure_directory(directory);
+
+  const accuracy::attention_study_result result =
+      accuracy::run_attention_study(reg, study, std::cerr);
+  const accuracy::run_meta meta =
+      accuracy::collect_attention_meta(reg, study, result, ctx.command_line);
+  const std::filesystem::path csv = directory / "attention.csv";
+  const std::filesystem::path json = directory / "attention.json";
+  accuracy::write_file_atomically(csv, accuracy::attention_csv(result));
+  accuracy::write_file_atomically(json, accuracy::attention_json(result, meta));
+  std::size_t cells = 0;
+  for (const auto& cell : result.cells) cells += cell.metrics.error.empty() ? 1 : 0;
+  char summary[128];
+  std::snprintf(summary, sizeof summary, "%zu cells in %.1f s (%.1f s of it the MPFR reference)\n",
+                cells, result.elapsed_seconds, result.reference_seconds);
+  ctx.out += csv.string() + "\n" + json.string() + "\n" + summary;
+}
+
 void run_accuracy(context& ctx, const accuracy_options& options) {
+  if (options.attention) return run_attention_accuracy(ctx, options);
   accuracy::study_options study;
   study.seed = options.seed;
   study.full = options.full;
@@ -90,6 +138,12 @@ command add_accuracy_command(CLI::App& root) {
   app->add_option("--reference-threads", options->reference_threads,
                   "Threads of the study's worker pool, which computes the MPFR references and "
                   "runs the kernels on them, several vectors at once (default: one per core)");
+  app->add_flag("--attention", options->attention,
+                "The attention study instead: every attention implementation (peers included) "
+                "and storage type on attention problems (gaussian, outlier features, sink, long "
+                "causal context, decode, masks), query rows against the exact MPFR row; writes "
+                "DIR/attention.csv and DIR/attention.json. --family, --impl and --type then "
+                "name attention families, implementations and types; --full measures more rows");
   return {app, [options](context& ctx) { run_accuracy(ctx, *options); }, {}};
 }
 

@@ -9,7 +9,7 @@
 //                     [--scale S] [--causal OFFSET] [--mask M.npy] [--threads N]
 //                     [--format dec|hex | --out O.npy | --check [--rows N|all]]
 //   softlab accuracy [--out DIR] [--full] [--seed S] [--family NAME ...] [--impl NAME ...]
-//                    [--type T ...] [--n N ...] [--reference-threads N]
+//                    [--type T ...] [--n N ...] [--reference-threads N] [--attention]
 //   softlab check [FILE] [--type T] [--format dec|hex] [--reference-threads N] [--rows R]
 //                 [--scale S] [--mask FILE | --keep FILE] [--causal OFFSET]   < scores
 //

@@ -116,6 +116,12 @@ TEST_CASE("accuracy: unknown names are bad usage, an unwritable --out is exit 1,
   CHECK(r.err.find((blocker / "data").string()) != std::string::npos);
 }
 
+TEST_CASE("accuracy --attention: attention's names are checked, --n is the softmax study's") {
+  require_rejected(run_softlab({"accuracy", "--attention", "--family", "uniform_1"}),
+                   {"\"uniform_1\"", "decode_32k"});
+  require_rejected(run_softlab({"accuracy", "--attention", "--n", "3"}), {"--n"});
+}
+
 TEST_CASE("blanchard: the tool writes the per-vector and summary files, bad input is named") {
   const temporary_directory dir("tool-blanchard");
   const auto out = dir.path() / "data";

@@ -102,4 +102,20 @@ std::string study_json(const study_result& result, const run_meta& meta);
 /// s as a JSON string literal, quotes included.
 std::string json_string(std::string_view s);
 
+/// The fields as one CSV line (each quoted where it must be), newline included.
+std::string csv_line(const std::vector<std::string>& fields);
+
+/// A CSV field's text as a JSON value: a number when it reads as one and is not text.
+std::string json_value_of(const std::string& text, bool text_column);
+
+/// Items as a JSON array of strings.
+std::string json_array(const std::vector<std::string>& items);
+
+/// What every study's "meta" starts with: date, host, CPU, threads, softlab version, compiler,
+/// build type and flags, library versions.
+run_meta common_meta(unsigned threads);
+
+/// Seconds as the files write them (%.3f).
+std::string seconds_text(double s);
+
 }  // namespace softlab::accuracy

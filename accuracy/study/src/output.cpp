@@ -73,15 +73,7 @@ bool is_text_column(std::string_view column) {
 }
 
 std::string json_value(std::string_view column, const std::string& text) {
-  if (!is_text_column(column) && is_json_number(text)) return text;
-  return json_string(text);
-}
-
-std::string json_array(const std::vector<std::string>& items) {
-  std::string result = "[";
-  for (std::size_t i = 0; i < items.size(); ++i)
-    result += concat(i > 0 ? ", " : "", json_string(items[i]));
-  return result + "]";
+  return json_value_of(text, is_text_column(column));
 }
 
 std::string utc_now() {
@@ -114,13 +106,32 @@ std::string cpu_model() {
   return "unknown";
 }
 
+}  // namespace
+
 std::string seconds_text(double s) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%.3f", s);
   return buffer;
 }
 
-}  // namespace
+std::string json_value_of(const std::string& text, bool text_column) {
+  if (!text_column && is_json_number(text)) return text;
+  return json_string(text);
+}
+
+std::string json_array(const std::vector<std::string>& items) {
+  std::string result = "[";
+  for (std::size_t i = 0; i < items.size(); ++i)
+    result += concat(i > 0 ? ", " : "", json_string(items[i]));
+  return result + "]";
+}
+
+std::string csv_line(const std::vector<std::string>& fields) {
+  std::string text;
+  for (std::size_t c = 0; c < fields.size(); ++c)
+    text += concat(c > 0 ? "," : "", csv_field(fields[c]));
+  return text + '\n';
+}
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view text) {
   std::filesystem::path temporary = path;
@@ -231,10 +242,7 @@ std::string study_csv(const study_result& result) {
   text += '\n';
   for (const cell_row& row : result.cells) {
     if (!row.metrics.error.empty()) continue;  // listed in the JSON's "errors"
-    const std::vector<std::string> fields = row_fields(row);
-    for (std::size_t c = 0; c < fields.size(); ++c)
-      text += concat(c > 0 ? "," : "", csv_field(fields[c]));
-    text += '\n';
+    text += csv_line(row_fields(row));
   }
   return text;
 }
@@ -248,8 +256,7 @@ std::string elements_csv(const study_result& result) {
   return text;
 }
 
-run_meta collect_meta(const registry& reg, const study_options& options, const study_result& result,
-                      std::string_view command_line) {
+run_meta common_meta(unsigned threads) {
   run_meta meta;
   auto add = [&](std::string key, std::string value) {
     meta.entries.emplace_back(std::move(key), std::move(value));
@@ -257,7 +264,7 @@ run_meta collect_meta(const registry& reg, const study_options& options, const s
   add("date", utc_now());
   add("hostname", host_name());
   add("cpu", cpu_model());
-  add("threads", std::to_string(result.threads));
+  add("threads", std::to_string(threads));
   add("softlab_version", SOFTLAB_PROJECT_VERSION);
   add("compiler", concat(SOFTLAB_COMPILER, " (__VERSION__ ", __VERSION__, ")"));
   add("build_type", SOFTLAB_BUILD_TYPE);
@@ -268,6 +275,15 @@ run_meta collect_meta(const registry& reg, const study_options& options, const s
   add("mpfr", mpfr_get_version());
   add("gmp", gmp_version);
   add("xsimd", SOFTLAB_XSIMD_VERSION);
+  return meta;
+}
+
+run_meta collect_meta(const registry& reg, const study_options& options, const study_result& result,
+                      std::string_view command_line) {
+  run_meta meta = common_meta(result.threads);
+  auto add = [&](std::string key, std::string value) {
+    meta.entries.emplace_back(std::move(key), std::move(value));
+  };
   std::set<std::string> origins;
   std::string peers;
   for_each_type(element_types{}, [&]<class T>() {

@@ -3,8 +3,9 @@ OUT/img, every file written atomically (NAME.tmp, then rename).
 
     scripts/accuracy_report [--data DIR] [--out DIR]
 
-reads DIR/accuracy.csv (required), accuracy.json, accuracy_elements.csv, blanchard.csv and
-blanchard_summary.csv (all written by the `softlab` tool; every one but accuracy.csv optional).
+reads DIR/accuracy.csv (required), accuracy.json, accuracy_elements.csv, blanchard.csv,
+blanchard_summary.csv, attention.csv and attention.json (all written by the `softlab` tool; every
+one but accuracy.csv optional).
 
 Nothing here knows the list of implementations, families or types: rows, columns and figures
 come from the data, and so do each family's kind, each type's precision and which types are
@@ -16,6 +17,7 @@ import argparse
 import os
 import sys
 
+from softlab_report import attention
 from softlab_report.accuracy_data import (BLANCHARD_COLUMNS, ELEMENT_COLUMNS, SUMMARY_COLUMNS,
                                           InputError, Study, Vocabulary, largest, load_optional,
                                           median, read_accuracy_cells, read_csv, read_json,
@@ -262,7 +264,8 @@ def section_specials(report, document, paths, problems, vocabulary):
 def section_reproduce(report, document, data_dir, out_dir):
     command = (document or {}).get("meta", {}).get("command_line")
     report.add("## Reproduce\n")
-    report.add((f"`{command}`, `softlab blanchard --out {data_dir}` (the Blanchard files), then "
+    report.add((f"`{command}`, `softlab blanchard --out {data_dir}` (the Blanchard files), "
+                f"`softlab accuracy --attention --out {data_dir}` (the attention files), then "
                 if command else "") +
                f"`scripts/accuracy_report --data {data_dir} --out {out_dir}`.")
 
@@ -272,7 +275,9 @@ def build_report(data_dir, out_dir):
              "json": os.path.join(data_dir, "accuracy.json"),
              "elements": os.path.join(data_dir, "accuracy_elements.csv"),
              "blanchard": os.path.join(data_dir, "blanchard.csv"),
-             "summary": os.path.join(data_dir, "blanchard_summary.csv")}
+             "summary": os.path.join(data_dir, "blanchard_summary.csv"),
+             "attention": os.path.join(data_dir, "attention.csv"),
+             "attention_json": os.path.join(data_dir, "attention.json")}
     cells = read_accuracy_cells(paths["csv"])  # required: InputError ends the run
     problems = {}
     document = load_optional(read_json, paths["json"], problems)
@@ -284,6 +289,8 @@ def build_report(data_dir, out_dir):
     summary = load_optional(lambda p: read_csv(p, SUMMARY_COLUMNS,
                                                ("source", "type", "algorithm", "theorem")),
                             paths["summary"], problems)
+    attention_cells = load_optional(attention.read_attention_cells, paths["attention"], problems)
+    attention_document = load_optional(read_json, paths["attention_json"], problems)
 
     family_order = [f.get("name") for f in (document or {}).get("families") or []]
     study = Study(cells, family_order, Vocabulary(cells, document))
@@ -304,6 +311,8 @@ def build_report(data_dir, out_dir):
     section_condition(report, study, primary)
     section_blanchard(report, blanchard, summary, paths, problems)
     section_specials(report, document, paths, problems, study.vocabulary)
+    attention.section(report, attention_cells, attention_document,
+                      missing_text(problems, paths["attention"]))
     section_reproduce(report, document, data_dir, out_dir)
     report.save()
     return report.written
