@@ -9,9 +9,6 @@
 #include <softlab_accuracy/attention_study.hpp>
 #include <softlab_accuracy/output.hpp>
 #include <softlab_accuracy/study.hpp>
-#ifdef SOFTLAB_WITH_PEERS
-#include <softlab_peers/peers.hpp>
-#endif
 
 #include <cstdint>
 #include <cstdio>
@@ -42,10 +39,7 @@ struct accuracy_options {
 void run_attention_accuracy(context& ctx, const accuracy_options& options) {
   if (!options.sizes.empty())
     throw input_error("--n is the softmax study's; the attention families have their own shapes");
-  attention_registry reg = builtin_attention_registry();
-#ifdef SOFTLAB_WITH_PEERS
-  peers::register_attention_peers(reg);
-#endif
+  const attention_registry& reg = ctx.attention_registry;  // the peers in it when built
   accuracy::attention_study_options study;
   study.seed = options.seed;
   study.full = options.full;
