@@ -97,9 +97,11 @@
 //            with the scale as output scale, binary_add of the mask (the caller's float mask, or
 //            one built with -inf at the keys a keep-mask or the causal offset drops), softmax_v2
 //            softmax_accurate in place, matmul into the caller's O; 4-D [kv_heads, group, rows,
-//            cols] so grouped-query heads broadcast K and V, nothing copied. Primitives cached per
-//            shape, strides, scale, mask kind and thread count, per thread (at most 8 shapes).
-//            logsumexp DERIVED as the softmax peer's: softmax_log of S, then S_m - y_m.
+//            cols] so grouped-query heads broadcast K and V, nothing copied (here, by
+//            ONEDNN_VERBOSE: matmul gemm:jit, oneDNN's own sgemm, not the BLAS; binary jit:uni;
+//            softmax jit:avx2). Primitives cached per shape, strides, scale, mask kind and thread
+//            count, per thread (at most 8 shapes). logsumexp DERIVED as the softmax peer's:
+//            softmax_log of S, then S_m - y_m.
 // Threads: each call runs its library on attention_options::threads (default
 // softlab::default_threads()): OpenMP's count (libtorch's intra-op loops, the OpenMP build of
 // OpenBLAS under its matmul, oneDNN) set for the call and restored on return; so every entry of

@@ -218,6 +218,15 @@ const std::string& attention_origin() {
   return text;
 }
 
+/// torch_sdpa's origin: the same library, and the kernels it runs on the CPU.
+const std::string& sdpa_origin() {
+  static const std::string text =
+      attention_origin() +
+      "; at::_scaled_dot_product_attention runs the same CPU kernels as torch_composed "
+      "(at::matmul, at::softmax, at::matmul)";
+  return text;
+}
+
 const std::string& composed_algorithm() {
   static const std::string text =
       attention_origin() +
@@ -228,7 +237,7 @@ const std::string& composed_algorithm() {
 
 const std::string& sdpa_algorithm() {
   static const std::string text =
-      attention_origin() +
+      sdpa_origin() +
       ": at::_scaled_dot_product_attention, on the CPU the same kernels as torch_composed "
       "(matmul of q / d^(1/4) and k^T / d^(1/4), mask added, softmax, matmul); another scale "
       "multiplies q first; causal offsets other than 0 as an additive mask";
@@ -237,6 +246,7 @@ const std::string& sdpa_algorithm() {
 
 template <class T>
 attention_kernel<T> make_attention(std::string_view name, const std::string& algorithm,
+                                   const std::string& origin,
                                    decltype(attention_kernel<T>::attention) run) {
   attention_kernel<T> k;
   k.facts = attention_facts{
@@ -248,7 +258,7 @@ attention_kernel<T> make_attention(std::string_view name, const std::string& alg
   };
   k.attention = run;
   k.meets_contract = false;
-  k.origin = attention_origin();
+  k.origin = origin;
   return k;
 }
 
@@ -269,19 +279,20 @@ std::optional<attention_kernel<T>> if_it_runs(attention_kernel<T> k) {
 }  // namespace
 
 std::optional<attention_kernel<float>> torch_composed_float() {
-  return if_it_runs(
-      make_attention<float>("torch_composed", composed_algorithm(), &torch_composed<float>));
+  return if_it_runs(make_attention<float>("torch_composed", composed_algorithm(),
+                                          attention_origin(), &torch_composed<float>));
 }
 std::optional<attention_kernel<bfloat16>> torch_composed_bfloat16() {
-  return if_it_runs(
-      make_attention<bfloat16>("torch_composed", composed_algorithm(), &torch_composed<bfloat16>));
+  return if_it_runs(make_attention<bfloat16>("torch_composed", composed_algorithm(),
+                                             attention_origin(), &torch_composed<bfloat16>));
 }
 std::optional<attention_kernel<float>> torch_sdpa_float() {
-  return if_it_runs(make_attention<float>("torch_sdpa", sdpa_algorithm(), &torch_sdpa<float>));
+  return if_it_runs(
+      make_attention<float>("torch_sdpa", sdpa_algorithm(), sdpa_origin(), &torch_sdpa<float>));
 }
 std::optional<attention_kernel<bfloat16>> torch_sdpa_bfloat16() {
-  return if_it_runs(
-      make_attention<bfloat16>("torch_sdpa", sdpa_algorithm(), &torch_sdpa<bfloat16>));
+  return if_it_runs(make_attention<bfloat16>("torch_sdpa", sdpa_algorithm(), sdpa_origin(),
+                                             &torch_sdpa<bfloat16>));
 }
 std::string torch_blas() { return blas_in_use(); }
 
