@@ -12,6 +12,8 @@
 #include <softlab/attention_registry.hpp>
 #include <softlab_peers/peers.hpp>
 
+#include <omp.h>
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -356,4 +358,22 @@ TEST_CASE("attention deviations: as peers.hpp documents them", "[attention]") {
     // A NaN query: NaN, as the contract.
     CHECK(all_nan(run(k, case_named("NaN in the query")).o));
   }
+}
+
+TEST_CASE("attention threads: a call leaves the caller's OpenMP thread count as it was",
+          "[attention]") {
+  // Each peer sets OpenMP's count to attention_options::threads for its call and restores it
+  // (peers.hpp): the softmax peers' one thread, or a caller's own count, survive it.
+  const int before = omp_get_max_threads();
+  omp_set_num_threads(3);
+  problem<float> p(2, 2, 3, 5, 8);
+  p.gaussian(7);
+  for (const auto& k : attention_peers().kernels<float>())
+    for (std::size_t threads : {1, 2}) {
+      INFO(k.facts.name << " on " << threads << " threads");
+      p.options.threads = threads;
+      CHECK(run(k, p).thrown.empty());
+      CHECK(omp_get_max_threads() == 3);
+    }
+  omp_set_num_threads(before);
 }
