@@ -6,6 +6,7 @@
 // Both are taken out of argv before benchmark::Initialize; the --benchmark_min_time they imply
 // is put first, so one given on the command line wins. Every benchmark is registered at run
 // time from softlab's registry (and the peers', when built): kernel_benchmarks.hpp, roofline.hpp.
+#include "attention_benchmarks.hpp"
 #include "buffers.hpp"
 #include "kernel_benchmarks.hpp"
 #include "machine.hpp"
@@ -13,6 +14,7 @@
 #include "plan.hpp"
 #include "roofline.hpp"
 
+#include <softlab/attention_registry.hpp>
 #include <softlab/registry.hpp>
 #include <softlab/simd/isa.hpp>
 
@@ -42,7 +44,9 @@ void print_help() {
       "  --passes  also the passes/ microbenchmarks of fast's streaming passes (bench/README.md)\n"
       "\n"
       "Names: <family>/<type>/<impl>/<n>, e.g. --benchmark_filter='softmax/float/.*/4096$';\n"
-      "roofline/<read|copy|copy_nt|memcpy>/<n>. Stable medians:\n"
+      "roofline/<read|copy|copy_nt|memcpy>/<n>, roofline/fma_peak@<isa>/t:<t>;\n"
+      "attention/<type>/<impl>/prefill/<h>x<q_len>x<kv_len>x<d>[/causal]/t:<t>,\n"
+      "attention/<type>/<impl>/decode/<h>x<kv_len>x<d>/t:<t>. Stable medians:\n"
       "  --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true\n"
       "  --benchmark_report_aggregates_only=true --benchmark_min_time=0.05\n"
       "  --benchmark_out=bench.json --benchmark_out_format=json   (bench/README.md)\n"
@@ -127,6 +131,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 2;
 
   softlab::registry registry = softlab::builtin_registry();
+  softlab::attention_registry attention = softlab::builtin_attention_registry();
   std::vector<softlab::bench::extra_float_softmax> extras;
   std::vector<std::string> peers;
 #ifdef SOFTLAB_WITH_PEERS
@@ -134,10 +139,12 @@ int main(int argc, char** argv) {
   for (const auto& variant : softlab::peers::allocating_softmax_variants())
     extras.push_back(
         {.name = variant.name, .variant_of = variant.variant_of, .softmax = variant.softmax});
+  softlab::peers::register_attention_peers(attention);
   peers = softlab::peers::peer_descriptions();
 #endif
   describe_run(mode, peers);
   softlab::bench::register_kernel_benchmarks(registry, extras, mode);
+  softlab::bench::register_attention_benchmarks(attention, mode);
   softlab::bench::register_roofline_benchmarks(mode);
   if (passes) softlab::bench::register_pass_benchmarks();
   benchmark::RunSpecifiedBenchmarks();

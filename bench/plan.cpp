@@ -1,6 +1,7 @@
 // bench/plan.cpp: the sizes and shapes of each run mode.
 #include "plan.hpp"
 
+#include <algorithm>
 #include <initializer_list>
 
 namespace softlab::bench {
@@ -69,6 +70,63 @@ std::vector<shape> score_shapes(run_mode mode) {
       break;
   }
   return {{.rows = 16384, .cols = 512}, {.rows = 1024, .cols = 4096}};
+}
+
+std::string attention_shape::label() const {
+  const auto n = [](std::size_t v) { return std::to_string(v); };
+  if (decode) return "decode/" + n(heads) + "x" + n(kv_len) + "x" + n(d);
+  return "prefill/" + n(heads) + "x" + n(q_len) + "x" + n(kv_len) + "x" + n(d) +
+         (causal ? "/causal" : "");
+}
+
+std::size_t attention_shape::kept_scores() const {
+  if (!causal) return heads * q_len * kv_len;
+  // Query r keeps min(r + 1, kv_len) keys.
+  std::size_t kept = 0;
+  for (std::size_t r = 0; r < q_len; ++r) kept += std::min(r + 1, kv_len);
+  return heads * kept;
+}
+
+std::vector<attention_shape> attention_shapes(run_mode mode) {
+  const std::vector<std::size_t> both{1, 2}, one{1};
+  std::vector<attention_shape> shapes;
+  const auto prefill = [&](std::size_t heads, std::size_t len, std::size_t d,
+                           const std::vector<std::size_t>& threads) {
+    for (const bool causal : {false, true})
+      shapes.push_back({.decode = false,
+                        .heads = heads,
+                        .q_len = len,
+                        .kv_len = len,
+                        .d = d,
+                        .causal = causal,
+                        .threads = threads});
+  };
+  const auto decode = [&](std::size_t heads, std::size_t kv_len, std::size_t d) {
+    shapes.push_back({.decode = true,
+                      .heads = heads,
+                      .q_len = 1,
+                      .kv_len = kv_len,
+                      .d = d,
+                      .causal = false,
+                      .threads = both});
+  };
+  switch (mode) {
+    case run_mode::smoke:
+      prefill(2, 16, 8, both);
+      decode(2, 64, 8);
+      return shapes;
+    case run_mode::quick:
+      prefill(8, 512, 64, both);
+      decode(8, 4096, 128);
+      return shapes;
+    case run_mode::full:
+      break;
+  }
+  prefill(8, 512, 64, both);
+  prefill(8, 2048, 128, both);
+  prefill(1, 2048, 128, one);
+  for (const std::size_t kv_len : {4096, 32768, 131072}) decode(8, kv_len, 128);
+  return shapes;
 }
 
 std::vector<shape> input_set_shapes(run_mode mode) {

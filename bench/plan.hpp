@@ -59,6 +59,27 @@ std::vector<shape> score_shapes(run_mode mode);
 /// The thread counts of the scores/ benchmarks and the threaded roofline references.
 inline constexpr std::size_t score_threads[] = {1, 2};
 
+/// One attention problem of the attention/ benchmarks: prefill (q_len queries over kv_len keys,
+/// optionally causal: query r keeps keys j <= r) or decode (one query per head over kv_len
+/// keys, no mask), heads query heads on as many K/V heads, d = d_v; run at each of `threads`.
+struct attention_shape {
+  bool decode = false;
+  std::size_t heads = 1, q_len = 1, kv_len = 1, d = 1;
+  bool causal = false;
+  std::vector<std::size_t> threads;
+  /// "prefill/8x512x512x64", "prefill/8x512x512x64/causal", "decode/8x4096x128".
+  std::string label() const;
+  /// The scores a query keeps, summed over heads and queries: attention's work (4 d flops each:
+  /// 2 d for q.k, 2 d for p v).
+  std::size_t kept_scores() const;
+};
+
+/// Prefill 8x512x512x64, 8x2048x2048x128 (t:1, t:2) and 1x2048x2048x128 (t:1: the one-thread
+/// target), each also causal; decode at kv_len 4096, 32768, 131072 with 8 heads and d = 128
+/// (t:1, t:2). --quick: prefill 8x512x512x64 and decode 8x4096x128; --smoke: prefill 2x16x16x8
+/// and decode 2x64x8.
+std::vector<attention_shape> attention_shapes(run_mode mode);
+
 /// Lengths of the softmax_inputs/ benchmarks (the data-dependent input sets): one in cache, one
 /// out of L2, enough to show a slow path without multiplying the run time.
 std::vector<shape> input_set_shapes(run_mode mode);

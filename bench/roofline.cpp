@@ -20,19 +20,55 @@ namespace {
 
 softlab::isa widest_isa() { return softlab::available_isas().back(); }
 
-const roofline::loops& widest_loops() {
-  static const roofline::loops loops = [] {
-    switch (widest_isa()) {
-      case softlab::isa::avx512:
-        return roofline::avx512_loops();
-      case softlab::isa::avx2:
-        return roofline::avx2_loops();
-      case softlab::isa::sse2:
-        break;
+/// The loops of one instruction set (call only for one the CPU runs).
+const roofline::loops& loops_for(softlab::isa which) {
+  static const roofline::loops sse2 = roofline::sse2_loops();
+  switch (which) {
+    case softlab::isa::avx512: {
+      static const roofline::loops avx512 = roofline::avx512_loops();
+      return avx512;
     }
-    return roofline::sse2_loops();
-  }();
-  return loops;
+    case softlab::isa::avx2: {
+      static const roofline::loops avx2 = roofline::avx2_loops();
+      return avx2;
+    }
+    case softlab::isa::sse2:
+      break;
+  }
+  return sse2;
+}
+
+const roofline::loops& widest_loops() { return loops_for(widest_isa()); }
+
+/// Rounds of the FMA chains per call: 12 chains x 8 lanes x 2 flops x 2^16 = 12.6 MFLOP in AVX2,
+/// about 0.4 ms on one Zen 3 core; 64 in --smoke.
+std::size_t fma_rounds(run_mode mode) { return mode == run_mode::smoke ? 64 : 65536; }
+
+/// roofline/fma_peak@<isa>/t:<threads>: every thread runs the chains; GFLOP/s counts them all.
+void register_fma_peaks(run_mode mode) {
+  for (const softlab::isa which : softlab::available_isas())
+    for (const std::size_t threads : score_threads) {
+      const std::string name = "roofline/fma_peak@" + std::string(softlab::isa_name(which)) +
+                               "/t:" + std::to_string(threads);
+      const std::size_t rounds = fma_rounds(mode);
+      auto* b = benchmark::RegisterBenchmark(
+          name.c_str(), [which, threads, rounds](benchmark::State& state) {
+            const roofline::loops& loops = loops_for(which);
+            for (auto _ : state)
+              softlab::detail::for_row_blocks(threads, threads,
+                                              [&](std::size_t first, std::size_t last) {
+                                                for (std::size_t t = first; t < last; ++t) {
+                                                  const float chains = loops.fma_peak(rounds);
+                                                  benchmark::DoNotOptimize(chains);
+                                                }
+                                              });
+            const std::size_t flops = 2 * roofline::fma_chains * loops.width * rounds * threads;
+            report_throughput(state, flops, 0);  // items: flops; no memory
+            state.counters["GFLOP/s"] = benchmark::Counter(
+                static_cast<double>(flops) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+          });
+      if (threads > 1) b->UseRealTime();
+    }
 }
 
 struct reference {
@@ -64,6 +100,8 @@ constexpr reference references[] = {
 }  // namespace
 
 std::string_view roofline_isa_name() { return softlab::isa_name(widest_isa()); }
+
+float read_floats(std::span<const float> x) { return widest_loops().read(x.data(), x.size()); }
 
 void register_roofline_benchmarks(run_mode mode) {
   for (const shape& s : vector_shapes(mode))  // length outer: consecutive runs share buffers
@@ -99,6 +137,7 @@ void register_roofline_benchmarks(run_mode mode) {
               });
         })->UseRealTime();
       }
+  register_fma_peaks(mode);
 }
 
 }  // namespace softlab::bench

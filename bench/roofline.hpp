@@ -16,11 +16,16 @@
 // (buffers.hpp). bytes_per_second counts n floats read (read) or n read + n written (the copies),
 // so GB/s shows the useful bandwidth. The loops are the widest this CPU runs: AVX2 when
 // softlab::available_isas() has it, else SSE2 (roofline_isa_name(), in the JSON context).
+//   roofline/fma_peak@<isa>/t:<t>  the arithmetic peak: 12 independent chains of vector
+//                         multiply-adds (fused in AVX2 and AVX-512; SSE2: multiply then add) on
+//                         every one of t threads, in registers; GFLOP/s (and items: flops); one
+//                         per instruction set this CPU runs; the ceiling of attention's GFLOP/s
 // A lower bound for a two-pass softmax is then the read time plus the faster copy's.
 #pragma once
 
 #include "plan.hpp"
 
+#include <span>
 #include <string_view>
 
 namespace softlab::bench {
@@ -29,5 +34,9 @@ void register_roofline_benchmarks(run_mode mode);
 
 /// "avx2" or "sse2": the instruction set of the roofline loops.
 std::string_view roofline_isa_name();
+
+/// The sum of x with the read loop of roofline/read (the widest ISA): a pass at read bandwidth,
+/// for other references (attention's read_floor).
+float read_floats(std::span<const float> x);
 
 }  // namespace softlab::bench

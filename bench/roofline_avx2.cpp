@@ -11,6 +11,8 @@ struct avx2_vector {
   using type = __m256;
   static constexpr std::size_t width = 8;
   static type zero() { return _mm256_setzero_ps(); }
+  static type set1(float f) { return _mm256_set1_ps(f); }
+  static type fma(type a, type b, type c) { return _mm256_fmadd_ps(a, b, c); }
   static type load(const float* p) { return _mm256_loadu_ps(p); }
   static type add(type a, type b) { return _mm256_add_ps(a, b); }
   static float horizontal_sum(type v) {

@@ -12,6 +12,8 @@ struct avx512_vector {
   using type = __m512;
   static constexpr std::size_t width = 16;
   static type zero() { return _mm512_setzero_ps(); }
+  static type set1(float f) { return _mm512_set1_ps(f); }
+  static type fma(type a, type b, type c) { return _mm512_fmadd_ps(a, b, c); }
   static type load(const float* p) { return _mm512_loadu_ps(p); }
   static type add(type a, type b) { return _mm512_add_ps(a, b); }
   static float horizontal_sum(type v) {

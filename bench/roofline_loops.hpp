@@ -18,15 +18,20 @@ struct loops {
   float (*read)(const float* x, std::size_t n);              ///< sum of x: a read-only pass
   void (*copy)(const float* x, float* y, std::size_t n);     ///< y = x with plain vector stores
   void (*copy_nt)(const float* x, float* y, std::size_t n);  ///< y = x with non-temporal stores
+  /// `rounds` rounds of fma_chains independent multiply-adds on vectors of `width` floats
+  /// (AVX2, AVX-512: fused; SSE2 has no FMA: a multiply and an add), 2 flops per lane each:
+  /// the arithmetic peak. Returns a value of the chains, so nothing is optimized away.
+  float (*fma_peak)(std::size_t rounds);
+  std::size_t width;  ///< floats per vector
 };
 
 loops sse2_loops();
 loops avx2_loops();    ///< only for a CPU with AVX2
 loops avx512_loops();  ///< only for a CPU with AVX-512
 
-// The generic loops. V is a vector type: width (floats), type, zero(), load(p), add(a, b),
-// horizontal_sum(v), store(p, v), stream(p, v) (a non-temporal store; p aligned to the vector
-// size), store_fence().
+// The generic loops. V is a vector type: width (floats), type, zero(), set1(f), load(p),
+// add(a, b), fma(a, b, c) (a b + c), horizontal_sum(v), store(p, v), stream(p, v) (a
+// non-temporal store; p aligned to the vector size), store_fence().
 
 /// Independent accumulators of the read loop: enough adds in flight to hide their latency
 /// (3-4 cycles, 2 per cycle on current x86), so the loop runs at the speed of its loads.
@@ -79,9 +84,34 @@ void copy_with(const float* x, float* y, std::size_t n) {
   if constexpr (non_temporal) V::store_fence();
 }
 
+/// Independent chains of the FMA peak loop: two FMA pipes times a latency of 4 cycles (Zen 3,
+/// Ice Lake) need 8 in flight; 12 leave room for a latency of 5 or 6 (or SSE2's multiply then
+/// add) and still fit the 16 registers of AVX2 with the two constants.
+inline constexpr std::size_t fma_chains = 12;
+
+template <class V, std::size_t... K>
+float fma_rounds(std::size_t rounds, std::index_sequence<K...>) {
+  typename V::type chains[] = {V::set1(1.0f + 0.01f * float(K))...};
+  // c = c a + b converges to b / (1 - a) = 0.1: every value stays normal.
+  const typename V::type a = V::set1(0.999999f), b = V::set1(1e-7f);
+  for (std::size_t r = 0; r < rounds; ++r) ((chains[K] = V::fma(chains[K], a, b)), ...);
+  typename V::type total = V::zero();
+  ((total = V::add(total, chains[K])), ...);
+  return V::horizontal_sum(total);
+}
+
+template <class V>
+float fma_peak(std::size_t rounds) {
+  return fma_rounds<V>(rounds, std::make_index_sequence<fma_chains>{});
+}
+
 template <class V>
 loops loops_of() {
-  return {.read = &sum_of<V>, .copy = &copy_with<V, false>, .copy_nt = &copy_with<V, true>};
+  return {.read = &sum_of<V>,
+          .copy = &copy_with<V, false>,
+          .copy_nt = &copy_with<V, true>,
+          .fma_peak = &fma_peak<V>,
+          .width = V::width};
 }
 
 }  // namespace softlab::bench::roofline

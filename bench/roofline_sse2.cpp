@@ -10,6 +10,10 @@ struct sse2_vector {
   using type = __m128;
   static constexpr std::size_t width = 4;
   static type zero() { return _mm_setzero_ps(); }
+  static type set1(float f) { return _mm_set1_ps(f); }
+  static type fma(type a, type b, type c) {
+    return _mm_add_ps(_mm_mul_ps(a, b), c);
+  }  // no FMA in SSE2
   static type load(const float* p) { return _mm_loadu_ps(p); }
   static type add(type a, type b) { return _mm_add_ps(a, b); }
   static float horizontal_sum(type v) {

@@ -77,6 +77,53 @@
 //    kept. And the result depends on y's alignment: the same input into another buffer may
 //    differ in the last bits (which elements are scalar, and the sum's order).
 //
+// The attention peers (register_attention_peers; attention_kernel entries: meets_contract false,
+// no bound functions, isas 0, origin the library, version and, for libtorch, the BLAS):
+//  - torch_composed  (float, bf16) attention as libtorch users write it, over torch::from_blob
+//            views of the caller's heads (their strides; grouped-query attention: K and V heads
+//            expanded to the query heads, a copy): S = at::matmul(q, k^T) * scale; an additive
+//            mask added (double converted to float), a boolean keep-mask and the causal offset
+//            as masked_fill(-inf); P = at::softmax(S, -1); O = at::matmul(P, v), copied into O;
+//            logsumexp, when asked, at::logsumexp(S, -1).
+//  - torch_sdpa      (float, bf16) libtorch 1.13's at::_scaled_dot_product_attention(q, k, v,
+//            mask, 0.0, false, is_causal): on the CPU the same kernels (matmul of q / d^(1/4)
+//            and a new k^T / d^(1/4), mask added, softmax, matmul). It has no scale argument: a
+//            scale other than 1/sqrt(d) multiplies q first (one more pass). Its is_causal keeps
+//            j <= r (top left): used for causal offset 0 without a mask; other offsets (decode,
+//            a suffix) and masks go in as one additive float mask, -inf at the masked keys. No
+//            logsumexp: asked for one, it throws std::logic_error after the argument checks.
+//  - onednn_composed (float; bf16 only where a small bf16 call runs: oneDNN 2.6 has bf16
+//            matmul only with AVX-512, so not on AVX2 machines) oneDNN 2.6 primitives: matmul
+//            with the scale as output scale, binary_add of the mask (the caller's float mask, or
+//            one built with -inf at the keys a keep-mask or the causal offset drops), softmax_v2
+//            softmax_accurate in place, matmul into the caller's O; 4-D [kv_heads, group, rows,
+//            cols] so grouped-query heads broadcast K and V, nothing copied (here, by
+//            ONEDNN_VERBOSE: matmul gemm:jit, oneDNN's own sgemm, not the BLAS; binary jit:uni;
+//            softmax jit:avx2). Primitives cached per shape, strides, scale, mask kind and thread
+//            count, per thread (at most 8 shapes). logsumexp DERIVED as the softmax peer's:
+//            softmax_log of S, then S_m - y_m.
+// Threads: each call runs its library on attention_options::threads (default
+// softlab::default_threads()): OpenMP's count (libtorch's intra-op loops, the OpenMP build of
+// OpenBLAS under its matmul, oneDNN) set for the call and restored on return; so every entry of
+// a benchmark runs at the same count and the softmax peers keep theirs. libtorch's matmul runs
+// on whatever libblas.so.3 Debian's alternatives give (install libopenblas0-openmp:
+// SOFTLAB_PEER_PACKAGES; the reference BLAS is 20x slower); the origin names it, e.g.
+// "libtorch 1.13.1 (ATen CPU capability AVX2); BLAS openblas-openmp, OpenBLAS 0.3.21 ... Zen".
+// Arguments: softlab::detail::checked_attention first, so bad input raises softlab's
+// std::invalid_argument and nothing is written.
+// Deviations from the attention contract, as measured here (tests/peers asserts them and prints
+// attention_peers_report.txt), all three alike unless said:
+//  - a fully masked row (causal offset -1): O NaN (exp(-inf - -inf)), not zeros; logsumexp -inf
+//    (torch_composed) or NaN (onednn_composed);
+//  - kv_len 0: torch gives the contract's zeros (logsumexp -inf); onednn_composed throws
+//    std::logic_error (oneDNN takes no empty dimension);
+//  - a NaN in the K row of a masked key leaks: its score is NaN + -inf = NaN, the whole row NaN;
+//    a NaN in the V row of a masked key leaks into its column (weight 0 times NaN);
+//  - a +inf logit: NaN row (inf - inf in the softmax), not the mean of the +inf keys' V rows;
+//  - a NaN query: a NaN row, as the contract;
+//  - bf16 (torch): S, P and O in bf16, each op rounded to bf16 (softlab computes in float and
+//    rounds O once); a float additive mask rounded to bf16 for torch_sdpa.
+//
 // Per-call setup is avoided: the oneDNN engine and stream are created once per thread, and
 // the oneDNN primitive (with its memory objects and argument map) and the XNNPACK operator are
 // cached per size in thread_local maps; a call rebinds the data pointers and runs.
@@ -100,7 +147,9 @@ namespace softlab::peers {
 void register_peers(softlab::registry& into);
 
 /// Adds the attention peers built into this library to `into` (attention_kernel entries with
-/// meets_contract false and no bound functions), for every storage type each supports.
+/// meets_contract false and no bound functions), for every storage type each supports:
+/// "torch_composed", "torch_sdpa" (float, bf16), "onednn_composed" (float). Each runs a small
+/// call of each type first (libtorch and oneDNN may lack a CPU kernel for bf16).
 void register_attention_peers(softlab::attention_registry& into);
 
 /// One line per peer: name, library and version, and whether it is built ("torch 1.13.1", ...).

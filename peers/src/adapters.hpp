@@ -3,13 +3,36 @@
 // calls only those whose SOFTLAB_HAVE_* is defined.
 #pragma once
 
+#include <softlab/attention_registry.hpp>
 #include <softlab/registry.hpp>
+
+#include <omp.h>
 
 #include <optional>
 #include <span>
 #include <string>
 
 namespace softlab::peers::detail {
+
+/// The attention peers' threads: libtorch (its intra-op parallel_for and the OpenMP build of
+/// OpenBLAS under its matmul) and oneDNN run their parallel regions on GCC's OpenMP with the
+/// calling thread's thread count (at::get_num_threads() is omp_get_max_threads()). A call sets
+/// it to attention_options::threads (default softlab::default_threads()) and restores it on
+/// return, so it neither inherits nor leaves a count (the softmax peers keep libtorch's 1).
+class openmp_threads_for_call {
+ public:
+  explicit openmp_threads_for_call(std::size_t threads) : previous_(omp_get_max_threads()) {
+    if (previous_ != static_cast<int>(threads)) omp_set_num_threads(static_cast<int>(threads));
+  }
+  ~openmp_threads_for_call() {
+    if (omp_get_max_threads() != previous_) omp_set_num_threads(previous_);
+  }
+  openmp_threads_for_call(const openmp_threads_for_call&) = delete;
+  openmp_threads_for_call& operator=(const openmp_threads_for_call&) = delete;
+
+ private:
+  int previous_;
+};
 
 // torch_peer.cpp. The kernels set at::set_num_threads(1) once, when first made.
 kernel<float> torch_float();
@@ -20,10 +43,26 @@ std::optional<kernel<float16>> torch_float16();
 std::string torch_description();
 /// torch::softmax(x, 0) (a new tensor each call), copied into y: peers::allocating_softmax.
 void torch_softmax_allocating(std::span<const float> x, std::span<float> y);
+/// Sets ATEN_CPU_CAPABILITY (unless set) before ATen's first CPU op; "libtorch 1.13.1 (ATen CPU
+/// capability AVX2)".
+void torch_best_cpu_capability();
+const std::string& torch_origin();
+
+// torch_attention.cpp: the attention peers, each when a small call runs for the type.
+std::optional<attention_kernel<float>> torch_composed_float();
+std::optional<attention_kernel<bfloat16>> torch_composed_bfloat16();
+std::optional<attention_kernel<float>> torch_sdpa_float();
+std::optional<attention_kernel<bfloat16>> torch_sdpa_bfloat16();
+/// "BLAS openblas-openmp, OpenBLAS 0.3.21 ..., <path>": what libblas.so.3 resolves to.
+std::string torch_blas();
 
 // onednn_peer.cpp.
 kernel<float> onednn_float();
 std::string onednn_description();
+
+// onednn_attention.cpp: matmul, softmax, matmul primitives; bf16 only where oneDNN runs it.
+attention_kernel<float> onednn_composed_float();
+std::optional<attention_kernel<bfloat16>> onednn_composed_bfloat16();
 
 // xnnpack_peer.cpp. Empty if xnn_initialize fails (e.g. a CPU XNNPACK does not support).
 std::optional<kernel<float>> xnnpack_float();

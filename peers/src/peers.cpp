@@ -41,9 +41,17 @@ void register_peers(softlab::registry& into) {
 }
 
 void register_attention_peers(softlab::attention_registry& into) {
-  // The attention peers (libtorch's sdpa and matmul-softmax-matmul, oneDNN's primitives) are
-  // added here as their adapters land; with none built, the registry is unchanged.
-  (void)into;
+#ifdef SOFTLAB_HAVE_TORCH
+  if (auto k = detail::torch_composed_float()) into.add<float>(*k);
+  if (auto k = detail::torch_composed_bfloat16()) into.add<bfloat16>(*k);
+  if (auto k = detail::torch_sdpa_float()) into.add<float>(*k);
+  if (auto k = detail::torch_sdpa_bfloat16()) into.add<bfloat16>(*k);
+#endif
+#ifdef SOFTLAB_HAVE_ONEDNN
+  into.add<float>(detail::onednn_composed_float());
+  if (auto k = detail::onednn_composed_bfloat16()) into.add<bfloat16>(*k);
+#endif
+  (void)into;  // every peer may be absent
 }
 
 std::vector<std::string> peer_descriptions() {

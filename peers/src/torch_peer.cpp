@@ -180,6 +180,9 @@ kernel<T> make() {
 
 }  // namespace
 
+void torch_best_cpu_capability() { best_cpu_capability_once(); }
+const std::string& torch_origin() { return origin(); }
+
 kernel<float> torch_float() { return make<float>(); }
 kernel<double> torch_double() { return make<double>(); }
 
@@ -210,7 +213,7 @@ std::string torch_description() {
   if (torch_float16()) types += ", f16";
   return "torch: libtorch " SOFTLAB_TORCH_VERSION ", built (" + types + "; ATen CPU capability " +
          cpu_capability() + "; intra-op threads now " + std::to_string(at::get_num_threads()) +
-         ", set to 1 at registration)";
+         ", set to 1 at registration; matmul on " + torch_blas() + ")";
 }
 
 void torch_softmax_allocating(std::span<const float> x, std::span<float> y) {

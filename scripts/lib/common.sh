@@ -40,9 +40,13 @@ SOFTLAB_BUILD_PACKAGES=(cmake ninja-build g++ clang libclang-rt-14-dev binutils 
   libboost-dev libxsimd-dev libmpfr-dev libgmp-dev catch2 libcli11-dev libbenchmark-dev)
 
 # The peers (libtorch, oneDNN, XNNPACK, SLEEF, Highway, Eigen; pthreadpool for xnnpack.h) and the report's Python (with
-# pytest for the report scripts' unit tests, tests/scripts).
+# pytest for the report scripts' unit tests, tests/scripts). libopenblas0-openmp: Debian's
+# libtorch computes matmul on whatever libblas.so.3 the alternatives system points at, the
+# reference BLAS by default (1 GFLOP/s on a 1024^3 matmul on Zen 3; OpenBLAS: 23); installing
+# OpenBLAS (its OpenMP build, the runtime libtorch and oneDNN use) makes it the alternative, so
+# the attention peers are measured on the BLAS their users would have.
 SOFTLAB_PEER_PACKAGES=(libtorch-dev libdnnl-dev libxnnpack-dev libpthreadpool-dev libsleef-dev
-  libhwy-dev libeigen3-dev)
+  libhwy-dev libeigen3-dev libopenblas0-openmp)
 SOFTLAB_REPORT_PACKAGES=(python3-numpy python3-matplotlib python3-pytest)
 # What scripts/test checks the tree with besides the compilers.
 SOFTLAB_CHECK_PACKAGES=(clang-format shellcheck)

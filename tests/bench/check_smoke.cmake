@@ -2,9 +2,10 @@
 #  - it exits 0;
 #  - every family has benchmarks: softmax, log_softmax, logsumexp, pairwise_attention, rows,
 #    softmax_inputs, scores (for float, double, long-double; bin50 too for the first five),
-#    roofline;
+#    roofline, attention (float, bf16, f16), roofline/fma_peak;
 #  - no benchmark reports an error (error_occurred: a kernel threw);
-#  - every benchmark carries items_per_second, bytes_per_second and ns_per_element, and
+#  - every benchmark carries items_per_second, bytes_per_second (not roofline/fma_peak, which
+#    touches no memory) and ns_per_element, and
 #    cycles_per_element exactly when the context states cpu_mhz.
 # Usage: cmake -DBENCH=path/to/softlab-bench -DOUT=smoke.json -P check_smoke.cmake
 cmake_minimum_required(VERSION 3.25)  # string(JSON), if(IN_LIST)
@@ -43,6 +44,9 @@ foreach(index RANGE ${last})
     continue()
   endif()
   set(counters items_per_second bytes_per_second ns_per_element)
+  if(name MATCHES "^roofline/fma_peak")  # arithmetic in registers: no bytes
+    set(counters items_per_second ns_per_element)
+  endif()
   if(no_clock)
     string(JSON cycles ERROR_VARIABLE no_cycles GET "${entry}" cycles_per_element)
     if(NOT no_cycles)
@@ -71,6 +75,8 @@ endforeach()
 foreach(type float double long-double)  # bin50's cap (1024 elements) is below any score batch
   list(APPEND expected scores/${type})
 endforeach()
+# The attention benchmarks (every storage type) and the arithmetic peak (SSE2 runs everywhere).
+list(APPEND expected attention/float attention/bf16 attention/f16 roofline/fma_peak@sse2)
 foreach(prefix IN LISTS expected)
   if(NOT prefix IN_LIST seen)
     list(APPEND failures "no benchmark named ${prefix}/...")

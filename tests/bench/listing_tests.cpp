@@ -3,6 +3,7 @@
 // it times that is not in the registry (torch_alloc) computes what its registry sibling does.
 #include <catch2/catch.hpp>
 
+#include <softlab/attention_registry.hpp>
 #include <softlab/registry.hpp>
 #include <softlab/simd/isa.hpp>
 
@@ -125,6 +126,8 @@ TEST_CASE("the whole list: every family, types capped, entries without an operat
   for (const auto& name : names) {
     std::smatch parts;
     INFO(name);
+    if (name.rfind("attention/", 0) == 0 || name.rfind("roofline/fma_peak@", 0) == 0)
+      continue;  // the attention test case below
     REQUIRE(std::regex_match(name, parts, pattern));
     if (name.rfind("roofline/", 0) == 0) continue;
     families.insert(name.substr(0, name.find('/')));
@@ -200,3 +203,93 @@ TEST_CASE("an allocating variant computes what the peer's registry entry compute
   }
 }
 #endif
+
+TEST_CASE("attention: every measured entry, each ISA, every shape and thread count") {
+  softlab::attention_registry registry = softlab::builtin_attention_registry();
+#ifdef SOFTLAB_WITH_PEERS
+  softlab::peers::register_attention_peers(registry);
+#endif
+  const auto names = listed("--benchmark_filter='^(attention/|roofline/fma_peak)'");
+  const std::set<std::string> listed_names(names.begin(), names.end());
+  CHECK(listed_names.size() == names.size());  // no name twice
+
+  // The <impl> segments: every entry but `accurate` and the materialized:<softmax> other than
+  // fast and stable (bench/attention_benchmarks.hpp), <name>@<isa> per ISA of its own.
+  const auto impls_of = [&]<class T>() {
+    std::vector<std::string> impls;
+    for (const auto& k : registry.kernels<T>()) {
+      const std::string name(k.facts.name);
+      if (name == "accurate") continue;
+      if (name.rfind("materialized:", 0) == 0 && name != "materialized:fast" &&
+          name != "materialized:stable")
+        continue;
+      bool any = false;
+      for (softlab::isa which : softlab::available_isas())
+        if ((k.isas & softlab::isa_bit(which)) != 0) {
+          impls.push_back(name + "@" + std::string(softlab::isa_name(which)));
+          any = true;
+        }
+      if (!any) impls.push_back(name);
+    }
+    return impls;
+  };
+  const std::vector<std::string> prefill_both{"prefill/8x512x512x64", "prefill/8x2048x2048x128"};
+  const std::vector<std::string> decode{"decode/8x4096x128", "decode/8x32768x128",
+                                        "decode/8x131072x128"};
+  std::set<std::string> expected;
+  const auto add_type = [&]<class T>() {
+    const std::string type(softlab::type_token_v<T>);
+    const auto with_time = [](std::string name, const char* threads) {
+      return name + "/t:" + threads + (std::string(threads) == "2" ? "/real_time" : "");
+    };
+    for (const std::string& impl : impls_of.template operator()<T>()) {
+      const std::string prefix = "attention/" + type + "/" + impl + "/";
+      for (const char* threads : {"1", "2"}) {
+        for (const auto& shape : prefill_both) {
+          expected.insert(with_time(prefix + shape, threads));
+          expected.insert(with_time(prefix + shape + "/causal", threads));
+        }
+        for (const auto& shape : decode) expected.insert(with_time(prefix + shape, threads));
+      }
+      expected.insert(prefix + "prefill/1x2048x2048x128/t:1");
+      expected.insert(prefix + "prefill/1x2048x2048x128/causal/t:1");
+    }
+    for (const char* threads : {"1", "2"})
+      for (const auto& shape : decode)
+        expected.insert(with_time("attention/" + type + "/read_floor/" + shape, threads));
+  };
+  add_type.operator()<float>();
+  add_type.operator()<softlab::bfloat16>();
+  add_type.operator()<softlab::float16>();
+  for (softlab::isa which : softlab::available_isas()) {
+    expected.insert("roofline/fma_peak@" + std::string(softlab::isa_name(which)) + "/t:1");
+    expected.insert("roofline/fma_peak@" + std::string(softlab::isa_name(which)) +
+                    "/t:2/real_time");
+  }
+  CHECK(listed_names == expected);
+
+  // Pinned: the names the README and the report quote.
+  CHECK(listed_names.count("attention/float/materialized:stable/prefill/1x2048x2048x128/t:1") == 1);
+  CHECK(listed_names.count("attention/float/read_floor/decode/8x131072x128/t:1") == 1);
+  CHECK(listed_names.count("roofline/fma_peak@sse2/t:1") == 1);
+  CHECK(listed_names.count("attention/bf16/accurate/prefill/8x512x512x64/t:1") == 0);
+  if (softlab::cpu_supports(softlab::isa::avx2))
+    CHECK(listed_names.count(
+              "attention/float/materialized:fast@avx2/prefill/8x2048x2048x128/causal/t:2/"
+              "real_time") == 1);
+#ifdef SOFTLAB_WITH_PEERS
+  if (registry.find<float>("torch_sdpa") != nullptr) {
+    CHECK(listed_names.count("attention/float/torch_sdpa/decode/8x32768x128/t:1") == 1);
+    CHECK(listed_names.count("attention/bf16/torch_composed/prefill/8x512x512x64/t:1") == 1);
+    CHECK(listed_names.count("attention/f16/torch_composed/prefill/8x512x512x64/t:1") == 0);
+  }
+  if (registry.find<float>("onednn_composed") != nullptr)
+    CHECK(listed_names.count("attention/float/onednn_composed/prefill/8x2048x2048x128/t:1") == 1);
+#endif
+
+  // --quick: one prefill and one decode shape.
+  const auto quick = listed("--quick --benchmark_filter='^attention/float/read_floor/'");
+  CHECK(std::set<std::string>(quick.begin(), quick.end()) ==
+        std::set<std::string>{"attention/float/read_floor/decode/8x4096x128/t:1",
+                              "attention/float/read_floor/decode/8x4096x128/t:2/real_time"});
+}
