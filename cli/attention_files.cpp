@@ -86,8 +86,13 @@ attention_shape attention_shape_of(const npy::array& q, const npy::array& k, con
 std::size_t checked_mask_size(const npy::array& mask, const attention_shape& shape,
                               const npy_source& source) {
   const std::size_t n = mask.shape.size();
-  const std::string expected = "(" + std::to_string(shape.q_len) + ", " +
-                               std::to_string(shape.kv_len) + ") = [q_len, kv_len]";
+  // Appended piece by piece: g++ 12 -O3 warns (-Wrestrict, a false positive: GCC bug 105651)
+  // on "literal" + std::string&&.
+  std::string expected(1, '(');
+  expected.append(std::to_string(shape.q_len))
+      .append(", ")
+      .append(std::to_string(shape.kv_len))
+      .append(") = [q_len, kv_len]");
   if (n < 2 || mask.shape[n - 2] != shape.q_len || mask.shape[n - 1] != shape.kv_len)
     throw input_error(source.label() + ": shape " + npy::shape_text(mask.shape) +
                       " does not end in " + expected);
