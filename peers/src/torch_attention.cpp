@@ -77,7 +77,8 @@ at::Tensor repeated_for_groups(const at::Tensor& kv, int64_t group) {
 /// The mask's shape: [1 or q_heads, q_len, kv_len].
 std::vector<int64_t> mask_shape(const softlab::score_mask& mask, std::size_t q_len,
                                 std::size_t kv_len) {
-  const std::size_t heads = mask.size() == q_len * kv_len ? 1 : mask.size() / (q_len * kv_len);
+  const std::size_t heads =
+      mask.empty_kind() || mask.size() == q_len * kv_len ? 1 : mask.size() / (q_len * kv_len);
   return {signed_size(heads), signed_size(q_len), signed_size(kv_len)};
 }
 
@@ -177,8 +178,8 @@ void torch_sdpa(heads_view<const T> q, heads_view<const T> k, heads_view<const T
   c10::optional<at::Tensor> mask;
   if (!top_left_causal && (options.causal || !options.mask.empty_kind())) {
     at::Tensor additive = additive_mask(options.mask, p.q_len, p.kv_len);
-    if (!additive.defined())
-      additive = at::zeros({1, signed_size(p.q_len), signed_size(p.kv_len)}, at::kFloat);
+    if (!additive.defined())  // as many heads as a keep-mask has: masked_fill_ writes in place
+      additive = at::zeros(mask_shape(options.mask, p.q_len, p.kv_len), at::kFloat);
     else
       additive = additive.clone();  // the user's mask is not written
     if (const at::Tensor dropped = keep_mask_dropped(options.mask, p.q_len, p.kv_len);
