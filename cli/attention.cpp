@@ -7,6 +7,7 @@
 #include "attention_files.hpp"
 #include "command.hpp"
 #include "npy.hpp"
+#include "score_options.hpp"
 #include "scores.hpp"
 #include "selection.hpp"
 #include "table.hpp"
@@ -181,13 +182,7 @@ void run_attention_files(context& ctx, const attention_command_options& options)
       throw input_error("--causal \"" + options.causal + "\" is not an integer");
     run_options.causal = offset;
   }
-  if (options.threads_option->count() > 0) {
-    if (options.threads == 0)
-      throw input_error(
-          "--threads 0: the thread count must be at least 1 (leave --threads out "
-          "for the default: SOFTLAB_THREADS, else every CPU this process may use)");
-    run_options.threads = options.threads;
-  }
+  run_options.threads = checked_threads(*options.threads_option, options.threads);
   const std::size_t checked_rows = rows_per_head(options.rows);
 
   with_type(type, [&]<class T>() {

@@ -103,4 +103,13 @@ std::unique_ptr<loaded_score_options> load_score_options(const score_option_valu
   return loaded;
 }
 
+std::optional<std::size_t> checked_threads(const CLI::Option& option, std::size_t threads) {
+  if (option.count() == 0) return std::nullopt;
+  if (threads == 0)
+    throw input_error(
+        "--threads 0: the thread count must be at least 1 (leave --threads out "
+        "for the default: SOFTLAB_THREADS, else every CPU this process may use)");
+  return threads;
+}
+
 }  // namespace softlab::cli

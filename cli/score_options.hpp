@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,10 @@ struct loaded_score_options {
 /// number of columns in `cols`.
 std::unique_ptr<loaded_score_options> load_score_options(const score_option_values& values,
                                                          std::size_t n, std::size_t& cols);
+
+/// --threads N when given (option counted), else unset (the library's default); input_error
+/// for 0. One check for every subcommand that takes --threads.
+std::optional<std::size_t> checked_threads(const CLI::Option& option, std::size_t threads);
 
 /// The whole file, or input_error naming it and the reason.
 std::string read_text_file(const std::string& path);

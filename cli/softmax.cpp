@@ -45,12 +45,8 @@ CLI::Validator whole_number() {
 
 void run_softmax(context& ctx, const softmax_command_options& options) {
   const number_format format = parse_number_format(options.format);
-  if (options.threads_option->count() > 0) {
-    if (options.threads == 0)
-      throw input_error(
-          "--threads 0: the thread count must be at least 1 (leave --threads out "
-          "for the default: SOFTLAB_THREADS, else every CPU this process may use)");
-  }
+  const std::optional<std::size_t> threads =
+      checked_threads(*options.threads_option, options.threads);
   with_type(options.type, [&]<class T>() {
     const kernel<T>& k = require_kernel<T>(ctx.registry, options.impl);
     require_format<T>(format);
@@ -66,7 +62,7 @@ void run_softmax(context& ctx, const softmax_command_options& options) {
     const std::unique_ptr<loaded_score_options> loaded =
         load_score_options(options.scores, n, cols);
     softmax_options& run_options = loaded->options;
-    if (options.threads_option->count() > 0) run_options.threads = options.threads;
+    run_options.threads = threads;
     const std::size_t rows = options.scores.rows;
     std::vector<T> y(n);
     if (options.log)
