@@ -35,23 +35,43 @@ struct accuracy_options {
   bool attention = false;
 };
 
-/// --attention: the attention study, its files, and the summary line.
-void run_attention_accuracy(context& ctx, const accuracy_options& options) {
-  if (!options.sizes.empty())
-    throw input_error("--n is the softmax study's; the attention families have their own shapes");
-  const attention_registry& reg = ctx.attention_registry;  // the peers in it when built
-  accuracy::attention_study_options study;
+/// The study's options from the command's (--n only where the study has sizes), checked
+/// against the registry before minutes of work: a bad name is a usage error.
+template <class Study, class Registry>
+Study study_options_of(const accuracy_options& options, const Registry& reg) {
+  Study study;
   study.seed = options.seed;
   study.full = options.full;
   study.families = options.families;
   study.implementations = options.implementations;
   study.types = options.types;
+  if constexpr (requires { study.sizes; }) study.sizes = options.sizes;
   study.threads = options.reference_threads;
   try {
     accuracy::validate(study, reg);
   } catch (const std::invalid_argument& e) {
     throw input_error(e.what());
   }
+  return study;
+}
+
+/// "N cells in S s (R s of it the MPFR reference)": the cells measured, not those in "errors".
+template <class Result>
+std::string summary_line(const Result& result) {
+  std::size_t cells = 0;
+  for (const auto& cell : result.cells) cells += cell.metrics.error.empty() ? 1 : 0;
+  char summary[128];
+  std::snprintf(summary, sizeof summary, "%zu cells in %.1f s (%.1f s of it the MPFR reference)\n",
+                cells, result.elapsed_seconds, result.reference_seconds);
+  return summary;
+}
+
+/// --attention: the attention study, its files, and the summary line.
+void run_attention_accuracy(context& ctx, const accuracy_options& options) {
+  if (!options.sizes.empty())
+    throw input_error("--n is the softmax study's; the attention families have their own shapes");
+  const attention_registry& reg = ctx.attention_registry;  // the peers in it when built
+  const auto study = study_options_of<accuracy::attention_study_options>(options, reg);
   const std::filesystem::path directory(options.out);
   accuracy::ensure_directory(directory);
 
@@ -63,29 +83,12 @@ void run_attention_accuracy(context& ctx, const accuracy_options& options) {
   const std::filesystem::path json = directory / "attention.json";
   accuracy::write_file_atomically(csv, accuracy::attention_csv(result));
   accuracy::write_file_atomically(json, accuracy::attention_json(result, meta));
-  std::size_t cells = 0;
-  for (const auto& cell : result.cells) cells += cell.metrics.error.empty() ? 1 : 0;
-  char summary[128];
-  std::snprintf(summary, sizeof summary, "%zu cells in %.1f s (%.1f s of it the MPFR reference)\n",
-                cells, result.elapsed_seconds, result.reference_seconds);
-  ctx.out += csv.string() + "\n" + json.string() + "\n" + summary;
+  ctx.out += csv.string() + "\n" + json.string() + "\n" + summary_line(result);
 }
 
 void run_accuracy(context& ctx, const accuracy_options& options) {
   if (options.attention) return run_attention_accuracy(ctx, options);
-  accuracy::study_options study;
-  study.seed = options.seed;
-  study.full = options.full;
-  study.families = options.families;
-  study.implementations = options.implementations;
-  study.types = options.types;
-  study.sizes = options.sizes;
-  study.threads = options.reference_threads;
-  try {
-    accuracy::validate(study, ctx.registry);
-  } catch (const std::invalid_argument& e) {
-    throw input_error(e.what());
-  }
+  const auto study = study_options_of<accuracy::study_options>(options, ctx.registry);
   // Before minutes of work: a directory that cannot be made fails now (exit status 1).
   const std::filesystem::path directory(options.out);
   accuracy::ensure_directory(directory);
@@ -100,12 +103,8 @@ void run_accuracy(context& ctx, const accuracy_options& options) {
   accuracy::write_file_atomically(elements, accuracy::elements_csv(result));
   accuracy::write_file_atomically(json, accuracy::study_json(result, meta));
 
-  std::size_t cells = 0;
-  for (const auto& row : result.cells) cells += row.metrics.error.empty() ? 1 : 0;
-  char summary[128];
-  std::snprintf(summary, sizeof summary, "%zu cells in %.1f s (%.1f s of it the MPFR reference)\n",
-                cells, result.elapsed_seconds, result.reference_seconds);
-  ctx.out += csv.string() + "\n" + json.string() + "\n" + elements.string() + "\n" + summary;
+  ctx.out +=
+      csv.string() + "\n" + json.string() + "\n" + elements.string() + "\n" + summary_line(result);
 }
 
 }  // namespace

@@ -129,19 +129,6 @@ std::pair<const attention_kernel<T>*, std::optional<isa>> require_attention_kern
   return {k, which};
 }
 
-/// Decimal digits only (CLI11 would wrap "-1" around into a count), as `softlab softmax
-/// --threads` checks.
-CLI::Validator whole_number() {
-  return CLI::Validator(
-      [](std::string& text) {
-        const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-          return c >= '0' && c <= '9';
-        });
-        return digits ? std::string() : "\"" + text + "\" is not a whole number";
-      },
-      "COUNT");
-}
-
 /// --rows N|all of --check: the rows checked per head (0: all).
 std::size_t rows_per_head(const std::string& text) {
   if (text == "all") return 0;

@@ -112,4 +112,15 @@ std::optional<std::size_t> checked_threads(const CLI::Option& option, std::size_
   return threads;
 }
 
+CLI::Validator whole_number() {
+  return CLI::Validator(
+      [](std::string& text) {
+        const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+          return c >= '0' && c <= '9';
+        });
+        return digits ? std::string() : "\"" + text + "\" is not a whole number";
+      },
+      "COUNT");
+}
+
 }  // namespace softlab::cli

@@ -55,6 +55,10 @@ std::unique_ptr<loaded_score_options> load_score_options(const score_option_valu
 /// for 0. One check for every subcommand that takes --threads.
 std::optional<std::size_t> checked_threads(const CLI::Option& option, std::size_t threads);
 
+/// A CLI11 check for counts: decimal digits only (CLI11 would read "-1" into an unsigned count
+/// by wrapping it around).
+CLI::Validator whole_number();
+
 /// The whole file, or input_error naming it and the reason.
 std::string read_text_file(const std::string& path);
 

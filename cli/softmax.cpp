@@ -31,18 +31,6 @@ struct softmax_command_options {
   const CLI::Option* threads_option = nullptr;  ///< counted: --threads given or not
 };
 
-/// Decimal digits only: CLI11 would read "-1" into an unsigned count by wrapping it around.
-CLI::Validator whole_number() {
-  return CLI::Validator(
-      [](std::string& text) {
-        const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-          return c >= '0' && c <= '9';
-        });
-        return digits ? std::string() : "\"" + text + "\" is not a whole number";
-      },
-      "COUNT");
-}
-
 void run_softmax(context& ctx, const softmax_command_options& options) {
   const number_format format = parse_number_format(options.format);
   const std::optional<std::size_t> threads =

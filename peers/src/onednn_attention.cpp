@@ -23,6 +23,7 @@
 // (adapters.hpp, openmp_threads_for_call), as the torch attention peers do. oneDNN reads it when
 // a primitive is made, hence the thread count in the cache key.
 #include "adapters.hpp"
+#include "onednn_context.hpp"
 
 #include <softlab/attention_registry.hpp>
 
@@ -39,12 +40,6 @@
 #include <type_traits>
 #include <vector>
 
-#define SOFTLAB_STRINGIFY_(x) #x
-#define SOFTLAB_STRINGIFY(x) SOFTLAB_STRINGIFY_(x)
-#define SOFTLAB_DNNL_VERSION            \
-  SOFTLAB_STRINGIFY(DNNL_VERSION_MAJOR) \
-  "." SOFTLAB_STRINGIFY(DNNL_VERSION_MINOR) "." SOFTLAB_STRINGIFY(DNNL_VERSION_PATCH)
-
 namespace softlab::peers::detail {
 namespace {
 
@@ -60,15 +55,6 @@ constexpr dnnl::memory::data_type data_type() {
     return dnnl::memory::data_type::f32;
   else
     return dnnl::memory::data_type::bf16;
-}
-
-struct context {
-  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
-  dnnl::stream stream{engine};
-};
-context& this_thread_context() {
-  thread_local context c;
-  return c;
 }
 
 /// 0: no mask; 1: one q_len x kv_len mask for every head; 2: one per query head.
@@ -91,7 +77,7 @@ struct prepared {
 template <class T>
 prepared prepare(const softlab::detail::attention_problem<T>& p, mask_layout masking,
                  bool with_logsumexp) {
-  context& c = this_thread_context();
+  onednn_context& c = this_thread_onednn_context();
   const dim kv_heads = signed_size(p.kv_heads), group = signed_size(p.q_heads / p.kv_heads);
   const dim q_len = signed_size(p.q_len), kv_len = signed_size(p.kv_len);
   const dim d = signed_size(p.d), d_v = signed_size(p.d_v);
@@ -155,7 +141,7 @@ prepared prepare(const softlab::detail::attention_problem<T>& p, mask_layout mas
 template <class T>
 prepared& cached(const softlab::detail::attention_problem<T>& p, mask_layout masking,
                  bool with_logsumexp, int threads) {
-  this_thread_context();  // made first, destroyed last (see the softmax peer)
+  this_thread_onednn_context();  // made first, destroyed last (see the softmax peer)
   thread_local std::map<std::vector<std::int64_t>, prepared> cache;
   const auto n = [](std::size_t v) { return static_cast<std::int64_t>(v); };
   std::vector<std::int64_t> key{n(p.q_heads),
@@ -247,7 +233,7 @@ void onednn_composed(heads_view<const T> q, heads_view<const T> k, heads_view<co
   const built_mask mask = mask_of(options.mask, options.causal, p.q_heads, p.q_len, p.kv_len);
   const bool with_logsumexp = !options.logsumexp.empty();
   prepared& r = cached(p, mask.layout, with_logsumexp, static_cast<int>(threads));
-  dnnl::stream& stream = this_thread_context().stream;
+  dnnl::stream& stream = this_thread_onednn_context().stream;
   r.q.set_data_handle(const_cast<T*>(p.q));  // read only: DNNL_ARG_SRC
   r.k.set_data_handle(const_cast<T*>(p.k));
   r.v.set_data_handle(const_cast<T*>(p.v));

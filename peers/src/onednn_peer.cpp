@@ -13,6 +13,7 @@
 // for the first finite entry instead, |y| may be large and x - y cancels). Whatever oneDNN gives
 // for -inf, +inf or NaN inputs carries through unchanged.
 #include "adapters.hpp"
+#include "onednn_context.hpp"
 
 #include <softlab/detail/arguments.hpp>
 #include <softlab/detail/reductions.hpp>
@@ -26,25 +27,14 @@
 #include <unordered_map>
 #include <vector>
 
-#define SOFTLAB_STRINGIFY_(x) #x
-#define SOFTLAB_STRINGIFY(x) SOFTLAB_STRINGIFY_(x)
-#define SOFTLAB_DNNL_VERSION            \
-  SOFTLAB_STRINGIFY(DNNL_VERSION_MAJOR) \
-  "." SOFTLAB_STRINGIFY(DNNL_VERSION_MINOR) "." SOFTLAB_STRINGIFY(DNNL_VERSION_PATCH)
-
 namespace softlab::peers::detail {
-namespace {
 
-/// One thread's engine and stream, made on the thread's first call.
-struct context {
-  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
-  dnnl::stream stream{engine};
-};
-
-context& this_thread_context() {
-  thread_local context c;
+onednn_context& this_thread_onednn_context() {
+  thread_local onednn_context c;
   return c;
 }
+
+namespace {
 
 /// One size's primitive, ready to run: memories without a buffer, bound at each call.
 struct prepared {
@@ -56,7 +46,7 @@ struct prepared {
 };
 
 prepared prepare(dnnl::algorithm algorithm, std::size_t n) {
-  context& c = this_thread_context();
+  onednn_context& c = this_thread_onednn_context();
   const dnnl::memory::desc desc({static_cast<dnnl::memory::dim>(n)}, dnnl::memory::data_type::f32,
                                 dnnl::memory::format_tag::a);
   const dnnl::softmax_v2_forward::desc op(dnnl::prop_kind::forward_inference, algorithm, desc, desc,
@@ -77,7 +67,7 @@ prepared prepare(dnnl::algorithm algorithm, std::size_t n) {
 prepared& cached(dnnl::algorithm algorithm, std::size_t n) {
   // The context first: thread_local objects die in reverse order of construction, so the
   // primitives and memories below are destroyed before the engine they were made on.
-  this_thread_context();
+  this_thread_onednn_context();
   thread_local std::unordered_map<std::size_t, prepared> softmax_cache, log_cache;
   auto& cache = algorithm == dnnl::algorithm::softmax_log ? log_cache : softmax_cache;
   auto found = cache.find(n);
@@ -90,7 +80,7 @@ void run(dnnl::algorithm algorithm, const float* x, float* y, std::size_t n) {
   prepared& p = cached(algorithm, n);
   p.src.set_data_handle(const_cast<float*>(x));  // read only: DNNL_ARG_SRC
   p.dst.set_data_handle(y);
-  dnnl::stream& stream = this_thread_context().stream;
+  dnnl::stream& stream = this_thread_onednn_context().stream;
   p.primitive.execute(stream, p.arguments);
   stream.wait();
 }

@@ -16,8 +16,10 @@
 #include <softlab_accuracy/study.hpp>
 
 #include <array>
+#include <cstdint>
 #include <exception>
 #include <filesystem>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -114,6 +116,28 @@ std::string json_array(const std::vector<std::string>& items);
 /// What every study's "meta" starts with: date, host, CPU, threads, softlab version, compiler,
 /// build type and flags, library versions.
 run_meta common_meta(unsigned threads);
+
+/// What every study's "meta" has after its peers: the seed and how draws follow from it, whether
+/// the run was full, the command line, the reference and the time it took, and the run's time.
+struct run_facts {
+  std::uint64_t seed = 0;
+  std::string seed_rule;
+  bool full = false;
+  std::string_view command_line;
+  std::string reference;
+  double reference_seconds = 0;
+  double elapsed_seconds = 0;
+};
+void add_run_facts(run_meta& meta, const run_facts& facts);
+
+/// The opening every study's JSON shares, up to its own arrays: {"meta": {...}, "notes": [...],
+/// "errors": [...], and a newline.
+std::string json_opening(const run_meta& meta, const std::vector<std::string>& notes,
+                         const std::vector<std::string>& errors);
+
+/// Appends message to a run's notes or errors and prints it on the progress stream as a warning,
+/// so that what the files record and what the run said as it went are the same words.
+void record_warning(std::vector<std::string>& into, std::string message, std::ostream& progress);
 
 /// Seconds as the files write them (%.3f).
 std::string seconds_text(double s);

@@ -6,6 +6,7 @@
 #include <softlab_accuracy/families.hpp>
 #include <softlab_accuracy/format.hpp>
 #include <softlab_accuracy/metrics.hpp>
+#include <softlab_accuracy/output.hpp>
 #include <softlab_accuracy/parallel.hpp>
 #include <softlab_accuracy/study.hpp>
 #include <softlab_reference/attention.hpp>
@@ -297,9 +298,10 @@ void study_family(const attention_registry& reg, const attention_study_options& 
       m.seconds = seconds_since(start);
       cell_time += m.seconds;
       if (!m.error.empty()) {
-        result.errors.push_back(concat(cell.implementation, " ", type, " ", isa_label, " ",
-                                       cell.family, ": ", m.error));
-        progress << "softlab accuracy: warning: " << result.errors.back() << '\n';
+        record_warning(
+            result.errors,
+            concat(cell.implementation, " ", type, " ", isa_label, " ", cell.family, ": ", m.error),
+            progress);
         result.cells.push_back(std::move(cell));
         continue;
       }
@@ -346,10 +348,11 @@ void study_family(const attention_registry& reg, const attention_study_options& 
       m.median_componentwise_u = median_of(componentwise);
       m.median_ulp = median_of(ulps);
       if (k.meets_contract && m.over_bound_count > 0) {
-        result.notes.push_back(concat("over the stated bound: ", cell.implementation, " ", type,
-                                      " ", isa_label, " ", cell.family, ": ",
-                                      std::to_string(m.over_bound_count), " elements"));
-        progress << "softlab accuracy: warning: " << result.notes.back() << '\n';
+        record_warning(
+            result.notes,
+            concat("over the stated bound: ", cell.implementation, " ", type, " ", isa_label, " ",
+                   cell.family, ": ", std::to_string(m.over_bound_count), " elements"),
+            progress);
       }
       result.cells.push_back(std::move(cell));
       ++cells;
@@ -572,28 +575,23 @@ run_meta collect_attention_meta(const attention_registry& reg,
         peers += concat(peers.empty() ? "" : "; ", k.facts.name, ": ", k.origin);
   });
   add("peers", peers.empty() ? "none" : peers);
-  add("seed", std::to_string(options.seed));
-  add("seed_rule",
-      "family f is drawn from family_seed(seed, f, kv_len, 0) (softlab_accuracy/families.hpp), "
-      "the same draws in every type, each value rounded to it");
-  add("full", options.full ? "true" : "false");
-  add("command_line", std::string(command_line));
-  add("reference",
-      "softlab_reference/attention.hpp: logits exact (mpfr_sum of the exact products), softmax "
-      "and logsumexp at 112 bits, O_c = sum_j p_j v_jc correctly rounded at 256 bits");
   add("ulp_criterion", "ULPs of the storage type where |O_c| >= 0.5 sum_j p_j |v_jc|");
-  add("reference_seconds", seconds_text(result.reference_seconds));
-  meta.elapsed_seconds = result.elapsed_seconds;
+  add_run_facts(meta, {.seed = options.seed,
+                       .seed_rule = "family f is drawn from family_seed(seed, f, kv_len, 0) "
+                                    "(softlab_accuracy/families.hpp), the same draws in every "
+                                    "type, each value rounded to it",
+                       .full = options.full,
+                       .command_line = command_line,
+                       .reference = "softlab_reference/attention.hpp: logits exact (mpfr_sum of "
+                                    "the exact products), softmax and logsumexp at 112 bits, O_c "
+                                    "= sum_j p_j v_jc correctly rounded at 256 bits",
+                       .reference_seconds = result.reference_seconds,
+                       .elapsed_seconds = result.elapsed_seconds});
   return meta;
 }
 
 std::string attention_json(const attention_study_result& result, const run_meta& meta) {
-  std::string j = "{\n  \"meta\": {\n";
-  for (const auto& [key, value] : meta.entries)
-    j += concat("    ", json_string(key), ": ", json_string(value), ",\n");
-  j += concat("    \"elapsed_seconds\": ", seconds_text(meta.elapsed_seconds), "\n  },\n");
-  j += concat("  \"notes\": ", json_array(result.notes), ",\n");
-  j += concat("  \"errors\": ", json_array(result.errors), ",\n");
+  std::string j = json_opening(meta, result.notes, result.errors);
   j += "  \"families\": [";
   for (std::size_t i = 0; i < result.families.size(); ++i) {
     const attention_family& f = result.families[i];

@@ -292,26 +292,50 @@ run_meta collect_meta(const registry& reg, const study_options& options, const s
         peers += concat(peers.empty() ? "" : "; ", k.facts.name, ": ", k.origin);
   });
   add("peers", peers.empty() ? "none" : peers);
-  add("seed", std::to_string(options.seed));
-  add("seed_rule",
-      "vector v of cell (family, n) is drawn from family_seed(seed, family, n, v) "
-      "(softlab_accuracy/families.hpp); the CSV's seed column is v = 0");
-  add("full", options.full ? "true" : "false");
-  add("command_line", std::string(command_line));
-  add("reference", "MPFR at 2p + 64 bits (p: the type's precision), computed once per vector");
-  add("reference_seconds", seconds_text(result.reference_seconds));
-  meta.elapsed_seconds = result.elapsed_seconds;
+  add_run_facts(meta, {.seed = options.seed,
+                       .seed_rule = "vector v of cell (family, n) is drawn from family_seed(seed, "
+                                    "family, n, v) (softlab_accuracy/families.hpp); the CSV's "
+                                    "seed column is v = 0",
+                       .full = options.full,
+                       .command_line = command_line,
+                       .reference = "MPFR at 2p + 64 bits (p: the type's precision), computed "
+                                    "once per vector",
+                       .reference_seconds = result.reference_seconds,
+                       .elapsed_seconds = result.elapsed_seconds});
   return meta;
 }
 
-std::string study_json(const study_result& result, const run_meta& meta) {
+void add_run_facts(run_meta& meta, const run_facts& facts) {
+  auto add = [&](std::string key, std::string value) {
+    meta.entries.emplace_back(std::move(key), std::move(value));
+  };
+  add("seed", std::to_string(facts.seed));
+  add("seed_rule", facts.seed_rule);
+  add("full", facts.full ? "true" : "false");
+  add("command_line", std::string(facts.command_line));
+  add("reference", facts.reference);
+  add("reference_seconds", seconds_text(facts.reference_seconds));
+  meta.elapsed_seconds = facts.elapsed_seconds;
+}
+
+void record_warning(std::vector<std::string>& into, std::string message, std::ostream& progress) {
+  into.push_back(std::move(message));
+  progress << "softlab accuracy: warning: " << into.back() << '\n';
+}
+
+std::string json_opening(const run_meta& meta, const std::vector<std::string>& notes,
+                         const std::vector<std::string>& errors) {
   std::string j = "{\n  \"meta\": {\n";
   for (const auto& [key, value] : meta.entries)
     j += concat("    ", json_string(key), ": ", json_string(value), ",\n");
   j += concat("    \"elapsed_seconds\": ", seconds_text(meta.elapsed_seconds), "\n  },\n");
+  j += concat("  \"notes\": ", json_array(notes), ",\n");
+  j += concat("  \"errors\": ", json_array(errors), ",\n");
+  return j;
+}
 
-  j += concat("  \"notes\": ", json_array(result.notes), ",\n");
-  j += concat("  \"errors\": ", json_array(result.errors), ",\n");
+std::string study_json(const study_result& result, const run_meta& meta) {
+  std::string j = json_opening(meta, result.notes, result.errors);
 
   j += "  \"families\": [";
   for (std::size_t i = 0; i < result.families.size(); ++i) {

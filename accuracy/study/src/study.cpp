@@ -1,6 +1,8 @@
 // study.cpp: the study loop: types, families, sizes, kernels, instruction sets.
 #include <softlab_accuracy/study.hpp>
 
+#include <softlab_accuracy/output.hpp>
+
 #include <softlab/simd/isa.hpp>
 
 #include <algorithm>
@@ -196,10 +198,10 @@ void study_type(const registry& reg, const study_options& options,
             sample_elements<T>(k, refs.front(), row, result);
           cell_time += row.metrics.seconds;
           if (!row.metrics.error.empty()) {
-            result.errors.push_back(concat(row.implementation, " ", type, " ", isa_label, " ",
-                                           row.family, " n=", std::to_string(n), ": ",
-                                           row.metrics.error));
-            progress << "softlab accuracy: warning: " << result.errors.back() << '\n';
+            record_warning(result.errors,
+                           concat(row.implementation, " ", type, " ", isa_label, " ", row.family,
+                                  " n=", std::to_string(n), ": ", row.metrics.error),
+                           progress);
           }
           result.cells.push_back(std::move(row));
           ++cells;
