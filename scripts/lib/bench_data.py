@@ -5,7 +5,11 @@ softlab-bench's names (bench/README.md):
   softmax|log_softmax|logsumexp|pairwise_attention/<type>/<impl>/<n>
   rows/<type>/<impl>/<rows>x<cols>
   softmax_inputs/<set>/<type>/<impl>/<n>
-  roofline/<read|copy|copy_nt|memcpy>/<n>
+  roofline/<read|copy|copy_nt|memcpy>/<n>[/t:<threads>]
+  roofline/fma_peak@<isa>/t:<threads>
+  attention/<type>/<impl>/prefill/<heads>x<q_len>x<kv_len>x<d>[/causal]/t:<threads>
+  attention/<type>/<impl>/decode/<heads>x<kv_len>x<d>/t:<threads>
+  attention/<type>/read_floor/decode/<heads>x<kv_len>x<d>/t:<threads>
 """
 
 import json
@@ -16,6 +20,14 @@ from collections import defaultdict
 
 # Suffixes Google Benchmark appends to a name for per-benchmark settings.
 _SETTING_SUFFIX = re.compile(r"/(min_time|repeats|iterations|real_time|manual_time)(:[^/]*)?$")
+
+
+# The <impl> segment of decode's memory floor: the bytes of K and V read once, not an
+# implementation (bench/attention_benchmarks.hpp).
+READ_FLOOR = "read_floor"
+
+# Google Benchmark's time units, in nanoseconds.
+_NS_PER_UNIT = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
 class BenchInputError(Exception):
@@ -37,9 +49,38 @@ def _threads(part):
     return int(part[2:])
 
 
+def _dimensions(part, count):
+    """The `count` positive numbers of an "AxBx..." name part."""
+    values = [int(v) for v in part.split("x")]
+    if len(values) != count or min(values) < 1:
+        raise ValueError(part)
+    return values
+
+
+def _parse_attention(parts):
+    """attention/<type>/<impl>/<phase>/<shape>[/causal]/t:<threads>: the parts, or None."""
+    if len(parts) not in (6, 7) or not parts[1] or not parts[2]:
+        return None
+    _, type_, impl, phase, shape = parts[:5]
+    causal = len(parts) == 7
+    if causal and parts[5] != "causal":
+        return None
+    if phase == "prefill" and impl != READ_FLOOR:
+        heads, q_len, kv_len, d = _dimensions(shape, 4)
+    elif phase == "decode" and not causal:
+        heads, kv_len, d = _dimensions(shape, 3)
+        q_len = 1  # one query per head
+    else:
+        return None
+    return {"op": "attention", "type": type_, "impl": impl, "phase": phase, "heads": heads,
+            "q_len": q_len, "kv_len": kv_len, "d": d, "causal": causal,
+            "threads": _threads(parts[-1])}
+
+
 def parse_name(name):
     """The parts of a softlab-bench name as a dict (op, type, impl, set, n, rows, cols, kind,
-    threads), or None for a name softlab-bench does not make."""
+    isa, phase, heads, q_len, kv_len, d, causal, threads: those the name has), or None for a
+    name softlab-bench does not make."""
     parts = name.split("/")
     try:
         parsed = _parse_parts(parts)
@@ -63,6 +104,13 @@ def _parse_parts(parts):
         rows, cols = (int(v) for v in parts[3].split("x"))
         return {"op": "rows", "type": parts[1], "impl": parts[2], "set": "uniform",
                 "n": rows * cols, "rows": rows, "cols": cols}
+    if parts[0] == "roofline" and "@" in parts[1]:
+        # roofline/fma_peak@<isa>/t:<threads>: the arithmetic peak of that instruction set.
+        kind, _, isa = parts[1].partition("@")
+        if len(parts) != 3 or not kind or not isa:
+            return None
+        return {"op": "roofline", "kind": kind, "isa": isa, "type": None,
+                "threads": _threads(parts[2])}
     if parts[0] == "roofline" and len(parts) in (3, 4):
         # The type comes from the context's roofline_type (load fills it in).
         return {"op": "roofline", "kind": parts[1], "type": None, "n": int(parts[2]),
@@ -74,6 +122,8 @@ def _parse_parts(parts):
     if parts[0] == "vocab" and len(parts) == 5:
         return {"op": "vocab", "type": parts[1], "impl": parts[2], "set": "uniform",
                 "n": int(parts[3]), "rows": 1, "threads": _threads(parts[4])}
+    if parts[0] == "attention":
+        return _parse_attention(parts)
     if parts[0] == "masked" and len(parts) == 4:
         return {"op": "masked", "type": parts[1], "impl": parts[2], "set": "uniform",
                 "n": int(parts[3]), "rows": 1}
@@ -96,8 +146,9 @@ def load(path):
     """{"context": dict, "records": {name: record}, "implementations": implementation_facts,
     "types": benchmarked_types} where a record has the parsed name parts and
     ns (median ns per element), cycles (median cycles per element or nan), bytes_per_second
-    (median), repetitions, noise (relative: the cv aggregate, else computed), error (text or
-    None)."""
+    (median), gflops (median GFLOP/s: attention and roofline/fma_peak, else nan), real_ns
+    (median wall-clock ns per call), repetitions, noise (relative: the cv aggregate, else
+    computed), error (text or None)."""
     try:
         with open(path, encoding="utf-8") as f:
             document = json.load(f)
@@ -133,6 +184,12 @@ def load(path):
             continue
         record = dict(parts, name=name, error=errors.get(name))
 
+        def ns_per_unit():
+            """The entries' time_unit in ns (real_time and cpu_time are per call, in it)."""
+            entries = runs[name] or list(aggregates[name].values())
+            unit = entries[0].get("time_unit", "ns") if entries else "ns"
+            return _NS_PER_UNIT.get(unit, math.nan)
+
         def column(key):
             values = [e[key] for e in runs[name] if key in e]
             if values:
@@ -146,6 +203,9 @@ def load(path):
         record["ns"], record["noise"] = column("ns_per_element")
         record["cycles"], _ = column("cycles_per_element")
         record["bytes_per_second"], _ = column("bytes_per_second")
+        record["gflops"], _ = column("GFLOP/s")
+        real_time, _ = column("real_time")
+        record["real_ns"] = real_time * ns_per_unit()
         record["repetitions"] = len(runs[name]) or int(
             aggregates[name].get("median", {}).get("repetitions", 0))
         if record["op"] == "roofline":

@@ -5,7 +5,9 @@ What a reader gets, in order: the machine and the run; softmax ns per element fo
 implementation and peer at each n, as a ratio to the fastest peer; every softmax as a multiple of
 the two-pass memory floor (roofline/read + the faster of roofline/copy and roofline/copy_nt,
 measured in the same run); throughput against n with the roofline lines; the data-dependent
-input sets against the default inputs; and speed against accuracy, with the Pareto front.
+input sets against the default inputs; attention's prefill and decode against their ceilings
+(roofline/fma_peak and the decode read floor) and the peers; and speed against accuracy, with the
+Pareto front.
 Figures are medians over the run's repetitions; the noise column is their relative spread.
 """
 
@@ -68,11 +70,17 @@ def impl_order(impls, facts):
     return sorted(impls, key=lambda i: (is_peer(i, facts), i))
 
 
+def memory_references(records, threads=1):
+    """The memory references (roofline/<kind>/<n>) on `threads` threads; not fma_peak, which
+    moves no memory and has no n."""
+    return [r for r in select(records, op="roofline", threads=threads) if "n" in r]
+
+
 def memory_floor(records, threads=1):
     """n -> ns per element of the two-pass floor: one read pass plus the faster copy (on
     `threads` threads: the references of that thread count)."""
     parts = defaultdict(dict)
-    for r in select(records, op="roofline", threads=threads):
+    for r in memory_references(records, threads):
         parts[r["n"]][r["kind"]] = r["ns"]
     floor = {}
     for n, kinds in parts.items():
@@ -293,6 +301,122 @@ def masked_section(records, facts):
         ["type", "implementation", "n", "scale + mask ns/el", "plain ns/el", "ratio"], rows)
 
 
+def fixed(value, digits=2):
+    """value with `digits` decimals; "—" for NaN and infinities (a missing or zero time)."""
+    return f"{value:.{digits}f}" if math.isfinite(value) else "—"
+
+
+def fma_peaks(records):
+    """threads -> {isa: roofline/fma_peak@<isa>/t:<threads> record}."""
+    peaks = defaultdict(dict)
+    for r in select(records, op="roofline", kind="fma_peak"):
+        peaks[r["threads"]][r["isa"]] = r
+    return peaks
+
+
+def arithmetic_peak(impl, threads, peaks, facts):
+    """The fma_peak record an attention entry's GFLOP/s is set against: its own instruction set's
+    (the context's isa) at that thread count; for an entry whose isa the run has no peak for (a
+    peer's own dispatch, "native"; scalar code, "-"), the highest peak at that thread count: the
+    widest instruction set. None when the run measured no peak at that thread count."""
+    at = peaks.get(threads, {})
+    isa = facts.get(impl, {}).get("isa")
+    if isa in at:
+        return at[isa]
+    measured = [r for r in at.values() if math.isfinite(r["gflops"])]
+    return max(measured, key=lambda r: r["gflops"]) if measured else None
+
+
+def attention_shape(r):
+    """The <shape> of an attention name: heads x q_len x kv_len x d (prefill), heads x kv_len x
+    d (decode)."""
+    dims = (r["heads"], r["q_len"], r["kv_len"], r["d"]) if r["phase"] == "prefill" else \
+        (r["heads"], r["kv_len"], r["d"])
+    return "x".join(map(str, dims))
+
+
+def attention_section(records, facts):
+    """One row per attention benchmark, grouped by (type, phase, shape, causal, threads), each
+    group softlab's implementations first, then the peers: median GFLOP/s and ms per call, the
+    fastest peer's time over this one, and the ceiling of the phase: prefill's GFLOP/s as a
+    share of roofline/fma_peak@<isa> at the same thread count (causal runs also against the
+    same implementation's dense run), decode's time over read_floor's (K and V read once)."""
+    groups = defaultdict(dict)
+    for r in select(records, op="attention"):
+        key = (r["type"], r["phase"], r["heads"], r["q_len"], r["kv_len"], r["d"], r["causal"],
+               r["threads"])
+        groups[key][r["impl"]] = r
+    peaks = fma_peaks(records)
+    fallback = set()  # the peaks set against entries without one of their own
+    prefill, decode = [], []
+    for key in sorted(groups):
+        type_, phase, heads, q_len, kv_len, d, causal, threads = key
+        group = groups[key]
+        floor = group.get(bench_data.READ_FLOOR)
+        impls = impl_order([i for i in group if i != bench_data.READ_FLOOR], facts)
+        peer_ns = min((group[i]["real_ns"] for i in impls if is_peer_entry(i, facts)),
+                      default=math.nan)
+        shape = attention_shape(group[impls[0]] if impls else floor)
+        label = shape + (" causal" if causal else "")
+        if phase == "decode" and floor:
+            decode.append([type_, shape, str(threads), f"{bench_data.READ_FLOOR} (memory floor)",
+                           fmt(floor["gflops"]), fmt(floor["real_ns"] / 1e6), fixed(1.0), "—"])
+        for impl in impls:
+            r = group[impl]
+            cells = [type_, label, str(threads), impl, fmt(r["gflops"]), fmt(r["real_ns"] / 1e6)]
+            against_peer = fixed(peer_ns / r["real_ns"])
+            if phase == "decode":
+                decode.append(cells + [fixed(r["real_ns"] / floor["real_ns"]) if floor else "—",
+                                       against_peer])
+                continue
+            peak = arithmetic_peak(impl, threads, peaks, facts)
+            if peak is not None and peak["isa"] != facts.get(impl, {}).get("isa"):
+                fallback.add((threads, peak["isa"], peak["gflops"]))
+            share = (f"{fixed(100 * r['gflops'] / peak['gflops'], 0)}%" if peak is not None
+                     else "—")
+            dense = groups.get((type_, phase, heads, q_len, kv_len, d, False, threads), {})
+            against_dense = (fixed(r["real_ns"] / dense[impl]["real_ns"])
+                             if causal and impl in dense else "—")
+            prefill.append(cells + [share, against_peer, against_dense])
+    if not prefill and not decode:
+        return []
+    lines = ["## Attention", "",
+             "softlab-bench's attention/ benchmarks (bench/README.md): O = softmax(Q K^T / "
+             "sqrt(d) [+ causal]) V over heads x q_len queries and kv_len keys of dimension d. "
+             "GFLOP/s counts 4 d flops per kept score (2 d for q.k, 2 d for p v; a causal run "
+             "keeps h L (L + 1) / 2 of the h L^2 scores and counts only those); ms: the median "
+             "time of one call (wall-clock on more than one thread). Each group lists softlab's "
+             "implementations, then the peers; fastest peer / this: the fastest peer's time "
+             "divided by this one (> 1: faster than every peer; 1.00 on that peer).", ""]
+    if prefill:
+        run_peaks = "; ".join(f"fma_peak@{isa} {fmt(r['gflops'])} GFLOP/s at t:{threads}"
+                              for threads in sorted(peaks)
+                              for isa, r in sorted(peaks[threads].items()))
+        used = "; ".join(f"fma_peak@{isa} ({fmt(gflops)} GFLOP/s) at t:{threads}"
+                         for threads, isa, gflops in sorted(fallback))
+        lines += ["### Prefill", "",
+                  "% of fma_peak: GFLOP/s over the arithmetic roofline roofline/fma_peak@<isa> "
+                  "at the same thread count, <isa> the implementation's own (its "
+                  "softlab_impl:<impl> context entry)"
+                  + (f"; an entry whose isa the run has no peak for (a peer's own dispatch, "
+                     f"scalar code) is set against the run's highest: {used}" if used else "")
+                  + f". The run's peaks: {run_peaks or 'none measured'}. causal / dense: a causal "
+                  "run's time over the same implementation's dense run of the same shape and "
+                  "threads (0.5 = it skips the masked half; 1 = it computes every score).", "",
+                  md_table(["type", "shape", "threads", "implementation", "GFLOP/s", "ms",
+                            "% of fma_peak", "fastest peer / this", "causal / dense"], prefill),
+                  ""]
+    if decode:
+        lines += ["### Decode", "",
+                  "One query per head. / read_floor: the time over that of read_floor at the "
+                  "same type, shape and threads, which reads the bytes of K and V once with "
+                  "roofline/read's loop (its row: the GFLOP/s decode would reach at that speed); "
+                  "1.00 = at the memory floor.", "",
+                  md_table(["type", "shape", "threads", "implementation", "GFLOP/s", "ms",
+                            "/ read_floor", "fastest peer / this"], decode), ""]
+    return lines
+
+
 def input_set_table(records):
     rows = []
     for r in sorted(select(records, op="softmax"), key=lambda r: (r["type"], r["impl"], r["n"])):
@@ -396,7 +520,7 @@ def build(args):
 
     if floor:
         roof = defaultdict(dict)
-        for r in select(records, op="roofline", threads=1):
+        for r in memory_references(records):
             roof[r["n"]][r["kind"]] = r
         rows = []
         for n in sorted(roof):
@@ -434,6 +558,7 @@ def build(args):
                 "default uniform [-10, 10] at the same n (ratio > 1: slower on that input).", "",
                 md_table(["type", "implementation", "n", "input set", "ns/el", "× default"],
                          sets), ""]
+    doc += attention_section(records, facts)
 
     accuracy, chart_families = read_accuracy(args.accuracy, primary)
     if accuracy and float_table and chart_families:

@@ -24,6 +24,13 @@ def bench_json():
     return FIXTURES / "bench" / "bench.json"
 
 
+@pytest.fixture
+def attention_bench_json():
+    """softlab-bench's attention slice on Zen 3 (bench/README.md's run): the median and cv
+    aggregates of its 21 benchmarks, with the context entries they need."""
+    return FIXTURES / "bench" / "attention.json"
+
+
 def write(path, text):
     path.write_text(text, encoding="utf-8")
     return path

@@ -2,13 +2,14 @@
 peer comparisons and the compare verdicts."""
 
 import json
+import math
 
 import pytest
 
 import bench_compare
 import bench_data
 import bench_report
-from conftest import write
+from conftest import FIXTURES, write
 
 
 @pytest.fixture
@@ -147,3 +148,175 @@ def test_threads_storage_and_mask_sections():
     masked = "\n".join(bench_report.masked_section(records, facts))
     assert "| float | fast@avx2 | 4096 | 0.44 | 0.4 | 1.10 |" in masked
     assert bench_report.threads_section({}, facts) == []
+
+
+def test_attention_names_parse():
+    assert bench_data.parse_name("attention/float/flash@avx2/prefill/8x512x1024x64/t:1") == {
+        "op": "attention", "type": "float", "impl": "flash@avx2", "phase": "prefill",
+        "heads": 8, "q_len": 512, "kv_len": 1024, "d": 64, "causal": False, "threads": 1}
+    causal = bench_data.parse_name("attention/bf16/torch_sdpa/prefill/1x2048x2048x128/causal/t:2")
+    assert (causal["impl"], causal["causal"], causal["threads"]) == ("torch_sdpa", True, 2)
+    assert bench_data.parse_name("attention/bf16/materialized:fast@avx2/decode/8x4096x128/t:2") \
+        == {"op": "attention", "type": "bf16", "impl": "materialized:fast@avx2",
+            "phase": "decode", "heads": 8, "q_len": 1, "kv_len": 4096, "d": 128,
+            "causal": False, "threads": 2}
+    floor = bench_data.parse_name("attention/f16/read_floor/decode/8x131072x128/t:1")
+    assert (floor["impl"], floor["phase"], floor["kv_len"]) == (bench_data.READ_FLOOR, "decode",
+                                                                131072)
+    assert bench_data.parse_name("roofline/fma_peak@avx2/t:2") == {
+        "op": "roofline", "kind": "fma_peak", "isa": "avx2", "type": None, "threads": 2}
+    assert bench_data.parse_name("roofline/copy_nt/16384/t:2")["n"] == 16384  # still parsed
+    for malformed in ("attention/float/flash@avx2/prefill/8x512x64/t:1",        # 3 dimensions
+                      "attention/float/flash@avx2/decode/8x1x4096x128/t:1",     # 4 dimensions
+                      "attention/float/flash@avx2/decode/8x4096x128/causal/t:1",
+                      "attention/float/flash@avx2/prefill/8x512x512x64/dense/t:1",
+                      "attention/float/flash@avx2/prefill/8x512x512x64",         # no threads
+                      "attention/float/flash@avx2/prefill/8x512x512x64/2",
+                      "attention/float/flash@avx2/prefill/8x0x512x64/t:1",
+                      "attention/float/flash@avx2/encode/8x512x512x64/t:1",
+                      "attention/float/read_floor/prefill/8x512x512x64/t:1",
+                      "attention/float//decode/8x4096x128/t:1",
+                      "attention/float/flash@avx2/decode/8xmanyx128/t:1",
+                      "roofline/fma_peak@avx2/1", "roofline/fma_peak@avx2",
+                      "roofline/fma_peak@/t:1", "roofline/fma_peak@avx2/t:1/x",
+                      "roofline/fma_peak/t:1"):
+        assert bench_data.parse_name(malformed) is None, malformed
+
+
+def test_attention_records(attention_bench_json):
+    records = bench_data.load(str(attention_bench_json))["records"]
+    assert len(records) == 21  # every benchmark of the slice, the fma peak among them
+    flash = records["attention/bf16/flash@avx2/decode/8x32768x128/t:2"]  # /real_time stripped
+    assert flash["gflops"] == pytest.approx(16.947887730355394)  # the median, not the mean
+    assert flash["real_ns"] == pytest.approx(7919436.931341147)
+    assert flash["noise"] == pytest.approx(0.04073860250425684)  # ns_per_element's cv
+    peak = records["roofline/fma_peak@avx2/t:1"]
+    assert (peak["kind"], peak["isa"], peak["gflops"]) == ("fma_peak", "avx2",
+                                                           pytest.approx(98.63750711244845))
+    softmax = bench_data.load(str(FIXTURES / "bench" / "bench.json"))["records"]
+    assert math.isnan(softmax["softmax/float/stable/4096"]["gflops"])  # no such counter
+
+
+def test_real_time_is_converted_to_ns(tmp_path):
+    runs = [{"name": "attention/float/flash@avx2/decode/2x64x8/t:1", "run_type": "iteration",
+             "real_time": ms, "time_unit": "ms", "GFLOP/s": 1.0} for ms in (1.5, 2.0, 4.0)]
+    path = write(tmp_path / "ms.json", json.dumps({"context": {}, "benchmarks": runs}))
+    record = bench_data.load(str(path))["records"]["attention/float/flash@avx2/decode/2x64x8/t:1"]
+    assert record["real_ns"] == pytest.approx(2e6)
+
+
+def table_rows(lines, header_start):
+    """The cells of the markdown table whose header line starts with header_start."""
+    lines = "\n".join(lines).split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def number(cell):
+    return float(cell.rstrip("%"))
+
+
+def test_attention_section_on_the_zen3_run(attention_bench_json):
+    """Every row's figures recomputed here from the fixture's medians and context."""
+    document = json.loads(attention_bench_json.read_text(encoding="utf-8"))
+    median = {b["run_name"].removesuffix("/real_time"): b for b in document["benchmarks"]
+              if b["aggregate_name"] == "median"}
+    origin = {key.split(":", 1)[1]: value.split(";")[0]
+              for key, value in document["context"].items() if key.startswith("softlab_impl:")}
+    peers = {impl for impl, text in origin.items() if text != "origin=softlab"}
+    assert peers == {"onednn_composed", "torch_composed", "torch_sdpa"}
+    peak = median["roofline/fma_peak@avx2/t:1"]["GFLOP/s"]  # the only peak: every entry's
+
+    def ms(name):
+        return median[name]["real_time"] / 1e6  # the fixture's time_unit is ns
+
+    loaded = bench_data.load(str(attention_bench_json))
+    lines = bench_report.attention_section(loaded["records"], loaded["implementations"])
+    assert lines[0] == "## Attention"
+    text = "\n".join(lines)
+    assert "set against the run's highest: fma_peak@avx2 (98.6 GFLOP/s) at t:1" in text
+
+    prefill = table_rows(lines, "| type | shape | threads | implementation | GFLOP/s | ms | %")
+    impls = ["flash@avx2", "materialized:fast@avx2", "onednn_composed", "torch_composed",
+             "torch_sdpa"]  # softlab's, then the peers
+    assert [row[3] for row in prefill] == impls * 2
+    for row in prefill:
+        causal = row[1].endswith(" causal")
+        name = (f"attention/float/{row[3]}/prefill/1x2048x2048x128/"
+                + ("causal/" if causal else "") + "t:1")
+        dense = f"attention/float/{row[3]}/prefill/1x2048x2048x128/t:1"
+        group = [n for n in median if n.startswith("attention/float/") and "/prefill/" in n
+                 and n.endswith("/causal/t:1") == causal and n.split("/")[2] in peers]
+        fastest_peer = min(ms(n) for n in group)
+        assert row[:3] == ["float", "1x2048x2048x128" + (" causal" if causal else ""), "1"]
+        assert number(row[4]) == pytest.approx(median[name]["GFLOP/s"], rel=5e-3)
+        assert number(row[5]) == pytest.approx(ms(name), rel=5e-3)
+        assert number(row[6]) == pytest.approx(100 * median[name]["GFLOP/s"] / peak, abs=0.5)
+        assert number(row[7]) == pytest.approx(fastest_peer / ms(name), abs=5e-3)
+        if causal:
+            assert number(row[8]) == pytest.approx(ms(name) / ms(dense), abs=5e-3)
+        else:
+            assert row[8] == "—"
+
+    decode = table_rows(lines, "| type | shape | threads | implementation | GFLOP/s | ms | /")
+    assert [row[3] for row in decode] == (["read_floor (memory floor)", "flash@avx2",
+                                           "materialized:fast@avx2", "torch_composed",
+                                           "torch_sdpa"] * 2)
+    for row in decode:
+        threads = row[2]
+        impl = "read_floor" if row[3].startswith("read_floor") else row[3]
+        name = f"attention/bf16/{impl}/decode/8x32768x128/t:{threads}"
+        floor = f"attention/bf16/read_floor/decode/8x32768x128/t:{threads}"
+        fastest_peer = min(ms(f"attention/bf16/{p}/decode/8x32768x128/t:{threads}")
+                           for p in ("torch_composed", "torch_sdpa"))
+        assert row[:2] == ["bf16", "8x32768x128"]
+        assert number(row[4]) == pytest.approx(median[name]["GFLOP/s"], rel=5e-3)
+        assert number(row[5]) == pytest.approx(ms(name), rel=5e-3)
+        assert number(row[6]) == pytest.approx(ms(name) / ms(floor), abs=5e-3)
+        if impl == "read_floor":
+            assert row[7] == "—"
+        else:
+            assert number(row[7]) == pytest.approx(fastest_peer / ms(name), abs=5e-3)
+
+
+def test_the_arithmetic_peak_of_each_entry():
+    """An entry's own instruction set's peak; a peer's own dispatch or scalar code: the
+    highest at that thread count; none measured: no share."""
+    names = {"roofline/fma_peak@sse2/t:1": 40.0, "roofline/fma_peak@avx2/t:1": 100.0,
+             "attention/float/flash@sse2/prefill/1x64x64x8/t:1": 20.0,
+             "attention/float/materialized:stable/prefill/1x64x64x8/t:1": 5.0,
+             "attention/float/peer/prefill/1x64x64x8/t:1": 50.0,
+             "attention/float/flash@sse2/prefill/1x64x64x8/t:2": 30.0}
+    records = {name: dict(bench_data.parse_name(name), name=name, gflops=gflops,
+                          real_ns=1e6 / gflops, error=None) for name, gflops in names.items()}
+    facts = {"flash@sse2": {"origin": "softlab", "isa": "sse2", "variant_of": None},
+             "materialized:stable": {"origin": "softlab", "isa": "-", "variant_of": None},
+             "peer": {"origin": "a library", "isa": "native", "variant_of": None}}
+    peaks = bench_report.fma_peaks(records)
+    assert bench_report.arithmetic_peak("flash@sse2", 1, peaks, facts)["isa"] == "sse2"
+    assert bench_report.arithmetic_peak("materialized:stable", 1, peaks, facts)["isa"] == "avx2"
+    assert bench_report.arithmetic_peak("peer", 1, peaks, facts)["isa"] == "avx2"
+    assert bench_report.arithmetic_peak("flash@sse2", 2, peaks, facts) is None
+    rows = table_rows(bench_report.attention_section(records, facts), "| type | shape |")
+    assert [(row[3], row[6], row[7]) for row in rows] == [
+        ("flash@sse2", "50%", "0.40"), ("materialized:stable", "5%", "0.10"),
+        ("peer", "50%", "1.00"), ("flash@sse2", "—", "—")]
+    assert bench_report.memory_floor(records) == {}  # the peaks are no memory reference
+
+
+def test_the_page_renders_attention(attention_bench_json, loaded, tmp_path, monkeypatch):
+    """The attention section on the page; a run without attention benchmarks has none."""
+    monkeypatch.setattr("sys.argv", ["bench_report", "--json", str(attention_bench_json),
+                                     "--accuracy", str(tmp_path / "none.csv"), "--out",
+                                     str(tmp_path)])
+    assert bench_report.main() == 0
+    page = (tmp_path / "bench.md").read_text(encoding="utf-8")
+    assert "## Attention\n" in page and "### Prefill\n" in page and "### Decode\n" in page
+    assert "| bf16 | 8x32768x128 | 2 | read_floor (memory floor) | 24.9 | 5.39 | 1.00 | — |" \
+        in page
+    assert bench_report.attention_section(loaded["records"], loaded["implementations"]) == []
