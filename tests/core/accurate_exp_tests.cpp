@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -134,6 +135,36 @@ TEST_CASE("accurate: double rows beyond the pair scratch", "[accurate][vectorize
       k.softmax(x, y);
       k.softmax(x, std::span<double>(shifted.data() + 1, x.size()));
       CHECK(std::equal(y.begin(), y.end(), shifted.begin() + 1));
+    }
+  }
+  force_isa(before);
+}
+
+TEST_CASE("accurate: double log_softmax where x - max leaves the double range",
+          "[accurate][vectorized]") {
+  // x_i - max - log s below -DBL_MAX: the exact log-weight rounds to -inf, and the pair's low
+  // parts are inf - inf there. Entries -2^970 and DBL_MAX, mixed so that both the vector body
+  // and the tail meet them; the k maxima share the weight: log-weight -log k.
+  const registry kernels = builtin_registry();
+  const kernel<double>& k = *kernels.find<double>("accurate");
+  const isa before = active_isa();
+  for (isa which : testing::isas_under_test(k)) {
+    force_isa(which);
+    INFO("ISA " << isa_name(which));
+    for (std::size_t n : {2, 7, 37}) {
+      std::vector<double> x(n, -0x1p970);
+      std::size_t maxima = 0;
+      for (std::size_t i = 1; i < n; i += 3, ++maxima) x[i] = std::numeric_limits<double>::max();
+      std::vector<double> y(n);
+      k.log_softmax(x, y);
+      const double log_k = std::log(double(maxima));
+      for (std::size_t i = 0; i < n; ++i) {
+        INFO("n " << n << ", entry " << i << ": " << y[i]);
+        if (x[i] < 0)
+          CHECK(y[i] == -std::numeric_limits<double>::infinity());
+        else
+          CHECK(std::abs(y[i] + log_k) <= 0x1p-52 * std::max(1.0, log_k));
+      }
     }
   }
   force_isa(before);

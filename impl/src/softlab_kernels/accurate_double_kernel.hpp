@@ -474,7 +474,9 @@ struct accurate_double_kernel {
       const auto d = detail::two_sum(v, minus_m);
       const auto head = detail::two_sum(d.value, minus_log_hi);
       const batch result = head.value + ((head.error + d.error) - log_low);
-      return ::xsimd::select(v == minus_inf, minus_inf, result);  // the pair's low part is NaN
+      // head.value -inf: x_i = -inf, or x_i - m - log s beyond -DBL_MAX (x_i = -2^970, m =
+      // DBL_MAX), where the exact log-weight rounds to -inf too; the low parts are NaN there.
+      return ::xsimd::select(head.value == minus_inf, minus_inf, result);
     });
   }
 
