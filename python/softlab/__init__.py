@@ -19,17 +19,20 @@ Functions:
     check(x, candidates)                           every implementation, and Python callables,
                                                    against the exact softmax, in ULPs
     stated_bounds(impl, x), ulp_errors(y, x)       the stated bound and the ULP metric, per element
+    study_families(), family_vectors(name, n)      the accuracy study's input families, drawn
+                                                   by its own generator from its seed
 """
 
 import numpy as _np
 
 from . import _softlab
-from ._softlab import _testing, active_isa, available_isas, implementations
+from ._softlab import (_testing, active_isa, available_isas, default_seed, family_vectors,
+                       implementations, study_families)
 
 __all__ = [
     "softmax", "log_softmax", "logsumexp", "attention", "implementations", "exact_softmax",
     "exact_log_softmax", "check", "stated_bounds", "ulp_errors", "log_errors", "available_isas",
-    "active_isa",
+    "active_isa", "study_families", "family_vectors", "default_seed",
 ]
 
 

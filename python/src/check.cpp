@@ -5,6 +5,7 @@
 // the study's own evaluate(), as `softlab check` measures them.
 #include "module.hpp"
 
+#include <softlab_accuracy/families.hpp>
 #include <softlab_accuracy/format.hpp>
 #include <softlab_accuracy/metrics.hpp>
 #include <softlab_accuracy/study.hpp>
@@ -366,6 +367,69 @@ py::list check_call(const py::object& x, const py::list& candidates, const py::o
   return table;
 }
 
+// ---- the study's families ---------------------------------------------------------------
+
+const accuracy::family_spec& checked_family(const std::string& name) {
+  const accuracy::family_spec* f = accuracy::find_family(name);
+  if (f != nullptr) return *f;
+  std::string known;
+  for (const accuracy::family_spec& each : accuracy::study_families())
+    known += (known.empty() ? "" : ", ") + std::string(each.name);
+  value_error("family: unknown family \"" + name + "\"; known: " + known);
+}
+
+/// The study's families with what it knows of each, and the sizes it runs them at per dtype.
+py::list study_families_call() {
+  py::list result;
+  for (const accuracy::family_spec& f : accuracy::study_families()) {
+    py::dict entry;
+    entry["name"] = std::string(f.name);
+    entry["kind"] = std::string(reference::kind_name(f.kind));
+    entry["sizes"] = std::string(accuracy::size_class_name(f.sizes));
+    py::dict sizes;
+    for (const element e : {element::f32, element::f64, element::f16, element::bf16})
+      with_element(e, [&]<class T>() {
+        if (!accuracy::applies_to<T>(f)) return;
+        py::list ns;
+        for (const std::size_t n :
+             accuracy::study_sizes(f, std::numeric_limits<T>::digits, accuracy::study_options{}))
+          ns.append(n);
+        sizes[py::str(std::string(dtype_name(e)))] = ns;
+      });
+    entry["study_sizes"] = sizes;
+    result.append(entry);
+  }
+  return result;
+}
+
+/// The study's input vectors of a cell: vectors x n scores of the family in dtype, vector v
+/// drawn from family_seed(seed, family, n, v), as `softlab accuracy` draws them.
+py::array family_vectors_call(const std::string& name, std::size_t n, const py::object& dtype,
+                              std::uint64_t seed, const py::object& vectors_arg) {
+  const accuracy::family_spec& f = checked_family(name);
+  const element type = requested_element(dtype).value_or(element::f64);
+  py::array result;
+  with_element(type, [&]<class T>() {
+    if (!accuracy::applies_to<T>(f))
+      value_error("family: \"" + name + "\" is not drawn in " + std::string(dtype_name(type)) +
+                  ": " + std::string(accuracy::skip_reason<T>(f)));
+    const std::size_t vectors = vectors_arg.is_none()
+                                    ? accuracy::vectors_per_cell(n, std::numeric_limits<T>::digits)
+                                    : vectors_arg.cast<std::size_t>();
+    result = py::array(numpy_dtype(type),
+                       std::vector<py::ssize_t>{py::ssize_t(vectors), py::ssize_t(n)});
+    const std::span<T> out = mutable_values_of<T>(result);
+    without_gil([&] {
+      for (std::size_t v = 0; v < vectors; ++v) {
+        const std::vector<T> x =
+            accuracy::generate<T>(f, n, accuracy::family_seed(seed, f.name, n, v));
+        std::copy(x.begin(), x.end(), out.begin() + std::ptrdiff_t(v * n));
+      }
+    });
+  });
+  return result;
+}
+
 }  // namespace
 
 void add_reference_functions(py::module_& m) {
@@ -396,6 +460,10 @@ void add_reference_functions(py::module_& m) {
         return ulp_errors_call(y, x, dtype, true);
       },
       "y"_a, "x"_a, "dtype"_a = py::none());
+  m.def("study_families", &study_families_call);
+  m.def("family_vectors", &family_vectors_call, "family"_a, "n"_a, "dtype"_a = py::none(),
+        "seed"_a = accuracy::default_seed, "vectors"_a = py::none());
+  m.attr("default_seed") = accuracy::default_seed;
   m.def("check", &check_call, "x"_a, "candidates"_a = py::list(), "dtype"_a = py::none());
 }
 

@@ -16,6 +16,7 @@
 #include <Python.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <limits>
@@ -74,7 +75,11 @@ std::string_view dtype_name(element e) {
 }
 
 py::dtype numpy_dtype(element e) {
-  return e == element::bf16 ? py::dtype("uint16") : py::dtype(std::string(dtype_name(e)));
+  // Made once (parsing a dtype string costs microseconds: the call overhead of a short row),
+  // and never destroyed: Python objects must not outlive the interpreter in static destructors.
+  static const auto* const dtypes = new std::array<py::dtype, 4>{
+      py::dtype("float32"), py::dtype("float64"), py::dtype("float16"), py::dtype("uint16")};
+  return (*dtypes)[static_cast<std::size_t>(e)];
 }
 
 std::optional<element> element_of_token(std::string_view token) {
@@ -224,10 +229,11 @@ const K& checked_entry(const K* found, const implementation_choice& choice,
 template <class T>
 const kernel<T>& find_kernel(const implementation_choice& choice) {
   const registry& reg = the_registries().softmax;
+  const kernel<T>* found = reg.find<T>(choice.name);
+  if (found != nullptr && !choice.forced) return *found;  // the common call: no lists made
   std::vector<std::string> known, types;
   for (const std::string_view name : reg.names()) known.emplace_back(name);
   for (const std::string_view token : reg.types_of(choice.name)) types.emplace_back(token);
-  const kernel<T>* found = reg.find<T>(choice.name);
   return checked_entry<T>(found, choice, known, types, found ? found->isas : 0, "softmax");
 }
 template const kernel<float>& find_kernel<float>(const implementation_choice&);

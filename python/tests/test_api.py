@@ -273,3 +273,18 @@ def test_bad_attention_arguments():
     raises("attention computes float32", softlab.attention, q64, q64, q64)
     raises("mask: shape", softlab.attention, q, q, q, mask=np.ones((5, 4), bool))
     raises("k: dtype float64 but q is float32", softlab.attention, q, q.astype(np.float64), q)
+
+
+# ---- the study's families -------------------------------------------------------------------
+
+def test_family_vectors_are_the_studys_draws():
+    families = softlab.study_families()
+    assert families and all(f["kind"] and f["study_sizes"] for f in families)
+    for f in families:
+        dtype = next(iter(f["study_sizes"]))
+        n = min(f["study_sizes"][dtype])
+        x = softlab.family_vectors(f["name"], n, dtype=dtype, vectors=2)
+        assert x.shape == (2, n) and x.dtype == (np.uint16 if dtype == "bfloat16" else dtype)
+        again = softlab.family_vectors(f["name"], n, dtype=dtype, vectors=2)
+        assert np.array_equal(x, again, equal_nan=True)  # the same seed, the same draws
+    raises("family: unknown family", softlab.family_vectors, "nope", 4)

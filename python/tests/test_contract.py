@@ -13,7 +13,7 @@ from hypothesis import example, given, settings, strategies as st
 import softlab
 from conftest import contract_cases, smallest_normal, stored, values
 
-SETTINGS = settings(derandomize=True, database=None, deadline=None, max_examples=12)
+SETTINGS = settings(derandomize=True, database=None, deadline=None, max_examples=25)
 
 FAITHFUL = {e["name"]: e["faithful"] for e in softlab.implementations() if e["kind"] == "softmax"}
 DBL_MAX = float(np.finfo(np.float64).max)
