@@ -70,7 +70,7 @@ py::object exact_call(const py::object& x, const py::object& dtype, const py::ob
 
 /// The stated softmax bound of impl at every element of x, in ULPs of the element type: +inf
 /// where it states none, NaN in rows with a NaN or +inf (where no bound applies).
-py::object stated_bounds_call(const std::string& impl, const py::object& x, const py::object& dtype,
+py::object stated_bounds_call(const py::object& impl, const py::object& x, const py::object& dtype,
                               const py::object& isa_arg) {
   const row_layout layout = rows_along(as_typed(x, dtype, "x"), py::int_(-1));
   const implementation_choice choice = parse_implementation(impl, isa_arg);

@@ -29,6 +29,11 @@ namespace {
 
 std::atomic<bool> gil_held{true};
 
+/// An int argument: a Python int or anything with __index__ (numpy integers), not a bool.
+bool is_integer(const py::handle& h) {
+  return !py::isinstance<py::bool_>(h) && PyIndex_Check(h.ptr()) != 0;
+}
+
 py::module_ numpy() { return py::module_::import("numpy"); }
 
 std::string join(const std::vector<std::string>& items) {
@@ -167,7 +172,13 @@ typed_array as_typed(const py::object& x, const py::object& dtype, const char* a
   return result;
 }
 
-implementation_choice parse_implementation(const std::string& impl, const py::object& isa_arg) {
+implementation_choice parse_implementation(const py::object& impl_arg, const py::object& isa_arg) {
+  if (!py::isinstance<py::str>(impl_arg))
+    value_error(
+        "impl: expected an implementation name (a string such as \"fast\" or "
+        "\"fast@avx2\"), got " +
+        type_name(impl_arg));
+  const auto impl = impl_arg.cast<std::string>();
   implementation_choice choice;
   std::string isa_text;
   const auto at = impl.find('@');
@@ -244,9 +255,8 @@ template const kernel<bfloat16>& find_kernel<bfloat16>(const implementation_choi
 row_layout rows_along(typed_array x, const py::object& axis_arg) {
   const py::ssize_t ndim = x.array.ndim();
   if (ndim == 0) value_error("x: a 0-d array has no axis to take a softmax over");
-  if (!py::isinstance<py::int_>(axis_arg) || py::isinstance<py::bool_>(axis_arg))
-    value_error("axis: expected an int, got " + type_name(axis_arg));
-  const auto given = axis_arg.cast<py::ssize_t>();
+  if (!is_integer(axis_arg)) value_error("axis: expected an int, got " + type_name(axis_arg));
+  const auto given = py::int_(axis_arg).cast<py::ssize_t>();
   if (given < -ndim || given >= ndim)
     value_error("axis: " + std::to_string(given) + " is out of range for x of shape " +
                 shape_text(x.array));
@@ -279,16 +289,15 @@ std::optional<double> number_option(const py::object& value, const char* argumen
 
 std::optional<std::ptrdiff_t> offset_option(const py::object& value, const char* argument) {
   if (value.is_none()) return std::nullopt;
-  if (!py::isinstance<py::int_>(value) || py::isinstance<py::bool_>(value))
+  if (!is_integer(value))
     value_error(std::string(argument) + ": expected an int offset, got " + type_name(value));
-  return value.cast<std::ptrdiff_t>();
+  return py::int_(value).cast<std::ptrdiff_t>();
 }
 
 std::optional<std::size_t> threads_option(const py::object& value) {
   if (value.is_none()) return std::nullopt;
-  if (!py::isinstance<py::int_>(value) || py::isinstance<py::bool_>(value))
-    value_error("threads: expected a positive int, got " + type_name(value));
-  const auto n = value.cast<long long>();
+  if (!is_integer(value)) value_error("threads: expected a positive int, got " + type_name(value));
+  const auto n = py::int_(value).cast<long long>();
   if (n <= 0)
     value_error("threads: " + std::to_string(n) +
                 "; expected a positive count (unset: "
@@ -372,7 +381,7 @@ std::vector<py::ssize_t> shape_of(const py::array& a) { return {a.shape(), a.sha
 
 enum class rows_operation { softmax, log_softmax };
 
-py::array rows_call(rows_operation operation, const py::object& x, const std::string& impl,
+py::array rows_call(rows_operation operation, const py::object& x, const py::object& impl,
                     const py::object& axis, const py::object& out, const py::object& dtype,
                     const py::object& scale, const py::object& mask, const py::object& causal,
                     const py::object& threads, const py::object& isa_arg) {
@@ -415,7 +424,7 @@ py::array rows_call(rows_operation operation, const py::object& x, const std::st
   return py::reinterpret_borrow<py::array>(out);
 }
 
-py::object logsumexp_call(const py::object& x, const std::string& impl, const py::object& axis,
+py::object logsumexp_call(const py::object& x, const py::object& impl, const py::object& axis,
                           const py::object& dtype, const py::object& scale, const py::object& mask,
                           const py::object& threads, const py::object& isa_arg) {
   typed_array typed = as_typed(x, dtype, "x");
@@ -514,7 +523,7 @@ attention_dims attention_dims_of(const py::array& q, const py::array& k, const p
 }
 
 py::array attention_call(const py::object& q_arg, const py::object& k_arg, const py::object& v_arg,
-                         const std::string& impl, const py::object& mask, const py::object& causal,
+                         const py::object& impl, const py::object& mask, const py::object& causal,
                          const py::object& scale, const py::object& threads,
                          const py::object& dtype, const py::object& isa_arg) {
   const typed_array q = as_typed(q_arg, dtype, "q");
@@ -690,10 +699,9 @@ PYBIND11_MODULE(_softlab, m) {
       "arrays through softlab's registry; see the package softlab for the documentation.";
   m.def(
       "softmax",
-      [](const py::object& x, const std::string& impl, const py::object& axis,
-         const py::object& out, const py::object& dtype, const py::object& scale,
-         const py::object& mask, const py::object& causal, const py::object& threads,
-         const py::object& isa) {
+      [](const py::object& x, const py::object& impl, const py::object& axis, const py::object& out,
+         const py::object& dtype, const py::object& scale, const py::object& mask,
+         const py::object& causal, const py::object& threads, const py::object& isa) {
         return sp::rows_call(sp::rows_operation::softmax, x, impl, axis, out, dtype, scale, mask,
                              causal, threads, isa);
       },
@@ -702,10 +710,9 @@ PYBIND11_MODULE(_softlab, m) {
       "threads"_a = py::none(), "isa"_a = py::none());
   m.def(
       "log_softmax",
-      [](const py::object& x, const std::string& impl, const py::object& axis,
-         const py::object& out, const py::object& dtype, const py::object& scale,
-         const py::object& mask, const py::object& causal, const py::object& threads,
-         const py::object& isa) {
+      [](const py::object& x, const py::object& impl, const py::object& axis, const py::object& out,
+         const py::object& dtype, const py::object& scale, const py::object& mask,
+         const py::object& causal, const py::object& threads, const py::object& isa) {
         return sp::rows_call(sp::rows_operation::log_softmax, x, impl, axis, out, dtype, scale,
                              mask, causal, threads, isa);
       },

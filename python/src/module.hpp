@@ -126,7 +126,7 @@ struct implementation_choice {
   std::string name;
   std::optional<isa> forced;  ///< the instruction set to run it on, if one was named
 };
-implementation_choice parse_implementation(const std::string& impl, const py::object& isa_arg);
+implementation_choice parse_implementation(const py::object& impl, const py::object& isa_arg);
 
 /// The registry entry for the choice and T, or a ValueError naming what is wrong (an unknown
 /// name, listing the known ones; a name not registered for T; an instruction set it has no

@@ -259,6 +259,11 @@ def test_bad_options():
     raises("mask: shape", softlab.softmax, X, mask=np.zeros(3))
     raises("mask: dtype int64", softlab.softmax, X, mask=np.zeros(4, np.int64))
     raises("causal: expected an int", softlab.softmax, X, causal=0.5)
+    raises("impl: expected an implementation name", softlab.softmax, X, impl=3)
+    raises("axis: expected an int", softlab.softmax, X, axis=True)
+    # numpy integers are ints
+    assert np.array_equal(softlab.softmax(X, threads=np.int64(2), axis=np.int32(-1)),
+                          softlab.softmax(X))
     raises("scale is inf", softlab.logsumexp, X, scale=math.inf)
 
 
