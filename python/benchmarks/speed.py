@@ -25,6 +25,14 @@ import softlab
 SHAPES = [(16,), (4096,), (1 << 20,), (32, 4096)]
 
 
+def torch_cpu_capability():
+    """The instruction set ATen dispatches its CPU kernels to ("AVX2"), from its build report."""
+    for line in torch.__config__.show().splitlines():
+        if "CPU capability usage" in line:
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
 def seconds_per_call(f, repeat, target):
     timer = timeit.Timer(f)
     calls, elapsed = 1, 0.0
@@ -79,8 +87,7 @@ def main():
         "cpu_count": threads_all,
         "softlab_isa": softlab.active_isa(),
         "torch": torch.__version__,
-        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability()
-        if hasattr(torch.backends, "cpu") else "unknown",
+        "torch_cpu_capability": torch_cpu_capability(),
         "numpy": np.__version__, "scipy": scipy.__version__,
         "repeat": args.repeat,
     }
