@@ -10,7 +10,6 @@ import argparse
 import json
 import warnings
 
-import numpy as np
 import scipy.special
 import torch
 
