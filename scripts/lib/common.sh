@@ -48,6 +48,11 @@ SOFTLAB_BUILD_PACKAGES=(cmake ninja-build g++ clang libclang-rt-14-dev binutils 
 SOFTLAB_PEER_PACKAGES=(libtorch-dev libdnnl-dev libxnnpack-dev libpthreadpool-dev libsleef-dev
   libhwy-dev libeigen3-dev libopenblas0-openmp)
 SOFTLAB_REPORT_PACKAGES=(python3-numpy python3-matplotlib python3-pytest)
+# The Python module (python/, built by the dev preset, tested by ctest's python label): pybind11
+# and Python's headers to build it, Hypothesis, SciPy and PyTorch's Python package for its tests,
+# venv for the documented install (a test does it).
+SOFTLAB_PYTHON_PACKAGES=(pybind11-dev python3-pybind11 python3-dev python3-hypothesis
+  python3-scipy python3-torch python3-venv)
 # What scripts/test checks the tree with besides the compilers.
 SOFTLAB_CHECK_PACKAGES=(clang-format shellcheck)
 
