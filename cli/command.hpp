@@ -52,10 +52,4 @@ command add_accuracy_command(CLI::App& root);
 command add_check_command(CLI::App& root);
 command add_blanchard_command(CLI::App& root);
 
-/// Adds the peers (softlab_peers) to the tool's registry: peers.cpp in the `softlab` built with
-/// them; no_peers.cpp, which adds nothing, in a build without them and in the tests' copy of
-/// the tool without peers (softlab-without-peers: the same commands, without the second that
-/// loading libtorch's libraries takes at every start).
-void add_peers(softlab::registry& registry, softlab::attention_registry& attention_registry);
-
 }  // namespace softlab::cli

@@ -21,6 +21,7 @@
 // stderr, nothing on stdout); 1 if standard output cannot be written or something unexpected
 // fails (an output file of `softlab accuracy` that cannot be written, for one), or when
 // `attention --check` finds an implementation beyond its stated bound (its table printed).
+#include "add_peers.hpp"
 #include "command.hpp"
 #include "scores.hpp"
 

@@ -1,5 +1,5 @@
-// cli/no_peers.cpp: the tool built without the peers keeps the builtin registry (command.hpp).
-#include "command.hpp"
+// cli/no_peers.cpp: the tool built without the peers keeps the builtin registry (add_peers.hpp).
+#include "add_peers.hpp"
 
 namespace softlab::cli {
 

@@ -1,5 +1,5 @@
-// cli/peers.cpp: the tool built with the peers adds them to its registry (command.hpp).
-#include "command.hpp"
+// cli/peers.cpp: the tool built with the peers adds them to its registry (add_peers.hpp).
+#include "add_peers.hpp"
 
 #include <softlab/attention_registry.hpp>
 #include <softlab_peers/peers.hpp>
