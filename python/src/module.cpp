@@ -381,20 +381,41 @@ std::vector<py::ssize_t> shape_of(const py::array& a) { return {a.shape(), a.sha
 
 enum class rows_operation { softmax, log_softmax };
 
+/// What softmax, log_softmax and logsumexp read from their arguments alike, checked.
+struct rows_arguments {
+  py::array original;  ///< x as given (converted to its dtype)
+  implementation_choice choice;
+  row_layout layout;
+  held_mask held;  ///< options.mask views held.array
+  softmax_options options;
+};
+
+rows_arguments read_rows_arguments(const py::object& x, const py::object& impl,
+                                   const py::object& axis, const py::object& dtype,
+                                   const py::object& scale, const py::object& mask,
+                                   const py::object& threads, const py::object& isa_arg) {
+  typed_array typed = as_typed(x, dtype, "x");
+  rows_arguments a;
+  a.original = typed.array;
+  a.choice = parse_implementation(impl, isa_arg);
+  a.layout = rows_along(std::move(typed), axis);
+  a.held = mask_for_rows(mask, a.original, a.layout);
+  a.options.scale = number_option(scale, "scale");
+  a.options.mask = a.held.view;
+  a.options.threads = threads_option(threads);
+  return a;
+}
+
 py::array rows_call(rows_operation operation, const py::object& x, const py::object& impl,
                     const py::object& axis, const py::object& out, const py::object& dtype,
                     const py::object& scale, const py::object& mask, const py::object& causal,
                     const py::object& threads, const py::object& isa_arg) {
-  typed_array typed = as_typed(x, dtype, "x");
-  const py::array original = typed.array;
-  const implementation_choice choice = parse_implementation(impl, isa_arg);
-  row_layout layout = rows_along(std::move(typed), axis);
-  held_mask held = mask_for_rows(mask, original, layout);
-  softmax_options options;
-  options.scale = number_option(scale, "scale");
-  options.mask = held.view;
-  options.causal = offset_option(causal, "causal");
-  options.threads = threads_option(threads);
+  rows_arguments a = read_rows_arguments(x, impl, axis, dtype, scale, mask, threads, isa_arg);
+  a.options.causal = offset_option(causal, "causal");
+  const py::array& original = a.original;
+  const implementation_choice& choice = a.choice;
+  const row_layout& layout = a.layout;
+  const softmax_options& options = a.options;
   const element type = layout.rows.type;
 
   // The result goes straight into out when the rows are x's own last axis.
@@ -427,15 +448,10 @@ py::array rows_call(rows_operation operation, const py::object& x, const py::obj
 py::object logsumexp_call(const py::object& x, const py::object& impl, const py::object& axis,
                           const py::object& dtype, const py::object& scale, const py::object& mask,
                           const py::object& threads, const py::object& isa_arg) {
-  typed_array typed = as_typed(x, dtype, "x");
-  const py::array original = typed.array;
-  const implementation_choice choice = parse_implementation(impl, isa_arg);
-  row_layout layout = rows_along(std::move(typed), axis);
-  held_mask held = mask_for_rows(mask, original, layout);
-  softmax_options options;
-  options.scale = number_option(scale, "scale");
-  options.mask = held.view;
-  options.threads = threads_option(threads);
+  const rows_arguments a = read_rows_arguments(x, impl, axis, dtype, scale, mask, threads, isa_arg);
+  const implementation_choice& choice = a.choice;
+  const row_layout& layout = a.layout;
+  const softmax_options& options = a.options;
   const element type = layout.rows.type;
   std::vector<py::ssize_t> shape = shape_of(layout.rows.array);
   shape.pop_back();
@@ -445,6 +461,11 @@ py::object logsumexp_call(const py::object& x, const py::object& impl, const py:
     const kernel<T>& k = find_kernel<T>(choice);
     if (k.logsumexp == nullptr) value_error("impl: \"" + choice.name + "\" has no logsumexp");
     using C = std::conditional_t<is_storage_float<T>, float, T>;
+    // Scores a scale or mask transforms are formed in the compute type C (float for the 16-bit
+    // storage types, as the library's fused paths form them) and summed by C's kernel of the
+    // same name, the result rounded once to T: rounding them to 16 bits first would add an
+    // error the stated bound does not have.
+    const kernel<C>& compute_kernel = find_kernel<C>(choice);
     const std::span<const T> in = values_of<T>(layout.rows.array);
     const std::span<T> lse = mutable_values_of<T>(result);
     const std::size_t rows = layout.count, cols = layout.length;
@@ -454,7 +475,7 @@ py::object logsumexp_call(const py::object& x, const py::object& impl, const py:
       const forced_isa isa_in_force(choice.forced);
       const std::size_t n_threads = softlab::detail::threads_for_rows(options, rows, cols);
       softlab::detail::for_row_blocks(rows, n_threads, [&](std::size_t first, std::size_t last) {
-        std::vector<T> z;
+        std::vector<C> z;
         for (std::size_t r = first; r < last; ++r) {
           const std::span<const T> row = in.subspan(r * cols, cols);
           const softlab::detail::row_transform<C> t =
@@ -464,8 +485,8 @@ py::object logsumexp_call(const py::object& x, const py::object& impl, const py:
             continue;
           }
           z.resize(cols);
-          for (std::size_t i = 0; i < cols; ++i) z[i] = T(t(row.data(), i));
-          lse[r] = k.logsumexp(z);
+          for (std::size_t i = 0; i < cols; ++i) z[i] = t(row.data(), i);
+          lse[r] = T(compute_kernel.logsumexp(z));
         }
       });
     });

@@ -99,6 +99,22 @@ def test_logsumexp_shapes_and_values():
     assert np.allclose(masked, np.log(np.exp(X[:, [0, 2, 3]]).sum(axis=1)), rtol=1e-15)
 
 
+def test_logsumexp_of_16_bit_scores_forms_them_in_float():
+    # With a scale or mask, a 16-bit row's scores z = scale x + mask are formed in float and
+    # summed by the float kernel, then rounded once: the float computation on the widened values,
+    # rounded to the storage type, bit for bit (scores rounded to 16 bits first would differ).
+    rng = np.random.default_rng(20261202)
+    x32 = (8 * rng.standard_normal((16, 300))).astype(np.float32)
+    mask = (rng.standard_normal(300) * 3).astype(np.float32)
+    for dtype in ("float16", "bfloat16"):
+        x = to_bfloat16_bits(x32) if dtype == "bfloat16" else x32.astype(np.float16)
+        widened = values(x, dtype).astype(np.float32)
+        got = softlab.logsumexp(x, dtype=dtype, scale=0.37, mask=mask)
+        want = softlab.logsumexp(widened, scale=0.37, mask=mask)
+        want = to_bfloat16_bits(want) if dtype == "bfloat16" else want.astype(np.float16)
+        assert np.array_equal(got, want), dtype
+
+
 def test_every_softmax_entry_runs_by_name_and_isa():
     x = np.array([0.5, -1.0, 2.0, 3.0])
     for entry in SOFTMAX:
