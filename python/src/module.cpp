@@ -312,6 +312,16 @@ struct held_mask {
   score_mask view;
 };
 
+/// A C-contiguous bool, float32 or float64 array as the score_mask viewing its memory.
+score_mask view_of_mask(const py::array& mask) {
+  const auto size = static_cast<std::size_t>(mask.size());
+  if (mask.dtype().kind() == 'b')
+    return score_mask(std::span<const bool>(static_cast<const bool*>(mask.data()), size));
+  if (mask.dtype().itemsize() == 4)
+    return score_mask(std::span<const float>(static_cast<const float*>(mask.data()), size));
+  return score_mask(std::span<const double>(static_cast<const double*>(mask.data()), size));
+}
+
 /// mask for rows of x: x's shape (moved like x when the axis is not the last) or one row.
 held_mask mask_for_rows(const py::object& mask, const py::array& original_x,
                         const row_layout& layout) {
@@ -342,16 +352,7 @@ held_mask mask_for_rows(const py::object& mask, const py::array& original_x,
       numpy().attr("ascontiguousarray")(arranged, py::dtype(d.kind() == 'b'     ? "bool"
                                                             : d.itemsize() == 4 ? "float32"
                                                                                 : "float64"));
-  const auto size = static_cast<std::size_t>(held.array.size());
-  if (keep)
-    held.view =
-        score_mask(std::span<const bool>(static_cast<const bool*>(held.array.data()), size));
-  else if (d.itemsize() == 4)
-    held.view =
-        score_mask(std::span<const float>(static_cast<const float*>(held.array.data()), size));
-  else
-    held.view =
-        score_mask(std::span<const double>(static_cast<const double*>(held.array.data()), size));
+  held.view = view_of_mask(held.array);
   return held;
 }
 
@@ -588,16 +589,7 @@ py::array attention_call(const py::object& q_arg, const py::object& k_arg, const
                   std::to_string(dims.q_len) + ", " + std::to_string(dims.kv_len) +
                   ") or one per query head [.., L, S]");
     held.array = numpy().attr("ascontiguousarray")(m);
-    const auto size = std::size_t(held.array.size());
-    if (keep)
-      held.view =
-          score_mask(std::span<const bool>(static_cast<const bool*>(held.array.data()), size));
-    else if (d.itemsize() == 4)
-      held.view =
-          score_mask(std::span<const float>(static_cast<const float*>(held.array.data()), size));
-    else
-      held.view =
-          score_mask(std::span<const double>(static_cast<const double*>(held.array.data()), size));
+    held.view = view_of_mask(held.array);
     options.mask = held.view;
   }
   std::vector<py::ssize_t> shape = shape_of(q.array);
