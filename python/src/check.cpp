@@ -408,7 +408,7 @@ py::array family_vectors_call(const std::string& name, std::size_t n, const py::
                               std::uint64_t seed, const py::object& vectors_arg) {
   const accuracy::family_spec& f = checked_family(name);
   const element type = requested_element(dtype).value_or(element::f64);
-  py::array result;
+  py::array result = no_array();
   with_element(type, [&]<class T>() {
     if (!accuracy::applies_to<T>(f))
       value_error("family: \"" + name + "\" is not drawn in " + std::string(dtype_name(type)) +

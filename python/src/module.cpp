@@ -308,7 +308,7 @@ std::optional<std::size_t> threads_option(const py::object& value) {
 /// A mask argument held for the call: its array (contiguous, bool, float32 or float64) and the
 /// score_mask view of it.
 struct held_mask {
-  py::array array;
+  py::array array = no_array();
   score_mask view;
 };
 
@@ -384,7 +384,7 @@ enum class rows_operation { softmax, log_softmax };
 
 /// What softmax, log_softmax and logsumexp read from their arguments alike, checked.
 struct rows_arguments {
-  py::array original;  ///< x as given (converted to its dtype)
+  py::array original = no_array();  ///< x as given (converted to its dtype)
   implementation_choice choice;
   row_layout layout;
   held_mask held;  ///< options.mask views held.array
@@ -420,7 +420,7 @@ py::array rows_call(rows_operation operation, const py::object& x, const py::obj
   const element type = layout.rows.type;
 
   // The result goes straight into out when the rows are x's own last axis.
-  py::array result;
+  py::array result = no_array();
   const bool direct = !out.is_none() && !layout.moved;
   if (!out.is_none()) result = checked_out(out, original, type, shape_of(original));
   if (!direct) result = py::array(numpy_dtype(type), shape_of(layout.rows.array));

@@ -94,9 +94,14 @@ py::dtype numpy_dtype(element e);
 /// The element a softlab type token ("float", "f16", ...) names, if the module computes it.
 std::optional<element> element_of_token(std::string_view token);
 
+/// A py::array holding nothing, for a variable assigned later. pybind11's default constructor
+/// makes a new empty numpy array instead (~0.3 us each: five of them were most of the call
+/// overhead of a short row).
+inline py::array no_array() { return py::reinterpret_steal<py::array>(py::handle()); }
+
 /// An array as softlab reads it: C-contiguous, of element type `type`.
 struct typed_array {
-  py::array array;
+  py::array array = no_array();
   element type = element::f64;
   bool copied = false;  ///< converted or made contiguous (not the caller's memory)
 };
