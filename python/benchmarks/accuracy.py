@@ -1,13 +1,18 @@
 """Python users' softmax beside softlab's and the C++ peers: scipy.special.softmax and
-torch.softmax, as called from Python, against the exact softmax on the accuracy study's families
-(the study's own generator and seed, softlab.family_vectors), measured by softlab.check (the
-study's metric). One table row per family, dtype, n and implementation; then JSON.
+torch.softmax, as called from Python, measured as cells of the accuracy study (softlab.study_cells:
+the study's families, generator, seed, vector counts and metrics). Prints one table row per
+family, dtype, n and callable; with --csv, writes the cells in the columns of the study's
+accuracy.csv (origin "python"), which scripts/accuracy_report shows beside the C++ peers when
+the file is report/data/python_accuracy.csv (scripts/study writes it there).
 
-    PYTHONPATH=build/release/python /usr/bin/python3 python/benchmarks/accuracy.py [--max-n N]
+    PYTHONPATH=build/release/python /usr/bin/python3 python/benchmarks/accuracy.py \\
+        [--max-n N] [--csv report/data/python_accuracy.csv]
 """
 
 import argparse
-import json
+import csv
+import os
+import sys
 import warnings
 
 import scipy.special
@@ -20,44 +25,58 @@ def torch_softmax(row):
     return torch.softmax(torch.from_numpy(row), dim=-1).numpy()
 
 
+CANDIDATES = {"scipy.special.softmax": scipy.special.softmax, "torch.softmax": torch_softmax}
+
+
+def write_csv(path, rows):
+    """rows (lists of fields) under the study's header, written atomically (path.tmp, then
+    renamed)."""
+    temporary = path + ".tmp"
+    with open(temporary, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(softlab.study_csv_columns)
+        writer.writerows(rows)
+    os.replace(temporary, path)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-n", type=int, default=100000,
-                        help="the largest n taken from the study's sizes")
+    parser.add_argument("--max-n", type=int,
+                        help="the largest n taken from the study's sizes (default: every one, "
+                             "as `softlab accuracy` runs them)")
     parser.add_argument("--dtypes", default="float32,float64")
     parser.add_argument("--seed", type=int, default=softlab.default_seed)
+    parser.add_argument("--csv", help="also write the cells here, in accuracy.csv's columns")
     args = parser.parse_args()
     # SciPy warns on the families with -inf, +inf and NaN rows; its results are measured.
     warnings.simplefilter("ignore", RuntimeWarning)
-    candidates = {"scipy.special.softmax": scipy.special.softmax, "torch.softmax": torch_softmax}
-    results = []
+    columns = softlab.study_csv_columns
+    rows, errors = [], []
     for family in softlab.study_families():
         for dtype in args.dtypes.split(","):
             for n in family["study_sizes"].get(dtype, []):
-                if n > args.max_n:
+                if args.max_n is not None and n > args.max_n:
                     continue
-                x = softlab.family_vectors(family["name"], n, dtype=dtype, seed=args.seed)
-                for row in softlab.check(x, candidates=candidates, dtype=dtype):
-                    if row["error"] and row["error"].startswith("unsupported"):
-                        continue
-                    results.append(dict(row, family=family["name"], kind=family["kind"], n=n,
-                                        vectors=x.shape[0]))
-    print("| family | dtype | n | implementation | isa | origin | max ULP | max ULP (normal) "
-          "| NaN | wrong 0 |")
-    print("|---|---|---:|---|---|---|---:|---:|---:|---:|")
-
-    def number(v):
-        return "-" if v is None else f"{v:.3g}"
-
-    for r in results:
-        if r["error"]:
-            print(f"| {r['family']} | {r['dtype']} | {r['n']} | {r['name']} | {r['isa']} | "
-                  f"{r['origin']} | error: {r['error']} | | | |")
-            continue
-        print(f"| {r['family']} | {r['dtype']} | {r['n']} | {r['name']} | {r['isa']} | "
-              f"{r['origin']} | {number(r['max_ulps'])} | {number(r['max_ulps_normal'])} | "
-              f"{r['nan_count']} | {r['wrong_zero_count']} |")
-    print(json.dumps({"seed": args.seed, "results": results}, indent=1, default=str))
+                for cell in softlab.study_cells(CANDIDATES, family["name"], n, dtype=dtype,
+                                                seed=args.seed):
+                    fields = dict(zip(columns, cell["fields"]))
+                    if cell["error"]:
+                        errors.append(f"{fields['implementation']} {dtype} {family['name']} "
+                                      f"n={n}: {cell['error']}")
+                    else:
+                        rows.append(cell["fields"])
+    shown = ("family", "type", "n", "implementation", "max_ulp", "max_ulp_normal", "nan_count",
+             "wrong_zero_count")
+    print("| " + " | ".join(shown) + " |")
+    print("|" + "---|" * len(shown))
+    for fields in rows:
+        cell = dict(zip(columns, fields))
+        print("| " + " | ".join(cell[c] for c in shown) + " |")
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    if args.csv:
+        write_csv(args.csv, rows)
+        print(f"wrote {len(rows)} cells to {args.csv}")
 
 
 if __name__ == "__main__":

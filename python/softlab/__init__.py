@@ -21,13 +21,15 @@ Functions:
     stated_bounds(impl, x), ulp_errors(y, x)       the stated bound and the ULP metric, per element
     study_families(), family_vectors(name, n)      the accuracy study's input families, drawn
                                                    by its own generator from its seed
+    study_cells(candidates, family, n)             Python callables measured as the study's
+                                                   cells (its CSV's columns)
 """
 
 import numpy as _np
 
 from . import _softlab
 from ._softlab import (active_isa, available_isas, default_seed, family_vectors, implementations,
-                       study_families)
+                       study_csv_columns, study_families)
 
 # Test hooks (gil_held_in_last_call): softlab._testing.
 _testing = _softlab._testing
@@ -35,7 +37,8 @@ _testing = _softlab._testing
 __all__ = [
     "softmax", "log_softmax", "logsumexp", "attention", "implementations", "exact_softmax",
     "exact_log_softmax", "check", "stated_bounds", "ulp_errors", "log_errors", "available_isas",
-    "active_isa", "study_families", "family_vectors", "default_seed",
+    "active_isa", "study_families", "family_vectors", "default_seed", "study_cells",
+    "study_csv_columns",
 ]
 
 
@@ -152,6 +155,12 @@ def check(x, candidates=None, dtype=None):
     worst_exact, log_softmax_error, logsumexp_error, and error (None, or why there are no
     metrics: an exception, or "unsupported" for an entry without this dtype).
     """
+    return _softlab.check(_array(x), _named_candidates(candidates), dtype)
+
+
+def _named_candidates(candidates):
+    """candidates (None, a dict name -> callable, or a list of callables) as (name, callable)
+    pairs, each checked to be callable."""
     if candidates is None:
         named = []
     elif isinstance(candidates, dict):
@@ -161,4 +170,17 @@ def check(x, candidates=None, dtype=None):
     for name, f in named:
         if not callable(f):
             raise ValueError(f"candidates: {name!r} is not callable")
-    return _softlab.check(_array(x), named, dtype)
+    return named
+
+
+def study_cells(candidates, family, n, dtype=None, seed=default_seed, vectors=None):
+    """Python callables measured as cells of the accuracy study: family's vectors at n drawn as
+    ``softlab accuracy`` draws them (seed; vectors: the study's own count by default), each
+    callable's outputs against the exact softmax by the study's own metrics.
+
+    candidates: as for check(). Returns one dict per callable: "fields", the cell as a row of
+    the study's accuracy.csv (columns ``study_csv_columns``, origin "python", isa "-"), and
+    "error" (None, or why the callable has no metrics). scripts/study writes them to
+    report/data/python_accuracy.csv, which the accuracy report shows beside the C++ peers.
+    """
+    return _softlab.study_cells(_named_candidates(candidates), family, n, dtype, seed, vectors)

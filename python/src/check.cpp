@@ -8,10 +8,12 @@
 #include <softlab_accuracy/families.hpp>
 #include <softlab_accuracy/format.hpp>
 #include <softlab_accuracy/metrics.hpp>
+#include <softlab_accuracy/output.hpp>
 #include <softlab_accuracy/study.hpp>
 #include <softlab_reference/reference.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <exception>
 #include <limits>
@@ -292,24 +294,66 @@ std::string call_candidate(const py::object& f, const std::vector<std::vector<T>
   return {};
 }
 
+/// A Python callable's outputs on every input vector, or why it has none.
+template <class T>
+struct candidate_outputs {
+  std::string name, error;
+  std::vector<std::vector<T>> outputs;
+  double seconds = 0;  ///< the calls (wall time), for the cell's seconds
+};
+
+/// Every (name, callable) pair of candidates called on every row, with the GIL.
+template <class T>
+std::vector<candidate_outputs<T>> call_candidates(const py::list& candidates,
+                                                  const std::vector<std::vector<T>>& rows) {
+  std::vector<candidate_outputs<T>> called;
+  for (const py::handle item : candidates) {
+    const auto pair = py::reinterpret_borrow<py::tuple>(item);
+    candidate_outputs<T> c;
+    c.name = pair[0].cast<std::string>();
+    const auto start = std::chrono::steady_clock::now();
+    c.error = call_candidate<T>(py::reinterpret_borrow<py::object>(pair[1]), rows, c.outputs);
+    c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    called.push_back(std::move(c));
+  }
+  return called;
+}
+
+/// The study's metrics of each callable's outputs against refs (computed from the same rows, in
+/// order): evaluate() measures them through a registry entry that replays them, exactly as it
+/// measures a kernel. A callable that failed gets its error.
+template <class T>
+std::vector<accuracy::cell_metrics> measure_recorded(
+    const std::vector<candidate_outputs<T>>& called,
+    const std::vector<accuracy::vector_reference<T>>& refs, accuracy::worker_pool& pool,
+    accuracy::value_format format) {
+  std::vector<accuracy::cell_metrics> metrics(called.size());
+  const std::lock_guard lock(check_mutex);
+  for (std::size_t c = 0; c < called.size(); ++c) {
+    if (!called[c].error.empty()) {
+      metrics[c].error = called[c].error;
+      continue;
+    }
+    recorded_outputs<T>::table.clear();
+    for (std::size_t r = 0; r < refs.size(); ++r)
+      recorded_outputs<T>::table.emplace_back(refs[r].x.data(), &called[c].outputs[r]);
+    kernel<T> replay;
+    replay.facts.name = called[c].name;
+    replay.softmax = &recorded_outputs<T>::softmax;
+    metrics[c] = accuracy::evaluate<T>(replay, refs, pool, format);
+    metrics[c].seconds += called[c].seconds;  // the replay's time is the metric pass's only
+    recorded_outputs<T>::table.clear();
+  }
+  return metrics;
+}
+
 py::list check_call(const py::object& x, const py::list& candidates, const py::object& dtype) {
   const row_layout layout = rows_along(as_typed(x, dtype, "x"), py::int_(-1));
   py::list table;
   with_element(layout.rows.type, [&]<class T>() {
     const std::vector<std::vector<T>> rows = rows_of<T>(layout);
     // The Python callables first, with the GIL.
-    struct candidate_outputs {
-      std::string name, error;
-      std::vector<std::vector<T>> outputs;
-    };
-    std::vector<candidate_outputs> called;
-    for (const py::handle item : candidates) {
-      const auto pair = py::reinterpret_borrow<py::tuple>(item);
-      candidate_outputs c;
-      c.name = pair[0].cast<std::string>();
-      c.error = call_candidate<T>(py::reinterpret_borrow<py::object>(pair[1]), rows, c.outputs);
-      called.push_back(std::move(c));
-    }
+    const std::vector<candidate_outputs<T>> called = call_candidates<T>(candidates, rows);
 
     struct measured {
       std::string name, isa, origin;
@@ -336,23 +380,10 @@ py::list check_call(const py::object& x, const py::list& candidates, const py::o
                              accuracy::evaluate<T>(*k, refs, pool, accuracy::value_format::dec)});
         }
       }
-      const std::lock_guard lock(check_mutex);
-      for (const candidate_outputs& c : called) {
-        measured m{c.name, "-", "python", nullptr, {}, false};
-        if (!c.error.empty()) {
-          m.metrics.error = c.error;
-        } else {
-          recorded_outputs<T>::table.clear();
-          for (std::size_t r = 0; r < refs.size(); ++r)
-            recorded_outputs<T>::table.emplace_back(refs[r].x.data(), &c.outputs[r]);
-          kernel<T> replay;
-          replay.facts.name = c.name;
-          replay.softmax = &recorded_outputs<T>::softmax;
-          m.metrics = accuracy::evaluate<T>(replay, refs, pool, accuracy::value_format::dec);
-          recorded_outputs<T>::table.clear();
-        }
-        results.push_back(std::move(m));
-      }
+      const std::vector<accuracy::cell_metrics> metrics =
+          measure_recorded<T>(called, refs, pool, accuracy::value_format::dec);
+      for (std::size_t c = 0; c < called.size(); ++c)
+        results.push_back({called[c].name, "-", "python", nullptr, metrics[c], false});
     });
     for (const measured& m : results) {
       if (m.unsupported) {
@@ -402,6 +433,19 @@ py::list study_families_call() {
   return result;
 }
 
+/// The number of vectors of a cell of f at n in T: vectors_arg, or the study's own count; a
+/// ValueError when the study does not draw f in T.
+template <class T>
+std::size_t vectors_of_cell(const accuracy::family_spec& f, std::size_t n,
+                            const py::object& vectors_arg) {
+  if (!accuracy::applies_to<T>(f))
+    value_error("family: \"" + std::string(f.name) + "\" is not drawn in " +
+                std::string(dtype_name(element_of_type<T>())) + ": " +
+                std::string(accuracy::skip_reason<T>(f)));
+  return vectors_arg.is_none() ? accuracy::vectors_per_cell(n, std::numeric_limits<T>::digits)
+                               : vectors_arg.cast<std::size_t>();
+}
+
 /// The study's input vectors of a cell: vectors x n scores of the family in dtype, vector v
 /// drawn from family_seed(seed, family, n, v), as `softlab accuracy` draws them.
 py::array family_vectors_call(const std::string& name, std::size_t n, const py::object& dtype,
@@ -410,24 +454,54 @@ py::array family_vectors_call(const std::string& name, std::size_t n, const py::
   const element type = requested_element(dtype).value_or(element::f64);
   py::array result = no_array();
   with_element(type, [&]<class T>() {
-    if (!accuracy::applies_to<T>(f))
-      value_error("family: \"" + name + "\" is not drawn in " + std::string(dtype_name(type)) +
-                  ": " + std::string(accuracy::skip_reason<T>(f)));
-    const std::size_t vectors = vectors_arg.is_none()
-                                    ? accuracy::vectors_per_cell(n, std::numeric_limits<T>::digits)
-                                    : vectors_arg.cast<std::size_t>();
+    const std::size_t vectors = vectors_of_cell<T>(f, n, vectors_arg);
     result = py::array(numpy_dtype(type),
                        std::vector<py::ssize_t>{py::ssize_t(vectors), py::ssize_t(n)});
     const std::span<T> out = mutable_values_of<T>(result);
     without_gil([&] {
-      for (std::size_t v = 0; v < vectors; ++v) {
-        const std::vector<T> x =
-            accuracy::generate<T>(f, n, accuracy::family_seed(seed, f.name, n, v));
-        std::copy(x.begin(), x.end(), out.begin() + std::ptrdiff_t(v * n));
-      }
+      const std::vector<std::vector<T>> inputs = accuracy::cell_inputs<T>(f, n, seed, vectors);
+      for (std::size_t v = 0; v < vectors; ++v)
+        std::copy(inputs[v].begin(), inputs[v].end(), out.begin() + std::ptrdiff_t(v * n));
     });
   });
   return result;
+}
+
+/// Python callables measured as cells of the study: the vectors of family at n drawn as the
+/// study draws them (seed, vectors), each candidate's outputs against the exact reference, one
+/// entry per candidate: "fields", the cell's row in the study's CSV columns (origin "python"),
+/// and "error" (None, or why the callable has no metrics).
+py::list study_cells_call(const py::list& candidates, const std::string& name, std::size_t n,
+                          const py::object& dtype, std::uint64_t seed,
+                          const py::object& vectors_arg) {
+  const accuracy::family_spec& f = checked_family(name);
+  const element type = requested_element(dtype).value_or(element::f64);
+  py::list table;
+  with_element(type, [&]<class T>() {
+    const std::size_t vectors = vectors_of_cell<T>(f, n, vectors_arg);
+    std::vector<std::vector<T>> inputs = accuracy::cell_inputs<T>(f, n, seed, vectors);
+    const std::vector<candidate_outputs<T>> called = call_candidates<T>(candidates, inputs);
+    std::vector<accuracy::cell_metrics> metrics;
+    without_gil([&] {
+      accuracy::worker_pool pool = accuracy::make_reference_pool(0);
+      const std::vector<accuracy::vector_reference<T>> refs =
+          accuracy::compute_references<T>(std::move(inputs), pool);
+      metrics = measure_recorded<T>(called, refs, pool, accuracy::study_value_format<T>());
+    });
+    for (std::size_t c = 0; c < called.size(); ++c) {
+      accuracy::cell_row row = accuracy::describe_cell<T>(f, n, vectors, seed);
+      row.implementation = called[c].name;
+      row.origin = "python";
+      row.isa = "-";
+      row.metrics = metrics[c];
+      py::dict entry;
+      entry["fields"] = accuracy::row_fields(row);
+      entry["error"] = row.metrics.error.empty() ? py::object(py::none())
+                                                 : py::object(py::str(row.metrics.error));
+      table.append(entry);
+    }
+  });
+  return table;
 }
 
 }  // namespace
@@ -464,6 +538,10 @@ void add_reference_functions(py::module_& m) {
   m.def("family_vectors", &family_vectors_call, "family"_a, "n"_a, "dtype"_a = py::none(),
         "seed"_a = accuracy::default_seed, "vectors"_a = py::none());
   m.attr("default_seed") = accuracy::default_seed;
+  m.def("study_cells", &study_cells_call, "candidates"_a, "family"_a, "n"_a, "dtype"_a = py::none(),
+        "seed"_a = accuracy::default_seed, "vectors"_a = py::none());
+  m.attr("study_csv_columns") =
+      std::vector<std::string>(accuracy::csv_columns.begin(), accuracy::csv_columns.end());
   m.def("check", &check_call, "x"_a, "candidates"_a = py::list(), "dtype"_a = py::none());
 }
 

@@ -135,3 +135,38 @@ def test_readme_python_example_runs_as_written():
     assert expected and len(printed) == len(expected), (printed, expected)
     for got, want in zip(printed, expected):
         assert got == want.strip(), (got, want)
+
+
+@pytest.mark.skipif(TOOL is None, reason="SOFTLAB_CLI (the built softlab tool) is not set")
+def test_study_cells_are_the_studys_cells(tmp_path):
+    # A callable measured by study_cells gets the very row `softlab accuracy` writes for the
+    # kernel it calls: the same vectors, reference and metrics (the columns a replay cannot
+    # have aside: who ran it, its time, its stated bound, its log-domain errors).
+    family, n = "wide_80", 10
+    subprocess.run([TOOL_WITHOUT_PEERS, "accuracy", "--out", str(tmp_path), "--family", family,
+                    "--impl", "stable", "--type", "float", "--n", str(n)],
+                   capture_output=True, check=True)
+    with open(tmp_path / "accuracy.csv", encoding="utf-8") as f:
+        header = f.readline().strip().split(",")
+        study_row = dict(zip(header, f.readline().strip().split(",")))
+    assert header == softlab.study_csv_columns
+
+    def stable(row):
+        return softlab.softmax(row, impl="stable")
+
+    def broken(row):
+        raise RuntimeError("no weights today")
+
+    cells = softlab.study_cells({"stable from Python": stable, "broken": broken}, family, n,
+                                dtype="float32")
+    mine = dict(zip(header, cells[0]["fields"]))
+    assert cells[0]["error"] is None
+    assert (mine["implementation"], mine["origin"], mine["isa"]) == ("stable from Python",
+                                                                      "python", "-")
+    replay_lacks = {"implementation", "origin", "isa", "seconds", "stated_bound_at_worst",
+                    "max_observed_over_stated", "log_softmax_error", "logsumexp_error"}
+    assert int(mine["vectors"]) > 1
+    for column in header:
+        if column not in replay_lacks:
+            assert mine[column] == study_row[column], column
+    assert "no weights today" in cells[1]["error"]

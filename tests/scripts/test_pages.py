@@ -48,6 +48,27 @@ def test_accuracy_page(accuracy_dir, tmp_path):
     assert not list(tmp_path.rglob("*.tmp"))
 
 
+def test_accuracy_page_shows_the_python_callables_beside_the_peers(accuracy_dir, tmp_path):
+    # python_accuracy.csv: cells in accuracy.csv's columns (python/benchmarks/accuracy.py --csv),
+    # here two of SciPy's on the fixture's families.
+    data = tmp_path / "data"
+    shutil.copytree(accuracy_dir, data)
+    header = (accuracy_dir / "accuracy.csv").read_text(encoding="utf-8").splitlines()[0]
+    (data / "python_accuracy.csv").write_text(
+        header + "\n"
+        "scipy.special.softmax,python,float,-,uniform_1,10,4,11,3.5,3.5,3.9,0,0,0,0,0x1p-1,"
+        "finite,standard,24,true\n"
+        "scipy.special.softmax,python,float,-,one_nan,10,1,13,inf,inf,nan,0,0,0,10,0x1p-1,"
+        "nan,special,24,true\n", encoding="utf-8")
+    accuracy_page.build_report(str(data), str(tmp_path))
+    page = (tmp_path / "accuracy.md").read_text(encoding="utf-8")
+    assert "origin `python`, from " + str(data / "python_accuracy.csv") in page
+    row = next(line for line in page.splitlines() if line.startswith("| scipy.special.softmax |"))
+    assert row.startswith("| scipy.special.softmax | 3.5 |"), row
+    # Its NaN-family cell (10 results not NaN) is judged like a C++ peer's.
+    assert "✗" in row, row
+
+
 def test_accuracy_page_without_the_optional_files(accuracy_dir, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
@@ -56,6 +77,7 @@ def test_accuracy_page_without_the_optional_files(accuracy_dir, tmp_path):
     page = (tmp_path / "accuracy.md").read_text(encoding="utf-8")
     assert f"not run (file {data / 'accuracy.json'} missing)." in page
     assert f"not run (file {data / 'blanchard_summary.csv'} missing)." in page
+    assert f"not run (file {data / 'python_accuracy.csv'} missing)." in page
     # The CSV alone carries the vocabulary: the NaN family is still judged as one (the
     # families in the CSV's order, without the JSON's).
     assert "| stable | 2.0 | 65.5 | 12700 | NaN ✓ | (0.0) |" in page

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,6 +56,42 @@ struct cell_row {
   std::uint64_t seed = 0;  ///< family_seed(base, family, n, 0); vector v uses index v
   cell_metrics metrics;
 };
+
+/// The row of a cell of family f at n in T, with what the data carries of the family and the
+/// type (kind, size class, precision, storage), its vectors and its seed (family_seed(base_seed,
+/// f, n, 0)); the caller names the implementation, its origin and instruction set, and measures.
+template <class T>
+cell_row describe_cell(const family_spec& f, std::size_t n, std::size_t vectors,
+                       std::uint64_t base_seed) {
+  cell_row row;
+  row.type = std::string(type_token_v<T>);
+  row.family = std::string(f.name);
+  row.family_kind = std::string(reference::kind_name(f.kind));
+  row.family_sizes = std::string(size_class_name(f.sizes));
+  row.type_precision_bits = std::numeric_limits<T>::digits;
+  row.type_ieee_storage = detail::is_plain_ieee_storage<T>();
+  row.n = n;
+  row.vectors = vectors;
+  row.seed = family_seed(base_seed, f.name, n, 0);
+  return row;
+}
+
+/// The input vectors of a cell: vector v of f at n drawn from family_seed(base_seed, f, n, v).
+template <class T>
+std::vector<std::vector<T>> cell_inputs(const family_spec& f, std::size_t n,
+                                        std::uint64_t base_seed, std::size_t vectors) {
+  std::vector<std::vector<T>> inputs;
+  for (std::size_t v = 0; v < vectors; ++v)
+    inputs.push_back(generate<T>(f, n, family_seed(base_seed, f.name, n, v)));
+  return inputs;
+}
+
+/// The form the study writes T's values in (worst_x, ...): hexadecimal, exact, up to 64 bits;
+/// decimal beyond.
+template <class T>
+constexpr value_format study_value_format() {
+  return std::numeric_limits<T>::digits <= 64 ? value_format::hex : value_format::dec;
+}
 
 /// What one kernel returns for one special input (values printed in decimal).
 struct special_value_row {

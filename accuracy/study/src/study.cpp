@@ -160,14 +160,11 @@ void study_type(const registry& reg, const study_options& options,
                 progress_state& progress_info, std::ostream& progress) {
   constexpr int p = std::numeric_limits<T>::digits;
   const std::string type(type_token_v<T>);
-  const value_format format = p <= 64 ? value_format::hex : value_format::dec;
   for (const family_spec& f : families) {
     if (!applies_to<T>(f)) continue;
     for (const std::size_t n : study_sizes(f, p, options)) {
       const std::size_t vectors = vectors_per_cell(n, p);
-      std::vector<std::vector<T>> inputs;
-      for (std::size_t v = 0; v < vectors; ++v)
-        inputs.push_back(generate<T>(f, n, family_seed(options.seed, f.name, n, v)));
+      std::vector<std::vector<T>> inputs = cell_inputs<T>(f, n, options.seed, vectors);
       const auto reference_start = clock_type::now();
       const std::vector<vector_reference<T>> refs = compute_references<T>(std::move(inputs), pool);
       const double reference_time = seconds_since(reference_start);
@@ -178,20 +175,11 @@ void study_type(const registry& reg, const study_options& options,
         if (!selected(options.implementations, k.facts.name)) continue;
         for (const auto& [isa_label, which] : kernel_isas(k)) {
           if (which) force_isa(*which);
-          cell_row row;
+          cell_row row = describe_cell<T>(f, n, vectors, options.seed);
           row.implementation = std::string(k.facts.name);
           row.origin = std::string(k.origin);
-          row.type = type;
           row.isa = isa_label;
-          row.family = std::string(f.name);
-          row.family_kind = std::string(reference::kind_name(f.kind));
-          row.family_sizes = std::string(size_class_name(f.sizes));
-          row.type_precision_bits = p;
-          row.type_ieee_storage = detail::is_plain_ieee_storage<T>();
-          row.n = n;
-          row.vectors = vectors;
-          row.seed = family_seed(options.seed, f.name, n, 0);
-          row.metrics = evaluate<T>(k, refs, pool, format);
+          row.metrics = evaluate<T>(k, refs, pool, study_value_format<T>());
           if (p <= 53 && n == scatter_size && !refs.empty() &&
               std::find(scatter_families.begin(), scatter_families.end(), f.name) !=
                   scatter_families.end())

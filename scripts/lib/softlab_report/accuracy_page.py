@@ -5,7 +5,9 @@ OUT/img, every file written atomically (NAME.tmp, then rename).
 
 reads DIR/accuracy.csv (required), accuracy.json, accuracy_elements.csv, blanchard.csv,
 blanchard_summary.csv, attention.csv and attention.json (all written by the `softlab` tool; every
-one but accuracy.csv optional).
+one but accuracy.csv optional), and python_accuracy.csv (optional: Python callables such as
+scipy.special.softmax measured as cells of the same study by python/benchmarks/accuracy.py, in
+accuracy.csv's columns; its rows join the tables beside the C++ peers).
 
 Nothing here knows the list of implementations, families or types: rows, columns and figures
 come from the data, and so do each family's kind, each type's precision and which types are
@@ -73,16 +75,30 @@ def section_answer(report, study, specials, primary):
                          answer_specials(study, specials, primary)]))
 
 
-def section_measured(report, document, paths, problems, study):
+def section_measured(report, document, paths, problems, study, python_cells):
     report.add("## How this was measured\n")
     if document is None:
         report.add(missing_text(problems, paths["json"]) + ".")
     else:
         describe_run(report, document)
+    report.add(python_text(python_cells, paths["python"], problems))
     checks = data_checks(study)
     if checks:
         report.add("**Data checks** (inputs that look wrong):\n\n"
                    + "\n".join(f"- {c}" for c in checks))
+
+
+def python_text(python_cells, path, problems):
+    """Where the rows of origin "python" come from, or why there are none."""
+    if python_cells is None:
+        return (f"Python callables (scipy.special.softmax, torch.softmax as called from Python): "
+                f"{missing_text(problems, path)}.")
+    names = unique(c["implementation"] for c in python_cells)
+    return (f"Python callables, as Python users call them, measured as cells of this study (its "
+            f"families, seeds, vector counts and metrics; origin `python`, from {path}, written "
+            f"by `python/benchmarks/accuracy.py --csv`): {', '.join(names)}. Each is called on "
+            f"each vector as a 1-D numpy array of the type and its result rounded once to the "
+            f"type.")
 
 
 def describe_run(report, document):
@@ -277,9 +293,12 @@ def build_report(data_dir, out_dir):
              "blanchard": os.path.join(data_dir, "blanchard.csv"),
              "summary": os.path.join(data_dir, "blanchard_summary.csv"),
              "attention": os.path.join(data_dir, "attention.csv"),
-             "attention_json": os.path.join(data_dir, "attention.json")}
+             "attention_json": os.path.join(data_dir, "attention.json"),
+             "python": os.path.join(data_dir, "python_accuracy.csv")}
     cells = read_accuracy_cells(paths["csv"])  # required: InputError ends the run
     problems = {}
+    python_cells = load_optional(read_accuracy_cells, paths["python"], problems)
+    cells += python_cells or []
     document = load_optional(read_json, paths["json"], problems)
     elements = load_optional(lambda p: read_csv(p, ELEMENT_COLUMNS, ELEMENT_COLUMNS[:4]),
                              paths["elements"], problems)
@@ -302,7 +321,7 @@ def build_report(data_dir, out_dir):
     report = Report(out_dir)
     report.add("# softlab: softmax accuracy report")
     section_answer(report, study, specials, primary)
-    section_measured(report, document, paths, problems, study)
+    section_measured(report, document, paths, problems, study, python_cells)
     section_headline(report, study)
     section_narrow_storage(report, study)
     section_heatmaps(report, study)
