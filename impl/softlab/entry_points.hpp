@@ -10,6 +10,7 @@
 #include <softlab/options.hpp>
 #include <softlab/types.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <concepts>
 #include <cstddef>
@@ -428,6 +429,32 @@ void log_softmax_rows_span(std::span<const T> x, std::size_t rows, std::size_t c
                            const softmax_options& options) {
   detail::scored_rows<Impl, detail::entry::log_softmax>("log_softmax_rows", x, rows, cols, x_stride,
                                                         y, y_stride, options);
+}
+
+/// One logsumexp per row of a row-major batch (row r of x at x[r * x_stride]) into lse[r],
+/// with options (the scores formed in the compute type, as logsumexp_span forms them); the
+/// rows split across threads, each row's bits the same at any thread count. An empty row
+/// (cols 0) or one the options leave empty gives -inf. The entry point of
+/// softlab::logsumexp_rows and of the registry's kernel<T>::logsumexp_rows.
+template <class Impl, class T>
+requires implementation_for<Impl, T>
+void logsumexp_rows_span(std::span<const T> x, std::size_t rows, std::size_t cols,
+                         std::size_t x_stride, std::span<T> lse, const softmax_options& options) {
+  using C = compute_type_t<Impl, T>;
+  detail::check_reduced_rows<T>("logsumexp_rows", x, rows, cols, x_stride, lse);
+  detail::check_options("logsumexp_rows", options);
+  detail::check_score_options<C>("logsumexp_rows", options, rows, cols, true);
+  if (cols == 0) {
+    std::fill_n(lse.begin(), rows, -std::numeric_limits<T>::infinity());
+    return;
+  }
+  detail::for_row_blocks(rows, detail::threads_for_rows(options, rows, cols),
+                         [&](std::size_t first, std::size_t last) {
+                           for (std::size_t r = first; r < last; ++r)
+                             lse[r] = detail::scored_logsumexp<Impl>(
+                                 x.subspan(r * x_stride, cols),
+                                 detail::transform_of_row<C>(options, r, cols));
+                         });
 }
 
 /// Implementations may form the scores their own way (e.g. in a wider type); by default the

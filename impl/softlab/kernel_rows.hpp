@@ -4,6 +4,7 @@
 //
 //   const softlab::kernel<float>& k = *registry.find<float>("fast");
 //   softlab::softmax_rows(k, x, rows, cols, cols, y, cols, {.threads = 2});
+//   softlab::logsumexp_rows(k, x, rows, cols, cols, lse, {.scale = 0.125});
 //
 // The same checks, thread count and split as softlab::softmax_rows<Impl> (softlab.hpp), with
 // k.softmax (k.log_softmax) called once per row: the output is the same bits for every thread
@@ -18,6 +19,7 @@
 #include <softlab/registry.hpp>
 
 #include <cstddef>
+#include <limits>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -32,6 +34,30 @@ namespace detail {
 /// (compute type C = T for the hardware types, float for the 16-bit storage types, rounded to
 /// T: what a framework's separate scale, mask-add and softmax ops store between them), then
 /// row(z) per row, the rows split across threads.
+/// f(r, z) for every row r, z its scores as the options make them, formed in T (x's own row
+/// when the options leave it as it is); the rows split across threads. The arguments are
+/// checked by the caller, cols > 0.
+template <class T, class F>
+void for_scored_rows_in_t(std::span<const T> x, std::size_t rows, std::size_t cols,
+                          std::size_t x_stride, const softmax_options& options, F f) {
+  using C = std::conditional_t<is_storage_float<T>, float, T>;
+  for_row_blocks(rows, threads_for_rows(options, rows, cols),
+                 [&](std::size_t first, std::size_t last) {
+                   std::vector<T> z;
+                   for (std::size_t r = first; r < last; ++r) {
+                     const auto in = x.subspan(r * x_stride, cols);
+                     const row_transform<C> t = transform_of_row<C>(options, r, cols);
+                     if (t.identity(cols)) {
+                       f(r, in);
+                       continue;
+                     }
+                     z.resize(cols);
+                     for (std::size_t i = 0; i < cols; ++i) z[i] = T(t(in.data(), i));
+                     f(r, std::span<const T>(z));
+                   }
+                 });
+}
+
 template <class T>
 void kernel_rows(const char* function, void (*row)(std::span<const T>, std::span<T>),
                  std::span<const T> x, std::size_t rows, std::size_t cols, std::size_t x_stride,
@@ -44,22 +70,9 @@ void kernel_rows(const char* function, void (*row)(std::span<const T>, std::span
   check_options(function, options);
   check_score_options<C>(function, options, rows, cols, true);
   if (cols == 0) return;
-  const std::size_t threads = threads_for_rows(options, rows, cols);
-  for_row_blocks(rows, threads, [&](std::size_t first, std::size_t last) {
-    std::vector<T> z;
-    for (std::size_t r = first; r < last; ++r) {
-      const auto in = x.subspan(r * x_stride, cols);
-      const auto out = y.subspan(r * y_stride, cols);
-      const row_transform<C> t = transform_of_row<C>(options, r, cols);
-      if (t.identity(cols)) {
-        row(in, out);
-        continue;
-      }
-      z.resize(cols);
-      for (std::size_t i = 0; i < cols; ++i) z[i] = T(t(in.data(), i));
-      row(z, out);
-    }
-  });
+  for_scored_rows_in_t<T>(
+      x, rows, cols, x_stride, options,
+      [&](std::size_t r, std::span<const T> z) { row(z, y.subspan(r * y_stride, cols)); });
 }
 
 }  // namespace detail
@@ -86,6 +99,28 @@ void log_softmax_rows(const kernel<T>& k, std::span<const T> x, std::size_t rows
     return k.log_softmax_rows(x, rows, cols, x_stride, y, y_stride, options);
   detail::kernel_rows<T>("log_softmax_rows", k.log_softmax, x, rows, cols, x_stride, y, y_stride,
                          options);
+}
+
+/// One logsumexp per row into lse[r], likewise: k.logsumexp_rows when k has it (every builtin),
+/// else the separate operations (the scores formed in T, then k.logsumexp per row).
+/// std::logic_error if k has no logsumexp.
+template <class T>
+void logsumexp_rows(const kernel<T>& k, std::span<const T> x, std::size_t rows, std::size_t cols,
+                    std::size_t x_stride, std::span<T> lse, const softmax_options& options = {}) {
+  if (k.logsumexp_rows != nullptr) return k.logsumexp_rows(x, rows, cols, x_stride, lse, options);
+  if (k.logsumexp == nullptr)
+    throw std::logic_error("softlab::logsumexp_rows: this registry entry has no logsumexp");
+  using C = std::conditional_t<is_storage_float<T>, float, T>;
+  detail::check_reduced_rows<T>("logsumexp_rows", x, rows, cols, x_stride, lse);
+  detail::check_options("logsumexp_rows", options);
+  detail::check_score_options<C>("logsumexp_rows", options, rows, cols, true);
+  if (cols == 0) {
+    for (std::size_t r = 0; r < rows; ++r) lse[r] = -std::numeric_limits<T>::infinity();
+    return;
+  }
+  detail::for_scored_rows_in_t<T>(
+      x, rows, cols, x_stride, options,
+      [&](std::size_t r, std::span<const T> z) { lse[r] = k.logsumexp(z); });
 }
 
 }  // namespace softlab

@@ -80,6 +80,12 @@ struct kernel {
   void (*log_softmax_rows)(std::span<const T> x, std::size_t rows, std::size_t cols,
                            std::size_t x_stride, std::span<T> y, std::size_t y_stride,
                            const softmax_options& options) = nullptr;
+  /// One logsumexp per row into lse[r] with softmax_options, as softlab::logsumexp_rows<Impl>;
+  /// nullptr for a peer's entry (softlab::logsumexp_rows(k, ...): the scores formed in T, then
+  /// k.logsumexp per row).
+  void (*logsumexp_rows)(std::span<const T> x, std::size_t rows, std::size_t cols,
+                         std::size_t x_stride, std::span<T> lse,
+                         const softmax_options& options) = nullptr;
   double (*softmax_bound_ulps)(const bound_inputs&) = nullptr;  ///< ULPs, no_bound_claimed if none
   double (*log_bound_a)(const bound_inputs&) = nullptr;         ///< a in a*u*max(1, |y|)
   std::string_view origin = "softlab";  ///< "softlab", or the peer library's name and version
@@ -110,6 +116,7 @@ requires implementation_for<Impl, T> kernel<T> make_kernel() {
       .pairwise_attention = &pairwise_attention_span<Impl, T>,
       .softmax_rows = &softmax_rows_span<Impl, T>,
       .log_softmax_rows = &log_softmax_rows_span<Impl, T>,
+      .logsumexp_rows = &logsumexp_rows_span<Impl, T>,
       .softmax_bound_ulps = &softmax_bound_ulps_of<Impl, T>,
       .log_bound_a = &log_bound_a_of<Impl, T>,
       .isas = Impl::facts.vectorized ? all_isas : isa_set{0},

@@ -6,6 +6,8 @@
 //   softlab::softmax_rows<Impl>(x, rows, cols, y [, x_stride, y_stride [, options]])
 //                                            one softmax per row, rows across threads
 //   softlab::log_softmax_rows<Impl>(...)     likewise
+//   softlab::logsumexp_rows<Impl>(x, rows, cols, x_stride, lse [, options])
+//                                            one logsumexp per row, into lse[r]
 //   softlab::pairwise_attention<Impl>(query, keys, weights)  weights = softmax(query * keys)
 //
 // x (and keys) is any contiguous range of T (std::span, std::vector, std::array); y (and
@@ -167,6 +169,17 @@ requires std::same_as<range_element_t<X>, range_element_t<Y>>
 void softmax_rows(const X& x, std::size_t rows, std::size_t cols, Y&& y,
                   const softmax_options& options = {}) {
   softmax_rows<Impl>(x, rows, cols, cols, std::forward<Y>(y), cols, options);
+}
+
+/// One logsumexp per row of a row-major matrix into lse[r] (row r of x at x[r * x_stride]),
+/// with options: the rows split across options.threads threads (the same bits at any count),
+/// an empty or fully masked row -inf. lse (rows elements) must not overlap x.
+template <class Impl, std::ranges::contiguous_range X, std::ranges::contiguous_range L>
+requires std::same_as<range_element_t<X>, range_element_t<L>>
+void logsumexp_rows(const X& x, std::size_t rows, std::size_t cols, std::size_t x_stride, L&& lse,
+                    const softmax_options& options = {}) {
+  logsumexp_rows_span<Impl, range_element_t<X>>(as_input_span(x), rows, cols, x_stride,
+                                                as_output_span(lse), options);
 }
 
 /// The seed example of attention: scores_i = query * keys_i, weights = softmax(scores).

@@ -83,8 +83,9 @@ def log_softmax(x, impl="fast", axis=-1, out=None, dtype=None, scale=None, mask=
 
 def logsumexp(x, impl="fast", axis=-1, dtype=None, scale=None, mask=None, threads=None, isa=None):
     """log sum_j exp(z_j) of each row along ``axis``: an array over the other axes (a numpy scalar
-    for 1-D x); -inf for an empty or fully masked row. With scale or an additive mask, z is formed
-    in the element type (float for 16-bit types), rounded, then the entry's logsumexp runs on it.
+    for 1-D x); -inf for an empty or fully masked row. The library's logsumexp_rows: softlab's
+    entries form z = scale x + mask in their compute type (float for the 16-bit types), fused; a
+    peer gets z formed and rounded in the element type, then its logsumexp (separate ops).
     """
     return _softlab.logsumexp(_array(x), impl, axis, dtype, scale, mask, threads, isa)
 

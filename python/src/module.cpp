@@ -461,35 +461,11 @@ py::object logsumexp_call(const py::object& x, const py::object& impl, const py:
   with_element(type, [&]<class T>() {
     const kernel<T>& k = find_kernel<T>(choice);
     if (k.logsumexp == nullptr) value_error("impl: \"" + choice.name + "\" has no logsumexp");
-    using C = std::conditional_t<is_storage_float<T>, float, T>;
-    // Scores a scale or mask transforms are formed in the compute type C (float for the 16-bit
-    // storage types, as the library's fused paths form them) and summed by C's kernel of the
-    // same name, the result rounded once to T: rounding them to 16 bits first would add an
-    // error the stated bound does not have.
-    const kernel<C>& compute_kernel = find_kernel<C>(choice);
     const std::span<const T> in = values_of<T>(layout.rows.array);
     const std::span<T> lse = mutable_values_of<T>(result);
-    const std::size_t rows = layout.count, cols = layout.length;
     without_gil([&] {
-      softlab::detail::check_options("logsumexp", options);
-      softlab::detail::check_score_options<C>("logsumexp", options, rows, cols, true);
       const forced_isa isa_in_force(choice.forced);
-      const std::size_t n_threads = softlab::detail::threads_for_rows(options, rows, cols);
-      softlab::detail::for_row_blocks(rows, n_threads, [&](std::size_t first, std::size_t last) {
-        std::vector<C> z;
-        for (std::size_t r = first; r < last; ++r) {
-          const std::span<const T> row = in.subspan(r * cols, cols);
-          const softlab::detail::row_transform<C> t =
-              softlab::detail::transform_of_row<C>(options, r, cols);
-          if (t.identity(cols)) {
-            lse[r] = k.logsumexp(row);
-            continue;
-          }
-          z.resize(cols);
-          for (std::size_t i = 0; i < cols; ++i) z[i] = t(row.data(), i);
-          lse[r] = T(compute_kernel.logsumexp(z));
-        }
-      });
+      logsumexp_rows<T>(k, in, layout.count, layout.length, layout.length, lse, options);
     });
   });
   if (shape.empty()) return result[py::tuple()];

@@ -23,6 +23,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -162,6 +163,7 @@ std::vector<scored_case> cases_for(std::size_t cols) {
 struct exact_row {
   std::vector<reference::exact> y, log_y;
   std::vector<double> z, g;
+  std::optional<reference::exact> lse;  ///< logsumexp of the row's z
   bool nan = false, nothing_kept = true;
   bool pos_inf = false;  ///< a z of +inf: the limit, exactly
 };
@@ -179,6 +181,7 @@ exact_row exact_row_of(const scored_case& s, std::span<const T> x, std::size_t r
   }
   row.y = reference::exact_softmax_of_values<T>(zs);
   row.log_y = reference::exact_softmax_of_values<T>(zs, true);
+  row.lse = reference::exact_logsumexp_of_values<T>(zs);
   for (const auto& v : row.y) row.g.push_back(v.to_double());
   return row;
 }
@@ -237,6 +240,40 @@ void check_case(const kernel<T>& k, const scored_case& s, std::span<const T> x,
   }
 }
 
+/// Checks k's logsumexp_rows of one case against the exact logsumexp of each row's z: the
+/// stated a * u * max(1, |lse|) (at the row's largest z), the contract's NaN, +inf and -inf.
+template <class T>
+void check_logsumexp_case(const kernel<T>& k, const scored_case& s, std::span<const T> x,
+                          const std::vector<exact_row>& exact) {
+  std::vector<T> lse(s.rows);
+  logsumexp_rows(k, x, s.rows, s.cols, s.cols, std::span<T>(lse), s.options());
+  for (std::size_t r = 0; r < s.rows; ++r) {
+    const exact_row& e = exact[r];
+    INFO(k.facts.name << " " << type_token_v<T> << " " << s.name << ", row " << r << ": logsumexp "
+                      << double(lse[r]) << ", exact " << e.lse->to_double());
+    if (e.nan) {
+      REQUIRE(detail::is_nan(lse[r]));
+      continue;
+    }
+    if (e.pos_inf) {
+      REQUIRE(lse[r] == detail::infinity<T>());
+      continue;
+    }
+    if (mpfr_inf_p(e.lse->get())) {  // every z -inf: log 0
+      REQUIRE(lse[r] == -detail::infinity<T>());
+      continue;
+    }
+    const std::size_t argmax =
+        static_cast<std::size_t>(std::max_element(e.z.begin(), e.z.end()) - e.z.begin());
+    bound_inputs in = reference::bound_inputs_for_values<T, double>(e.z, argmax, e.g);
+    in.score_roundings = s.rounds() ? 1 : 0;
+    const double a = k.log_bound_a(in);
+    const double error = reference::log_error_units(lse[r], *e.lse);
+    INFO("error " << error << " u max(1,|y|), stated a = " << a);
+    REQUIRE(error <= a);
+  }
+}
+
 /// Options that change nothing leave the plain entry's bits; the threads, in place and (for one
 /// row) the single-row entry points give the same bits as the rows.
 template <class T>
@@ -250,9 +287,13 @@ void check_same_bits(const kernel<T>& k, const scored_case& s, std::span<const T
   softmax_rows(k, x, s.rows, s.cols, s.cols, std::span<T>(threaded), s.cols, two_threads);
   softmax_rows(k, std::span<const T>(in_place), s.rows, s.cols, s.cols, std::span<T>(in_place),
                s.cols, options);
+  std::vector<T> lse_once(s.rows), lse_threaded(s.rows);
+  logsumexp_rows(k, x, s.rows, s.cols, s.cols, std::span<T>(lse_once), one_thread);
+  logsumexp_rows(k, x, s.rows, s.cols, s.cols, std::span<T>(lse_threaded), two_threads);
   INFO(k.facts.name << " " << type_token_v<T> << " " << s.name);
   CHECK(same_bits<T>(once, threaded));
   CHECK(same_bits<T>(once, in_place));
+  CHECK(same_bits<T>(lse_once, lse_threaded));
 }
 
 template <class T>
@@ -266,6 +307,7 @@ void check_kernel(const kernel<T>& k) {
       for (std::size_t r = 0; r < s.rows; ++r)
         exact.push_back(exact_row_of<T>(s, std::span<const T>(x).subspan(r * cols, cols), r));
       check_case<T>(k, s, x, exact);
+      check_logsumexp_case<T>(k, s, x, exact);
       check_same_bits<T>(k, s, x);
     }
   }
@@ -326,9 +368,16 @@ TEST_CASE("options: the template entry points give the registry's bits", "[optio
                    options);
   CHECK(direct == through_registry);
   CHECK(std::memcmp(log_direct.data(), log_registry.data(), 300 * sizeof(float)) == 0);
-  // logsumexp of z: the log_softmax's shift, log_y_i = z_i - lse.
+  // logsumexp of z: the log_softmax's shift, log_y_i = z_i - lse; the rows' entry point (the
+  // template and the registry's) gives logsumexp's bits.
   const float lse = logsumexp<fast>(x, options);
   CHECK(std::abs(double(log_direct[1]) - (0.25 * x[1] + mask[1] - lse)) < 1e-4);
+  std::array<float, 1> lse_rows{}, lse_registry{};
+  logsumexp_rows<fast>(x, 1, 300, 300, lse_rows, options);
+  logsumexp_rows(k, std::span<const float>(x), 1, 300, 300, std::span<float>(lse_registry),
+                 options);
+  CHECK(std::memcmp(&lse, lse_rows.data(), sizeof lse) == 0);
+  CHECK(std::memcmp(&lse, lse_registry.data(), sizeof lse) == 0);
   // A bfloat16 input with a float output and a scale: one rounding, to float.
   std::vector<bfloat16> narrow(x.begin(), x.end());
   std::vector<float> wide(300);
@@ -371,6 +420,26 @@ TEST_CASE("options: a bad option is std::invalid_argument naming it, nothing wri
   rejects({.causal = 0}, "causal is set (0)", false);
   rejects({.threads = 0}, "threads is 0", true);
   CHECK_THROWS_AS(logsumexp<fast>(x, {.causal = 2}), std::invalid_argument);
+  // logsumexp_rows: its lse (one per row) and its x, named; nothing written.
+  std::vector<float> lse(3, untouched);
+  const auto rejects_rows = [&](std::span<const float> in, std::size_t rows, std::size_t stride,
+                                std::span<float> out, const std::string& needle) {
+    INFO("expected a message containing '" << needle << "'");
+    std::fill(out.begin(), out.end(), untouched);
+    try {
+      logsumexp_rows<stable>(in, rows, 3, stride, out);
+      FAIL("no exception");
+    } catch (const std::invalid_argument& e) {
+      INFO(e.what());
+      CHECK(std::string(e.what()).find(needle) != std::string::npos);
+    }
+    CHECK(std::all_of(out.begin(), out.end(), [&](float v) { return v == untouched; }));
+  };
+  rejects_rows(x, 2, 3, std::span<float>(lse).first(1), "lse has 1 elements but there are 2 rows");
+  rejects_rows(x, 3, 3, lse, "x has 6 elements but 3 rows of 3 with stride 3 need 9");
+  rejects_rows(x, 2, 2, lse, "stride (x 2) is less than cols (3)");
+  std::vector<float> shared(x.begin(), x.end());
+  rejects_rows(shared, 2, 3, std::span<float>(shared).subspan(4, 2), "lse overlaps x");
   std::vector<double> dx(6), dy(6);
   CHECK_NOTHROW(softmax<fast>(dx, dy, {.scale = 1e-300}));  // a normal double: fine in double
   // A per-column mask is fine for rows; the 3-element mask above works on 2 rows of 3.

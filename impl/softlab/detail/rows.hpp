@@ -10,6 +10,7 @@
 #include <softlab/options.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -62,6 +63,35 @@ void check_rows(const char* function, std::span<const T> in, std::span<const T> 
   if (!in_place && rows > 0)
     require_no_partial_overlap<T>(function, in.first(rows_extent(rows, cols, x_stride)),
                                   out.first(rows_extent(rows, cols, y_stride)));
+}
+
+/// check_rows for a reduction with one result per row (logsumexp_rows): x holds rows rows of
+/// cols at x_stride, out holds rows results and does not overlap x. std::invalid_argument naming
+/// the values otherwise.
+template <class T>
+void check_reduced_rows(const char* function, std::span<const T> in, std::size_t rows,
+                        std::size_t cols, std::size_t x_stride, std::span<const T> out) {
+  const std::string name = std::string("softlab::") + function;
+  if (x_stride < cols)
+    throw std::invalid_argument(name + ": stride (x " + std::to_string(x_stride) +
+                                ") is less than cols (" + std::to_string(cols) + ")");
+  const std::optional<std::size_t> x_extent = checked_rows_extent(rows, cols, x_stride);
+  if (!x_extent || in.size() < *x_extent)
+    throw std::invalid_argument(
+        name + ": x has " + std::to_string(in.size()) + " elements but " + std::to_string(rows) +
+        " rows of " + std::to_string(cols) + " with stride " + std::to_string(x_stride) + " need " +
+        (x_extent ? std::to_string(*x_extent) : std::string("more than SIZE_MAX")));
+  if (out.size() < rows)
+    throw std::invalid_argument(name + ": lse has " + std::to_string(out.size()) +
+                                " elements but there are " + std::to_string(rows) + " rows");
+  if (rows == 0 || cols == 0) return;
+  // A result written over a row not yet read would change it: no overlap at all.
+  const std::span<const T> read = in.first(rows_extent(rows, cols, x_stride));
+  const std::less<const T*> before;
+  if (before(out.data(), read.data() + read.size()) && before(read.data(), out.data() + rows))
+    throw std::invalid_argument(name +
+                                ": lse overlaps x (each result would overwrite input "
+                                "still to be read)");
 }
 
 /// The fewest elements (rows * cols) a thread is given: below it, waking one more thread costs
