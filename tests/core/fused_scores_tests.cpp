@@ -40,6 +40,49 @@ std::vector<isa> isas() {
   return result;
 }
 
+/// The draws of std::uniform_real_distribution<double>(0, 1) and std::normal_distribution<double>
+/// on std::mt19937_64, computed as libstdc++ computes them (bits/random.tcc: generate_canonical,
+/// then the polar method, its second value saved), so the suite draws the inputs it always drew.
+/// Why not the std ones: libstdc++'s generate_canonical takes a long double log of the engine's
+/// range on every draw, which clang does not fold (LLVM folds no x86_fp80 libm call), so under
+/// the sanitize preset (clang -O1) that logl alone was a quarter of this file's time, and the
+/// draws with it a third (perf, core:vectorized@sse2).
+double unit_draw(std::mt19937_64& rng) {
+  static_assert(std::mt19937_64::min() == 0 && std::mt19937_64::max() == ~std::uint64_t(0));
+  // One 64-bit draw covers the 53 bits of a double: the sum is that draw over 2^64, rounded.
+  const double unit = double(rng()) / 0x1p64;
+  return unit >= 1.0 ? std::nextafter(1.0, 0.0) : unit;
+}
+
+class normal_draw {
+ public:
+  normal_draw(double mean, double stddev) : mean_(mean), stddev_(stddev) {}
+  double operator()(std::mt19937_64& rng) {
+    double result;
+    if (saved_available_) {
+      saved_available_ = false;
+      result = saved_;
+    } else {
+      double x, y, r2;
+      do {
+        x = 2.0 * unit_draw(rng) - 1.0;
+        y = 2.0 * unit_draw(rng) - 1.0;
+        r2 = x * x + y * y;
+      } while (r2 > 1.0 || r2 == 0.0);
+      const double mult = std::sqrt(-2 * std::log(r2) / r2);
+      saved_ = x * mult;
+      saved_available_ = true;
+      result = y * mult;
+    }
+    return result * stddev_ + mean_;
+  }
+
+ private:
+  double mean_, stddev_;
+  bool saved_available_ = false;
+  double saved_ = 0;
+};
+
 template <class T>
 auto bits_of(const T& v) {
   if constexpr (is_storage_float<T>)
@@ -98,8 +141,7 @@ S from_bits_limited(std::mt19937_64& rng, bool wide) {
 
 template <class S>
 std::vector<S> scores_of(scores_class c, std::size_t n, std::mt19937_64& rng) {
-  std::normal_distribution<double> normal(0.0, 4.0);
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  normal_draw normal(0.0, 4.0);
   const double inf = std::numeric_limits<double>::infinity();
   std::vector<S> x(n);
   for (auto& v : x) {
@@ -108,7 +150,7 @@ std::vector<S> scores_of(scores_class c, std::size_t n, std::mt19937_64& rng) {
       case scores_class::spread:
         break;
       case scores_class::specials: {
-        const double u = unit(rng);
+        const double u = unit_draw(rng);
         if (u < 0.03)
           d = -inf;
         else if (u < 0.035)
@@ -121,7 +163,7 @@ std::vector<S> scores_of(scores_class c, std::size_t n, std::mt19937_64& rng) {
         d *= 1e-40;
         break;  // subnormal in float and bfloat16
       case scores_class::mostly_masked:
-        d = unit(rng) < 0.95 ? -inf : d;
+        d = unit_draw(rng) < 0.95 ? -inf : d;
         break;
       case scores_class::bits:
         v = from_bits_limited<S>(rng, false);
@@ -152,15 +194,14 @@ struct masks {
 masks masks_of(std::size_t n, std::mt19937_64& rng) {
   masks m;
   m.n = n;
-  std::normal_distribution<double> normal(0.0, 2.0);
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  normal_draw normal(0.0, 2.0);
   m.keep.reset(new bool[n]);
   for (std::size_t i = 0; i < n; ++i) {
-    const double u = unit(rng);
+    const double u = unit_draw(rng);
     const double v = u < 0.1 ? -std::numeric_limits<double>::infinity() : normal(rng);
     m.additive_float.push_back(float(v));
     m.additive_double.push_back(v / 3);  // not a float: rounded to float for C = float
-    m.keep[i] = unit(rng) < 0.8;
+    m.keep[i] = unit_draw(rng) < 0.8;
   }
   return m;
 }
