@@ -28,8 +28,10 @@ Functions:
 import numpy as _np
 
 from . import _softlab
+# softmax, log_softmax and logsumexp are the module's own functions (vectorcall, their
+# arguments bound in C++: a Python wrapper would add its frame to every short row's call).
 from ._softlab import (active_isa, available_isas, default_seed, family_vectors, implementations,
-                       study_csv_columns, study_families)
+                       log_softmax, logsumexp, softmax, study_csv_columns, study_families)
 
 # Test hooks (gil_held_in_last_call): softlab._testing.
 _testing = _softlab._testing
@@ -47,47 +49,6 @@ def _array(x):
     if isinstance(x, _np.ndarray):
         return x
     return _np.asarray(x, dtype=_np.float64)
-
-
-def softmax(x, impl="fast", axis=-1, out=None, dtype=None, scale=None, mask=None, causal=None,
-            threads=None, isa=None):
-    """Softmax of each row of x along ``axis``: y_i = exp(z_i) / sum_j exp(z_j).
-
-    z_i = scale * x_i + mask_i is formed inside the call (softlab/options.hpp). Rows are all the
-    axes but ``axis``; ``axis`` other than the last copies x (and mask) to move it last.
-
-    x: numpy array (float32, float64, float16; uint16 with dtype="bfloat16"); lists: float64.
-    impl: a registry name ("fast", "stable", "torch", ...), optionally "name@isa".
-    out: an array of x's shape and the result's dtype, writable and C-contiguous; written and
-        returned (directly, with no copy, when axis is the last).
-    dtype: compute in this dtype (x converted, rounded once) or "bfloat16" (x is uint16 bits).
-    scale: a finite non-zero number.
-    mask: bool keep-mask (False leaves a score out: weight 0) or float32/float64 additive mask,
-        of x's shape or of one row's (the same for every row).
-    causal: int offset: row r keeps the columns c <= r + causal (rows counted over all but
-        the last axis, row-major).
-    threads: rows split across this many threads (the same bits for every count).
-    isa: "sse2", "avx2" or "avx512" for vectorized implementations.
-    Returns the weights, x's shape, the computed dtype (bfloat16: uint16 bits).
-    """
-    return _softlab.softmax(_array(x), impl, axis, out, dtype, scale, mask, causal, threads, isa)
-
-
-def log_softmax(x, impl="fast", axis=-1, out=None, dtype=None, scale=None, mask=None,
-                causal=None, threads=None, isa=None):
-    """log of softmax (y_i = z_i - logsumexp(z)), with the arguments of softmax; a score left
-    out, or a row left with nothing, gives -inf."""
-    return _softlab.log_softmax(_array(x), impl, axis, out, dtype, scale, mask, causal, threads,
-                                isa)
-
-
-def logsumexp(x, impl="fast", axis=-1, dtype=None, scale=None, mask=None, threads=None, isa=None):
-    """log sum_j exp(z_j) of each row along ``axis``: an array over the other axes (a numpy scalar
-    for 1-D x); -inf for an empty or fully masked row. The library's logsumexp_rows: softlab's
-    entries form z = scale x + mask in their compute type (float for the 16-bit types), fused; a
-    peer gets z formed and rounded in the element type, then its logsumexp (separate ops).
-    """
-    return _softlab.logsumexp(_array(x), impl, axis, dtype, scale, mask, threads, isa)
 
 
 def attention(q, k, v, impl="flash", mask=None, causal=False, scale=None, threads=None,

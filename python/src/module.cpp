@@ -5,6 +5,7 @@
 // Nothing here instantiates an algorithm: every call goes through a registry entry's function
 // pointers (the library compiled them once), so the module compiles in seconds.
 #include "module.hpp"
+#include "fast_call.hpp"
 
 #include <softlab/kernel_rows.hpp>
 #include <softlab/options.hpp>
@@ -675,6 +676,114 @@ py::list implementations() {
   return result;
 }
 
+// ---- the vectorcall entries (fast_call.hpp) -------------------------------------------------
+
+/// x as the rows functions take it: a numpy array as it is, anything else (a list, a scalar)
+/// converted to a float64 array.
+py::object array_argument(PyObject* x) {
+  const auto given = py::reinterpret_borrow<py::object>(x);
+  if (py::isinstance<py::array>(given)) return given;
+  return numpy().attr("asarray")(given, "float64");
+}
+
+/// The defaults the rows functions share: impl "fast", axis -1, None (made once, with the GIL,
+/// and never destroyed: no Python object may outlive the interpreter in a static destructor).
+struct rows_defaults {
+  py::object impl = py::str("fast"), axis = py::int_(-1), none = py::none();
+};
+const rows_defaults& defaults() {
+  static const auto* const d = new rows_defaults;
+  return *d;
+}
+
+constexpr parameter_list<10> softmax_parameters{
+    "softmax",
+    {"x", "impl", "axis", "out", "dtype", "scale", "mask", "causal", "threads", "isa"},
+    1};
+constexpr parameter_list<10> log_softmax_parameters{
+    "log_softmax",
+    {"x", "impl", "axis", "out", "dtype", "scale", "mask", "causal", "threads", "isa"},
+    1};
+constexpr parameter_list<8> logsumexp_parameters{
+    "logsumexp", {"x", "impl", "axis", "dtype", "scale", "mask", "threads", "isa"}, 1};
+
+template <rows_operation operation>
+PyObject* rows_entry(PyObject*, PyObject* const* args, Py_ssize_t nargsf, PyObject* kwnames) {
+  const auto& p =
+      operation == rows_operation::softmax ? softmax_parameters : log_softmax_parameters;
+  return call_with_bound_arguments(
+      p, args, static_cast<std::size_t>(nargsf), kwnames, [](const bound_arguments<10>& a) {
+        const rows_defaults& d = defaults();
+        return rows_call(operation, array_argument(a[0]), argument_or(a[1], d.impl),
+                         argument_or(a[2], d.axis), argument_or(a[3], d.none),
+                         argument_or(a[4], d.none), argument_or(a[5], d.none),
+                         argument_or(a[6], d.none), argument_or(a[7], d.none),
+                         argument_or(a[8], d.none), argument_or(a[9], d.none));
+      });
+}
+
+PyObject* logsumexp_entry(PyObject*, PyObject* const* args, Py_ssize_t nargsf, PyObject* kwnames) {
+  return call_with_bound_arguments(logsumexp_parameters, args, static_cast<std::size_t>(nargsf),
+                                   kwnames, [](const bound_arguments<8>& a) {
+                                     const rows_defaults& d = defaults();
+                                     return logsumexp_call(
+                                         array_argument(a[0]), argument_or(a[1], d.impl),
+                                         argument_or(a[2], d.axis), argument_or(a[3], d.none),
+                                         argument_or(a[4], d.none), argument_or(a[5], d.none),
+                                         argument_or(a[6], d.none), argument_or(a[7], d.none));
+                                   });
+}
+
+// The docstrings: the first lines are the signature Python's inspect reads (__text_signature__).
+constexpr const char* softmax_doc =
+    "softmax($module, /, x, impl='fast', axis=-1, out=None, dtype=None, scale=None, mask=None, "
+    "causal=None, threads=None, isa=None)\n--\n\n"
+    "Softmax of each row of x along ``axis``: y_i = exp(z_i) / sum_j exp(z_j).\n\n"
+    "z_i = scale * x_i + mask_i is formed inside the call (softlab/options.hpp). Rows are all "
+    "the axes but ``axis``; ``axis`` other than the last copies x (and mask) to move it last.\n\n"
+    "x: numpy array (float32, float64, float16; uint16 with dtype=\"bfloat16\"); anything else "
+    "(a list) becomes float64.\n"
+    "impl: a registry name (\"fast\", \"stable\", \"torch\", ...), optionally "
+    "\"name@isa\".\n"
+    "out: an array of x's shape and the result's dtype, writable and C-contiguous; written and "
+    "returned (directly, with no copy, when axis is the last).\n"
+    "dtype: compute in this dtype (x converted, rounded once) or \"bfloat16\" (x is uint16 "
+    "bits).\n"
+    "scale: a finite non-zero number.\n"
+    "mask: bool keep-mask (False leaves a score out: weight 0) or float32/float64 additive mask, "
+    "of x's shape or of one row's (the same for every row).\n"
+    "causal: int offset: row r keeps the columns c <= r + causal (rows counted over all but the "
+    "last axis, row-major).\n"
+    "threads: rows split across this many threads (the same bits for every count).\n"
+    "isa: \"sse2\", \"avx2\" or \"avx512\" for vectorized implementations.\n"
+    "Returns the weights, x's shape, the computed dtype (bfloat16: uint16 bits).";
+constexpr const char* log_softmax_doc =
+    "log_softmax($module, /, x, impl='fast', axis=-1, out=None, dtype=None, scale=None, "
+    "mask=None, causal=None, threads=None, isa=None)\n--\n\n"
+    "log of softmax (y_i = z_i - logsumexp(z)), with the arguments of softmax; a score left "
+    "out, or a row left with nothing, gives -inf.";
+constexpr const char* logsumexp_doc =
+    "logsumexp($module, /, x, impl='fast', axis=-1, dtype=None, scale=None, mask=None, "
+    "threads=None, isa=None)\n--\n\n"
+    "log sum_j exp(z_j) of each row along ``axis``: an array over the other axes (a numpy "
+    "scalar for 1-D x); -inf for an empty or fully masked row. The library's logsumexp_rows: "
+    "softlab's entries form z = scale x + mask in their compute type (float for the 16-bit "
+    "types), fused; a peer gets z formed and rounded in the element type, then its logsumexp "
+    "(separate ops).";
+
+PyMethodDef rows_methods[] = {
+    {"softmax",
+     reinterpret_cast<PyCFunction>(
+         reinterpret_cast<void (*)()>(&rows_entry<rows_operation::softmax>)),
+     METH_FASTCALL | METH_KEYWORDS, softmax_doc},
+    {"log_softmax",
+     reinterpret_cast<PyCFunction>(
+         reinterpret_cast<void (*)()>(&rows_entry<rows_operation::log_softmax>)),
+     METH_FASTCALL | METH_KEYWORDS, log_softmax_doc},
+    {"logsumexp", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&logsumexp_entry)),
+     METH_FASTCALL | METH_KEYWORDS, logsumexp_doc},
+};
+
 }  // namespace
 
 }  // namespace softlab::python
@@ -686,31 +795,7 @@ PYBIND11_MODULE(_softlab, m) {
   m.doc() =
       "softlab's C++ core: softmax, log_softmax, logsumexp and attention over numpy "
       "arrays through softlab's registry; see the package softlab for the documentation.";
-  m.def(
-      "softmax",
-      [](const py::object& x, const py::object& impl, const py::object& axis, const py::object& out,
-         const py::object& dtype, const py::object& scale, const py::object& mask,
-         const py::object& causal, const py::object& threads, const py::object& isa) {
-        return sp::rows_call(sp::rows_operation::softmax, x, impl, axis, out, dtype, scale, mask,
-                             causal, threads, isa);
-      },
-      "x"_a, "impl"_a = "fast", "axis"_a = -1, "out"_a = py::none(), "dtype"_a = py::none(),
-      "scale"_a = py::none(), "mask"_a = py::none(), "causal"_a = py::none(),
-      "threads"_a = py::none(), "isa"_a = py::none());
-  m.def(
-      "log_softmax",
-      [](const py::object& x, const py::object& impl, const py::object& axis, const py::object& out,
-         const py::object& dtype, const py::object& scale, const py::object& mask,
-         const py::object& causal, const py::object& threads, const py::object& isa) {
-        return sp::rows_call(sp::rows_operation::log_softmax, x, impl, axis, out, dtype, scale,
-                             mask, causal, threads, isa);
-      },
-      "x"_a, "impl"_a = "fast", "axis"_a = -1, "out"_a = py::none(), "dtype"_a = py::none(),
-      "scale"_a = py::none(), "mask"_a = py::none(), "causal"_a = py::none(),
-      "threads"_a = py::none(), "isa"_a = py::none());
-  m.def("logsumexp", &sp::logsumexp_call, "x"_a, "impl"_a = "fast", "axis"_a = -1,
-        "dtype"_a = py::none(), "scale"_a = py::none(), "mask"_a = py::none(),
-        "threads"_a = py::none(), "isa"_a = py::none());
+  for (PyMethodDef& def : sp::rows_methods) sp::add_vectorcall_function(m, def);
   m.def("attention", &sp::attention_call, "q"_a, "k"_a, "v"_a, "impl"_a = "flash",
         "mask"_a = py::none(), "causal"_a = py::none(), "scale"_a = py::none(),
         "threads"_a = py::none(), "dtype"_a = py::none(), "isa"_a = py::none());
