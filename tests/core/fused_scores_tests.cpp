@@ -285,10 +285,12 @@ void check_types(const std::string& types) {
       }
     }
     // The rows fast::softmax_split splits (from 256 KiB of C up to two passes), formed chunk by
-    // chunk on 1 and 3 threads: the generic path's bits (its kernel on one thread) on both.
+    // chunk on 1 and 3 threads: the generic path's bits (its kernel on one thread) on both. The
+    // classes with specials hand most rows back to the generic path after the maxima (a NaN);
+    // spread (no NaN) takes every threaded pass (exps, sums, scale) to the end.
     const std::size_t split_n = 2 * fast::split_from_elements<C> + 4099;
     const masks split_masks = masks_of(split_n, rng);
-    for (scores_class c : {scores_class::specials, scores_class::bits}) {
+    for (scores_class c : {scores_class::spread, scores_class::specials, scores_class::bits}) {
       const auto x = scores_of<S>(c, split_n, rng);
       for (auto o : option_cases(split_masks))
         for (std::size_t threads : {1, 3}) {
@@ -300,7 +302,8 @@ void check_types(const std::string& types) {
     }
     // Two passes (from 2^21 floats, 2^19 doubles), block by block over the online max: every
     // kind of mask once, scaled (the shorter rows above take every combination), on the
-    // classes with specials and raw bits.
+    // classes with specials and raw bits (which leave the two passes for the generic path at a
+    // +inf or at the NaN sum) and on spread, which runs both passes to the end.
     const std::size_t big = (std::size_t(1) << 21) + 3;
     const masks m = masks_of(big, rng);
     std::vector<option_case> big_cases;
@@ -309,7 +312,7 @@ void check_types(const std::string& types) {
                                "scale 1/0.7 + keep"})
         if (o.name == name) big_cases.push_back(o);
     REQUIRE(big_cases.size() == 4);
-    for (scores_class c : {scores_class::specials, scores_class::bits}) {
+    for (scores_class c : {scores_class::spread, scores_class::specials, scores_class::bits}) {
       const auto x = scores_of<S>(c, big, rng);
       for (const auto& o : big_cases)
         check_row<C, S, Out>(x, o, where + " class " + std::to_string(int(c)));
