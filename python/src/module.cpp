@@ -696,14 +696,10 @@ const rows_defaults& defaults() {
   return *d;
 }
 
-constexpr parameter_list<10> softmax_parameters{
-    "softmax",
-    {"x", "impl", "axis", "out", "dtype", "scale", "mask", "causal", "threads", "isa"},
-    1};
-constexpr parameter_list<10> log_softmax_parameters{
-    "log_softmax",
-    {"x", "impl", "axis", "out", "dtype", "scale", "mask", "causal", "threads", "isa"},
-    1};
+constexpr std::array<const char*, 10> rows_parameter_names{
+    "x", "impl", "axis", "out", "dtype", "scale", "mask", "causal", "threads", "isa"};
+constexpr parameter_list<10> softmax_parameters{"softmax", rows_parameter_names, 1};
+constexpr parameter_list<10> log_softmax_parameters{"log_softmax", rows_parameter_names, 1};
 constexpr parameter_list<8> logsumexp_parameters{
     "logsumexp", {"x", "impl", "axis", "dtype", "scale", "mask", "threads", "isa"}, 1};
 
