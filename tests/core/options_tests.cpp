@@ -378,6 +378,23 @@ TEST_CASE("options: the template entry points give the registry's bits", "[optio
                  options);
   CHECK(std::memcmp(&lse, lse_rows.data(), sizeof lse) == 0);
   CHECK(std::memcmp(&lse, lse_registry.data(), sizeof lse) == 0);
+  // An entry without logsumexp_rows (a peer's) runs the separate operations: z formed in T, then
+  // its logsumexp per row, the same bits at any thread count.
+  kernel<float> separate = k;
+  separate.logsumexp_rows = nullptr;
+  const std::vector<float> two_rows = scores_for<float>(2, 300, 12);
+  std::array<float, 2> separate_one{}, separate_two{}, per_row{};
+  logsumexp_rows(separate, std::span<const float>(two_rows), 2, 300, 300,
+                 std::span<float>(separate_one), {.scale = 0.25, .causal = 150, .threads = 1});
+  logsumexp_rows(separate, std::span<const float>(two_rows), 2, 300, 300,
+                 std::span<float>(separate_two), {.scale = 0.25, .causal = 150, .threads = 2});
+  for (std::size_t r = 0; r < 2; ++r) {
+    std::vector<float> z(300, -INFINITY);  // causal: row r keeps columns c <= r + 150
+    for (std::size_t c = 0; c <= r + 150; ++c) z[c] = float(0.25 * two_rows[r * 300 + c]);
+    per_row[r] = k.logsumexp(z);
+  }
+  CHECK(std::memcmp(separate_one.data(), per_row.data(), sizeof per_row) == 0);
+  CHECK(std::memcmp(separate_two.data(), per_row.data(), sizeof per_row) == 0);
   // A bfloat16 input with a float output and a scale: one rounding, to float.
   std::vector<bfloat16> narrow(x.begin(), x.end());
   std::vector<float> wide(300);
