@@ -30,10 +30,6 @@ namespace softlab {
 
 namespace detail {
 
-/// A registry entry without its own rows entry point (a peer): the options' scores formed in T
-/// (compute type C = T for the hardware types, float for the 16-bit storage types, rounded to
-/// T: what a framework's separate scale, mask-add and softmax ops store between them), then
-/// row(z) per row, the rows split across threads.
 /// f(r, z) for every row r, z its scores as the options make them, formed in T (x's own row
 /// when the options leave it as it is); the rows split across threads. The arguments are
 /// checked by the caller, cols > 0.
@@ -58,6 +54,10 @@ void for_scored_rows_in_t(std::span<const T> x, std::size_t rows, std::size_t co
                  });
 }
 
+/// A registry entry without its own rows entry point (a peer): the options' scores formed in T
+/// (compute type C = T for the hardware types, float for the 16-bit storage types, rounded to
+/// T: what a framework's separate scale, mask-add and softmax ops store between them), then
+/// row(z) per row, the rows split across threads.
 template <class T>
 void kernel_rows(const char* function, void (*row)(std::span<const T>, std::span<T>),
                  std::span<const T> x, std::size_t rows, std::size_t cols, std::size_t x_stride,
