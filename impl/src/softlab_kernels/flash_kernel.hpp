@@ -430,7 +430,7 @@ struct flash_kernel {
         acc[k] = lane::fma(q, widened_tail<S>(key(k), full, a.d - full), acc[k]);
     }
     alignas(64) float sums[width];
-    ::xsimd::haddp(acc.data()).store_aligned(sums);
+    lane::sums_of_each(acc.data()).store_aligned(sums);
     for (std::size_t k = 0; k < group; ++k) s[first + k] = sums[k];
   }
 
@@ -440,7 +440,7 @@ struct flash_kernel {
     alignas(64) float z[block];
     alignas(64) float p[block];
     const std::size_t full = a.d / width * width;
-    // width keys at a time: one accumulator each, the lanes of all reduced together (haddp);
+    // width keys at a time: one accumulator each, the lanes of all reduced together (sums_of_each);
     // a last group of fewer keys leaves the others' accumulators at 0.
     for (std::size_t first = 0; first < a.keys_count; first += width) {
       if (a.keys_count - first >= width)

@@ -190,6 +190,19 @@ struct lanes {
     }
   }
 
+  /// Lane k of the result: the sum of the lanes of rows[k], k < width (xsimd::haddp's
+  /// reduction). xsimd 8.1's AVX-512 float haddp returns those sums in the lane order 0 1 4 5 2
+  /// 3 6 7 8 9 12 13 10 11 14 15 (an involution: measured on a Zen 5, the double one is right):
+  /// the same permutation puts them back.
+  static batch sums_of_each(const batch* rows) {
+    const batch sums = ::xsimd::haddp(rows);
+    if constexpr (vector_bits<Arch> == 512 && std::is_same_v<T, float>)
+      return _mm512_permutexvar_ps(
+          _mm512_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15), sums);
+    else
+      return sums;
+  }
+
   /// The largest lane, by halving shuffles: a spill to memory and a scalar loop would put a
   /// store-forwarding stall and width - 1 dependent compares on every row's critical path.
   static T horizontal_max(const batch& v) {
