@@ -978,7 +978,8 @@ int run(const options& o) {
     const char* ulp_name = which == double_kernel ? "max ULP" : "max flt ULP";
     print_header(is_float_arg, which == float_in_double_kernel, ulp_name);
     for (std::size_t i = 0; i < kernels.size(); ++i) {
-      const char* isa = kernels[i].which == isa::avx2 ? "avx2" : "sse2";
+      const std::string isa_label(isa_name(kernels[i].which));
+      const char* isa = isa_label.c_str();
       const double bound = o.bounds[which];
       auto report = [&](row_stats st, const std::string& label) {
         recompute_worst(st, which, c.headroom, reference);
