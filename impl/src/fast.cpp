@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <span>
 #include <type_traits>
@@ -250,9 +251,11 @@ constexpr std::size_t whole_row_elements = whole_row_bytes / sizeof(C);
 static_assert(whole_row_elements<double> >= block_elements);
 
 template <class C, class S>
-simd::score_source<C> source_of(const S* x, const detail::row_transform<C>& t) {
+simd::score_source<C> source_of(const S* x, const detail::row_transform<C>& t,
+                                std::size_t formed_end) {
   simd::score_source<C> source;
   source.x = x;
+  source.formed_end = formed_end;
   if constexpr (std::is_same_v<S, bfloat16>)
     source.storage = simd::score_storage::bfloat16;
   else if constexpr (std::is_same_v<S, float16>)
@@ -289,11 +292,13 @@ struct score_blocks {
   std::size_t kept;                        ///< columns from kept on (causal) are -inf, never read
   alignas(64) C z[whole_row_elements<C>];  ///< a block, or a whole row (not initialized)
 
-  C* form(std::size_t start, std::size_t count) {
+  C* form(std::size_t start, std::size_t count) { return form_into(start, count, z); }
+  /// The same into `out` (a row of C that is not x).
+  C* form_into(std::size_t start, std::size_t count, C* out) {
     const std::size_t formed = start >= kept ? 0 : std::min(count, kept - start);
-    if (formed > 0) passes.form(source, start, formed, z);
-    for (std::size_t k = formed; k < count; ++k) z[k] = -detail::infinity<C>();
-    return z;
+    if (formed > 0) passes.form(source, start, formed, out);
+    for (std::size_t k = formed; k < count; ++k) out[k] = -detail::infinity<C>();
+    return out;
   }
 };
 
@@ -352,6 +357,20 @@ void formed_first(std::span<const S> x, std::span<Out> y, const detail::row_tran
   }
 }
 
+/// Whether a pass that stores exps should have its scores formed there by the pass before
+/// (instead of forming them again from x): with an additive mask. Storing them costs one
+/// write and one read of C a score, forming them again reads x and the mask (8 bytes a float
+/// score): the same bytes, less arithmetic. Without one (4 bytes of float x, 2 of 16-bit, 1 of a
+/// keep mask) forming again moves fewer. Measured on the Zen 5 VM (softmax_rows, one row of
+/// 256000 floats, medians of 400 calls over 8 buffer pairs, three runs each): at scale 1/0.7,
+/// 0.32-0.39 ns per element with the scores stored, 0.28-0.38 formed again; with an additive
+/// float mask, 0.34-0.44 stored, 0.43-0.54 formed again.
+template <class C>
+bool keeps_formed_scores(const detail::row_transform<C>& t) {
+  const auto kind = t.mask.which();
+  return kind == score_mask::kind::additive_float || kind == score_mask::kind::additive_double;
+}
+
 /// The columns a row forms: all, or (causal) its kept ones rounded up to formed_multiple.
 inline std::size_t formed_columns(std::size_t n, std::size_t kept) {
   if (kept >= n) return n;
@@ -378,7 +397,7 @@ struct exps_row {
 /// chunks: the chunks' maxima; each chunk's shifted exps (stored in y when it holds C) summed
 /// block by block into the chunk's carried sum (blocks start at multiples of block_elements,
 /// so the chunk's sum has the bits of split_softmax's one call over it); the chunk sums folded
-/// in chunk order; the weights. Each thread forms its blocks in its own L1 buffer. False, y
+/// in chunk order; the weights. Each thread forms its blocks in its own L1 buffer. False, x
 /// untouched, when the max is not ordinary (the caller's reference writes the row).
 template <class C, class S, class Out>
 bool fused_split_softmax(std::span<const S> x, std::span<Out> y, const detail::row_transform<C>& t,
@@ -386,48 +405,65 @@ bool fused_split_softmax(std::span<const S> x, std::span<Out> y, const detail::r
   constexpr bool out_is_c = std::is_same_v<Out, C>;
   const auto& table = simd::active_table<C>();
   const auto& passes = *table.fast;
-  const simd::score_source<C> source = source_of(x.data(), t);
+  const simd::score_source<C> source = source_of(x.data(), t, formed_n);
   const std::size_t kept = std::min(x.size(), t.kept);
   constexpr std::size_t chunk = fast::split_chunk_elements<C>;
   static_assert(chunk % block_elements == 0);
   const std::size_t chunks = (formed_n + chunk - 1) / chunk;
   threads = std::min(threads, chunks);
+  // The exps are stored (in y, or for a 16-bit y in a float scratch row, in cache at these
+  // lengths) and the last pass scales them: one exp per score, as fast's kernel on z. With an
+  // additive mask (keeps_formed_scores) the first pass forms the scores there too (unless y is
+  // x, read again by the second), and the second reads them back instead of x and the mask.
+  const exps_row<C, Out> exps(y, formed_n);
+  const bool in_place = static_cast<const void*>(y.data()) == static_cast<const void*>(x.data());
+  const bool formed_in_exps = keeps_formed_scores(t) && !(out_is_c && in_place);
+  enum class scores { form_in_buffer, form_in_exps, formed };
   // f(c, z, start, count) for every block of chunks [first, last), formed on this thread.
-  const auto for_blocks = [&](std::size_t first, std::size_t last, auto&& f) {
+  const auto for_blocks = [&](std::size_t first, std::size_t last, scores where, auto&& f) {
     score_blocks<C> blocks(*table.scores, source, kept);
     for (std::size_t c = first; c < last; ++c) {
       const std::size_t end = std::min(formed_n, (c + 1) * chunk);
       for (std::size_t start = c * chunk; start < end; start += block_elements) {
         const std::size_t count = std::min(block_elements, end - start);
-        f(c, blocks.form(start, count), start, count);
+        switch (where) {
+          case scores::form_in_buffer:
+            f(c, blocks.form(start, count), start, count);
+            break;
+          case scores::form_in_exps:
+            f(c, blocks.form_into(start, count, exps.data + start), start, count);
+            break;
+          case scores::formed:
+            f(c, exps.data + start, start, count);
+            break;
+        }
       }
     }
   };
   std::vector<C> maxima(chunks, -detail::infinity<C>());
   detail::for_row_blocks(chunks, threads, [&](std::size_t first, std::size_t last) {
-    for_blocks(first, last, [&](std::size_t c, const C* z, std::size_t, std::size_t count) {
-      const C m = passes.max(z, count);
-      if (detail::is_nan(m) || m > maxima[c]) maxima[c] = m;  // NaN stays
-    });
+    for_blocks(first, last, formed_in_exps ? scores::form_in_exps : scores::form_in_buffer,
+               [&](std::size_t c, const C* z, std::size_t, std::size_t count) {
+                 const C m = passes.max(z, count);
+                 if (detail::is_nan(m) || m > maxima[c]) maxima[c] = m;  // NaN stays
+               });
   });
   C max = maxima[0];
   for (const C m : maxima) max = detail::is_nan(m) || m > max ? m : max;  // NaN wins
   if (detail::is_nan(max) || !ordinary(max)) return false;
-  // The exps are stored (in y, or for a 16-bit y in a float scratch row, in cache at these
-  // lengths) and the last pass scales them: one exp per score, as fast's kernel on z.
-  const exps_row<C, Out> exps(y, formed_n);
   std::vector<wide_sum> sums(chunks);
   detail::for_row_blocks(chunks, threads, [&](std::size_t first, std::size_t last) {
     simd::sum_state state;
     std::size_t summing = first;
-    for_blocks(first, last, [&](std::size_t c, const C* z, std::size_t start, std::size_t count) {
-      if (c != summing) {
-        sums[summing] = passes.total(state);
-        state = {};
-        summing = c;
-      }
-      passes.store_exp_and_add(z, max, exps.data + start, count, state);
-    });
+    for_blocks(first, last, formed_in_exps ? scores::formed : scores::form_in_buffer,
+               [&](std::size_t c, const C* z, std::size_t start, std::size_t count) {
+                 if (c != summing) {
+                   sums[summing] = passes.total(state);
+                   state = {};
+                   summing = c;
+                 }
+                 passes.store_exp_and_add(z, max, exps.data + start, count, state);
+               });
     sums[summing] = passes.total(state);
   });
   const wide_sum total = folded_in_order(sums);
@@ -453,7 +489,8 @@ void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_tra
   const auto& table = simd::active_table<C>();
   const auto& passes = *table.fast;
   const std::size_t n = x.size();
-  score_blocks<C> blocks(*table.scores, source_of(x.data(), t), std::min(n, t.kept));
+  const std::size_t formed_n = formed_columns(n, std::min(n, t.kept));
+  score_blocks<C> blocks(*table.scores, source_of(x.data(), t, formed_n), std::min(n, t.kept));
   const auto reference = [&] { formed_first<false>(x, y, t); };
   // In place (y is x): nothing may be written before the last read of x.
   const bool in_place = static_cast<const void*>(y.data()) == static_cast<const void*>(x.data());
@@ -471,7 +508,6 @@ void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_tra
     return;
   }
 
-  const std::size_t formed_n = formed_columns(n, blocks.kept);
   // The rows softmax_split takes apart, split as it splits them (the bits of its kernel on z).
   if (fast::splits<C>(n)) {
     if (!fused_split_softmax(x, y, t, formed_n, threads)) reference();
@@ -485,9 +521,14 @@ void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_tra
   C max;
   wide_sum sum;
   if (formed_n <= whole_row_elements<C> && n < fast::two_pass_from_elements<C>) {
-    // The whole row formed once; the three passes on the buffer (the exps stored in y when it
-    // holds C and is not x, else in the buffer, then rounded or copied to y).
-    C* const z = blocks.form(0, formed_n);
+    // The whole row formed once, into y when it holds C and is not x (three rows in L1, not
+    // four: x, the mask and y), else into the buffer; the three passes on it, the exps stored
+    // in place, then rounded or copied to y. x stays intact for the reference.
+    C* const z = [&] {
+      if constexpr (out_is_c)
+        if (!in_place) return blocks.form_into(0, formed_n, y.data());
+      return blocks.form(0, formed_n);
+    }();
     max = passes.max(z, formed_n);
     if (!ordinary(max)) return reference();
     C* const out = [&] {
@@ -501,7 +542,7 @@ void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_tra
     const simd::reciprocal<void, C> inverse(sum);
     if constexpr (out_is_c) {
       passes.scale(out, inverse.hi, inverse.lo, formed_n);
-      if (out == z) std::copy(z, z + formed_n, y.data());
+      if (out != y.data()) std::copy(z, z + formed_n, y.data());
     } else {
       write_scaled(*table.scores, z, inverse, y.data(), formed_n);
     }
@@ -552,7 +593,11 @@ void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_tra
         if constexpr (out_is_c) {
           passes.stream_exp_scaled(z, max, inverse.hi, inverse.lo, y.data() + start, count);
         } else {
-          write_exp_scaled(*table.scores, z, max, inverse, y.data() + start, count, true);
+          // Plain stores: on the Zen 5 VM (2026-12-02, softlab-bench softmax/<bf16|f16>/
+          // fast@avx512/16777216, 5 repetitions, twice) streaming this pass's 16-bit weights
+          // took 0.63 and 0.59 ns per element, plain stores 0.55 and 0.52: x, read again here,
+          // and the streamed y competed (not measured on Zen 3).
+          write_exp_scaled(*table.scores, z, max, inverse, y.data() + start, count, false);
         }
       }
       if constexpr (out_is_c) {
@@ -566,20 +611,25 @@ void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_tra
   }
 
   // Three passes: max; exps (stored in y when it holds C) and their sum; the weights.
+  // A 16-bit y in cache: the exps kept in a float scratch row and scaled by the last pass (one
+  // exp per score); beyond (a max past the pivot's limit in a two-pass row), recomputed. Where
+  // the exps are kept, y is not x and an additive mask is read (keeps_formed_scores), the first
+  // pass forms the scores there, and the second reads them back.
+  const bool keeps_exps = out_is_c || n < fast::two_pass_from_elements<C>;
+  const exps_row<C, Out> exps(y, keeps_exps ? formed_n : 0);
+  const bool formed_in_exps = keeps_exps && keeps_formed_scores(t) && !(out_is_c && in_place);
   max = -detail::infinity<C>();
   for (std::size_t start = 0; start < formed_n; start += block_elements) {
     const std::size_t count = std::min(block_elements, formed_n - start);
-    max = std::max(max, passes.max(blocks.form(start, count), count));
+    const C* z = formed_in_exps ? blocks.form_into(start, count, exps.data + start)
+                                : blocks.form(start, count);
+    max = std::max(max, passes.max(z, count));
   }
   if (!ordinary(max)) return reference();
-  // A 16-bit y in cache: the exps kept in a float scratch row and scaled by the last pass (one
-  // exp per score); beyond (a max past the pivot's limit in a two-pass row), recomputed.
-  const bool keeps_exps = out_is_c || n < fast::two_pass_from_elements<C>;
-  const exps_row<C, Out> exps(y, keeps_exps ? formed_n : 0);
   simd::sum_state state;
   for (std::size_t start = 0; start < formed_n; start += block_elements) {
     const std::size_t count = std::min(block_elements, formed_n - start);
-    const C* z = blocks.form(start, count);
+    const C* z = formed_in_exps ? exps.data + start : blocks.form(start, count);
     if (keeps_exps)
       passes.store_exp_and_add(z, max, exps.data + start, count, state);
     else
@@ -609,9 +659,9 @@ void fused_log_softmax(std::span<const S> x, std::span<Out> y, const detail::row
   const auto& table = simd::active_table<C>();
   const auto& passes = *table.fast;
   const std::size_t n = x.size();
-  score_blocks<C> blocks(*table.scores, source_of(x.data(), t), std::min(n, t.kept));
+  const std::size_t formed_n = formed_columns(n, std::min(n, t.kept));
+  score_blocks<C> blocks(*table.scores, source_of(x.data(), t, formed_n), std::min(n, t.kept));
   const auto reference = [&] { formed_first<true>(x, y, t); };
-  const std::size_t formed_n = formed_columns(n, blocks.kept);
   const auto fill_rest = [&](C max, C log_sum) {
     const C rest = (-detail::infinity<C>() - max) - log_sum;
     for (std::size_t i = formed_n; i < n; ++i) y[i] = Out(rest);

@@ -42,15 +42,16 @@ constexpr std::optional<std::size_t> checked_rows_extent(std::size_t rows, std::
 template <class T>
 void check_rows(const char* function, std::span<const T> in, std::span<const T> out,
                 std::size_t rows, std::size_t cols, std::size_t x_stride, std::size_t y_stride) {
-  const std::string name = std::string("softlab::") + function;
+  // Built only when a check fails: these checks run on every call, however short the row.
+  const auto name = [function] { return std::string("softlab::") + function; };
   if (x_stride < cols || y_stride < cols)
-    throw std::invalid_argument(name + ": stride (x " + std::to_string(x_stride) + ", y " +
+    throw std::invalid_argument(name() + ": stride (x " + std::to_string(x_stride) + ", y " +
                                 std::to_string(y_stride) + ") is less than cols (" +
                                 std::to_string(cols) + ")");
   const auto too_short = [&](const char* which, std::size_t size, std::size_t stride,
                              std::optional<std::size_t> extent) {
     return std::invalid_argument(
-        name + ": " + which + " has " + std::to_string(size) + " elements but " +
+        name() + ": " + which + " has " + std::to_string(size) + " elements but " +
         std::to_string(rows) + " rows of " + std::to_string(cols) + " with stride " +
         std::to_string(stride) + " need " +
         (extent ? std::to_string(*extent) : std::string("more than SIZE_MAX")));
@@ -71,25 +72,26 @@ void check_rows(const char* function, std::span<const T> in, std::span<const T> 
 template <class T>
 void check_reduced_rows(const char* function, std::span<const T> in, std::size_t rows,
                         std::size_t cols, std::size_t x_stride, std::span<const T> out) {
-  const std::string name = std::string("softlab::") + function;
+  // Built only when a check fails: these checks run on every call, however short the row.
+  const auto name = [function] { return std::string("softlab::") + function; };
   if (x_stride < cols)
-    throw std::invalid_argument(name + ": stride (x " + std::to_string(x_stride) +
+    throw std::invalid_argument(name() + ": stride (x " + std::to_string(x_stride) +
                                 ") is less than cols (" + std::to_string(cols) + ")");
   const std::optional<std::size_t> x_extent = checked_rows_extent(rows, cols, x_stride);
   if (!x_extent || in.size() < *x_extent)
     throw std::invalid_argument(
-        name + ": x has " + std::to_string(in.size()) + " elements but " + std::to_string(rows) +
+        name() + ": x has " + std::to_string(in.size()) + " elements but " + std::to_string(rows) +
         " rows of " + std::to_string(cols) + " with stride " + std::to_string(x_stride) + " need " +
         (x_extent ? std::to_string(*x_extent) : std::string("more than SIZE_MAX")));
   if (out.size() < rows)
-    throw std::invalid_argument(name + ": lse has " + std::to_string(out.size()) +
+    throw std::invalid_argument(name() + ": lse has " + std::to_string(out.size()) +
                                 " elements but there are " + std::to_string(rows) + " rows");
   if (rows == 0 || cols == 0) return;
   // A result written over a row not yet read would change it: no overlap at all.
   const std::span<const T> read = in.first(rows_extent(rows, cols, x_stride));
   const std::less<const T*> before;
   if (before(out.data(), read.data() + read.size()) && before(read.data(), out.data() + rows))
-    throw std::invalid_argument(name +
+    throw std::invalid_argument(name() +
                                 ": lse overlaps x (each result would overwrite input "
                                 "still to be read)");
 }

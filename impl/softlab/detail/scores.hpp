@@ -38,13 +38,14 @@ inline std::string shortest(double v) {
 template <class C>
 void check_score_options(const char* function, const softmax_options& options, std::size_t rows,
                          std::size_t cols, bool rows_call) {
-  const std::string name = std::string("softlab::") + function;
+  // Built only when a check fails: these checks run on every call, however short the row.
+  const auto name = [function] { return std::string("softlab::") + function; };
   if (options.scale) {
     const double s = *options.scale;
     const C converted = C(s);
     if (!std::isfinite(s) || s == 0 || !is_finite(converted) || converted == C(0))
       throw std::invalid_argument(
-          name + ": softmax_options::scale is " + shortest(s) +
+          name() + ": softmax_options::scale is " + shortest(s) +
           (std::isfinite(s) && s != 0 ? " (" + std::string(type_token_v<C>) +
                                             (converted == C(0) ? " rounds it to 0)" : " overflows)")
                                       : std::string()) +
@@ -55,7 +56,7 @@ void check_score_options(const char* function, const softmax_options& options, s
     const bool per_score = size == rows * cols;
     const bool per_column = rows_call && size == cols;
     if (!per_score && !per_column)
-      throw std::invalid_argument(name + ": the " + options.mask.description() + " mask has " +
+      throw std::invalid_argument(name() + ": the " + options.mask.description() + " mask has " +
                                   std::to_string(size) + " elements but the scores are " +
                                   (rows_call ? std::to_string(rows) + " rows of " +
                                                    std::to_string(cols) + " (a mask has " +
@@ -64,7 +65,7 @@ void check_score_options(const char* function, const softmax_options& options, s
                                              : std::to_string(cols)));
   }
   if (options.causal && !rows_call)
-    throw std::invalid_argument(name + ": softmax_options::causal is set (" +
+    throw std::invalid_argument(name() + ": softmax_options::causal is set (" +
                                 std::to_string(*options.causal) +
                                 ") but a causal mask needs rows: use softmax_rows");
 }

@@ -49,6 +49,9 @@ struct score_source {
   bool scaled = false;
   score_mask::kind mask = score_mask::kind::none;
   const void* mask_data = nullptr;  ///< this row's first element
+  /// The end of the columns the caller forms: a block ending there prefetches no next block
+  /// (past it lie other rows, or nothing).
+  std::size_t formed_end = 0;
 };
 
 template <class C>
@@ -113,43 +116,10 @@ struct half_lanes {
     }
   }
 
-  /// 32-bit lanes holding 16-bit values (0..0xffff), stored as width uint16.
-  /// 128-bit and 256-bit stores, past the cache when `streamed` (p then aligned to them; SSE2's
-  /// 64-bit store is always plain).
-  template <bool streamed>
-  static void store_128(const __m128i& v, std::uint16_t* p) {
-    if constexpr (streamed)
-      _mm_stream_si128(reinterpret_cast<__m128i*>(p), v);
-    else
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v);
-  }
-  template <bool streamed>
-  static void store_256(const __m256i& v, std::uint16_t* p) {
-    if constexpr (vector_bits<Arch> >= 256) {
-      if constexpr (streamed)
-        _mm256_stream_si256(reinterpret_cast<__m256i*>(p), v);
-      else
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
-    }
-  }
-
-  template <bool streamed = false, class Ints>
-  static void store_low_halves(const Ints& v, std::uint16_t* p) {
-    if constexpr (vector_bits<Arch> == 128) {
-      // Sign-extended, the signed saturation of PACKSSDW keeps every 16-bit pattern.
-      const __m128i s = _mm_srai_epi32(_mm_slli_epi32(v, 16), 16);
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packs_epi32(s, s));
-    } else if constexpr (vector_bits<Arch> == 256) {
-      // PACKUSDW saturates signed 32-bit lanes to 0..0xffff: every value here is in range.
-      const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(v, v), 0x08);
-      store_128<streamed>(_mm256_castsi256_si128(packed), p);
-    } else {
-      store_256<streamed>(_mm512_cvtepi32_epi16(v), p);
-    }
-  }
-
-  template <bool streamed = false>
-  static void to_bfloat16(const floats& v, std::uint16_t* p) {
+  /// A vector of float's width rounded to a 16-bit format, before it is stored: 32-bit lanes
+  /// holding the 16-bit values (0..0xffff) for bfloat16 on every ISA and for SSE2's float16;
+  /// F16C's packed halves (128 or 256 bits) for float16 on AVX2 and AVX-512.
+  static auto bfloat16_bits(const floats& v) {
     if constexpr (vector_bits<Arch> == 128) {
       const __m128i u = _mm_castps_si128(v);
       const __m128i lsb = _mm_and_si128(_mm_srli_epi32(u, 16), _mm_set1_epi32(1));
@@ -158,8 +128,7 @@ struct half_lanes {
       const __m128i nan_bits = _mm_or_si128(
           _mm_and_si128(_mm_srli_epi32(u, 16), _mm_set1_epi32(0x8000)), _mm_set1_epi32(0x7fc0));
       const __m128i is_nan = _mm_castps_si128(_mm_cmpunord_ps(v, v));
-      store_low_halves<streamed>(
-          _mm_or_si128(_mm_and_si128(is_nan, nan_bits), _mm_andnot_si128(is_nan, rounded)), p);
+      return _mm_or_si128(_mm_and_si128(is_nan, nan_bits), _mm_andnot_si128(is_nan, rounded));
     } else if constexpr (vector_bits<Arch> == 256) {
       const __m256i u = _mm256_castps_si256(v);
       const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
@@ -169,10 +138,8 @@ struct half_lanes {
           _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x8000)),
                           _mm256_set1_epi32(0x7fc0));
       const __m256 is_nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
-      store_low_halves<streamed>(
-          _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(rounded),
-                                               _mm256_castsi256_ps(nan_bits), is_nan)),
-          p);
+      return _mm256_castps_si256(
+          _mm256_blendv_ps(_mm256_castsi256_ps(rounded), _mm256_castsi256_ps(nan_bits), is_nan));
     } else {
       const __m512i u = _mm512_castps_si512(v);
       const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
@@ -182,12 +149,12 @@ struct half_lanes {
           _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x8000)),
                           _mm512_set1_epi32(0x7fc0));
       const __mmask16 is_nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-      store_low_halves<streamed>(_mm512_mask_blend_epi32(is_nan, rounded, nan_bits), p);
+      return _mm512_mask_blend_epi32(is_nan, rounded, nan_bits);
     }
   }
 
-  template <bool streamed = false>
-  static void to_float16(const floats& v, std::uint16_t* p) {
+  /// float16 bits: 32-bit lanes on SSE2, packed halves on AVX2 and AVX-512.
+  static auto float16_bits(const floats& v) {
     if constexpr (vector_bits<Arch> == 128) {
       // Giesen's float_to_half_fast3_rtne, SSE2.
       const __m128 sign = _mm_and_ps(v, _mm_castsi128_ps(_mm_set1_epi32(int(0x80000000u))));
@@ -212,14 +179,13 @@ struct half_lanes {
                                           _mm_andnot_si128(subnormal_case, normal));
       const __m128i joined =
           _mm_or_si128(_mm_and_si128(regular, finite), _mm_andnot_si128(regular, special));
-      store_low_halves<streamed>(_mm_or_si128(joined, _mm_srli_epi32(_mm_castps_si128(sign), 16)),
-                                 p);
+      return _mm_or_si128(joined, _mm_srli_epi32(_mm_castps_si128(sign), 16));
     } else if constexpr (vector_bits<Arch> == 256) {
       const __m256 sign =
           _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_set1_epi32(int(0x80000000u))));
       const __m256 quiet = _mm256_or_ps(sign, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fc00000)));
       const __m256 canonical = _mm256_blendv_ps(v, quiet, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-      store_128<streamed>(_mm256_cvtps_ph(canonical, _MM_FROUND_TO_NEAREST_INT), p);
+      return _mm256_cvtps_ph(canonical, _MM_FROUND_TO_NEAREST_INT);
     } else {
       const __m512 sign = _mm512_castsi512_ps(
           _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(int(0x80000000u))));
@@ -227,7 +193,83 @@ struct half_lanes {
           _mm512_or_si512(_mm512_castps_si512(sign), _mm512_set1_epi32(0x7fc00000)));
       const __m512 canonical =
           _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v, quiet);
-      store_256<streamed>(_mm512_cvtps_ph(canonical, _MM_FROUND_TO_NEAREST_INT), p);
+      return _mm512_cvtps_ph(canonical, _MM_FROUND_TO_NEAREST_INT);
+    }
+  }
+
+  /// 32-bit lanes holding 16-bit values, stored as width uint16 (plain stores).
+  template <class Ints>
+  static void store_low_halves(const Ints& v, std::uint16_t* p) {
+    if constexpr (vector_bits<Arch> == 128) {
+      // Sign-extended, the signed saturation of PACKSSDW keeps every 16-bit pattern.
+      const __m128i s = _mm_srai_epi32(_mm_slli_epi32(v, 16), 16);
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packs_epi32(s, s));
+    } else if constexpr (vector_bits<Arch> == 256) {
+      // PACKUSDW saturates signed 32-bit lanes to 0..0xffff: every value here is in range.
+      const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(v, v), 0x08);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm256_castsi256_si128(packed));
+    } else {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_cvtepi32_epi16(v));
+    }
+  }
+
+  template <class Halves>
+  static void store_packed_halves(const Halves& h, std::uint16_t* p) {
+    if constexpr (vector_bits<Arch> == 512)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), h);
+    else
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(p), h);
+  }
+
+  static void to_bfloat16(const floats& v, std::uint16_t* p) {
+    store_low_halves(bfloat16_bits(v), p);
+  }
+  static void to_float16(const floats& v, std::uint16_t* p) {
+    if constexpr (vector_bits<Arch> == 128)
+      store_low_halves(float16_bits(v), p);
+    else
+      store_packed_halves(float16_bits(v), p);
+  }
+
+  /// Two vectors a, b rounded to bfloat16 (float16) and stored as the 2 width uint16 from p:
+  /// one full vector on AVX2 and AVX-512 (one pack and one store for the two, where one vector
+  /// at a time packs and stores each half), past the cache when `streamed` (p then aligned to
+  /// the vector; each cache line then written by one instruction). SSE2 (never streamed): two
+  /// stores.
+  template <bool bfloat, bool streamed = false>
+  static void pair_to(const floats& a, const floats& b, std::uint16_t* p) {
+    if constexpr (vector_bits<Arch> == 128) {
+      static_assert(!streamed);
+      if constexpr (bfloat) {
+        to_bfloat16(a, p);
+        to_bfloat16(b, p + width);
+      } else {
+        to_float16(a, p);
+        to_float16(b, p + width);
+      }
+    } else if constexpr (vector_bits<Arch> == 256) {
+      __m256i joined;
+      if constexpr (bfloat)
+        // PACKUSDW interleaves the 128-bit lanes (a0 b0 a1 b1 in 64-bit pieces): put a first.
+        joined =
+            _mm256_permute4x64_epi64(_mm256_packus_epi32(bfloat16_bits(a), bfloat16_bits(b)), 0xd8);
+      else
+        joined = _mm256_set_m128i(float16_bits(b), float16_bits(a));
+      if constexpr (streamed)
+        _mm256_stream_si256(reinterpret_cast<__m256i*>(p), joined);
+      else
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), joined);
+    } else {
+      __m512i joined;
+      if constexpr (bfloat)
+        joined = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7),
+                                          _mm512_packus_epi32(bfloat16_bits(a), bfloat16_bits(b)));
+      else
+        joined = _mm512_inserti64x4(_mm512_castsi256_si512(float16_bits(a)), float16_bits(b), 1);
+      if constexpr (streamed)
+        _mm512_stream_si512(reinterpret_cast<__m512i*>(p), joined);
+      else
+        _mm512_storeu_si512(reinterpret_cast<__m512i*>(p), joined);
     }
   }
 };
@@ -338,9 +380,10 @@ struct score_kernel {
             reinterpret_cast<const char*>(mask_ahead + i * mask_bytes + b), _MM_HINT_T0);
       }
     };
+    const bool next_block = start + count < source.formed_end;
     std::size_t i = 0;
     for (; i + 2 * width <= count; i += 2 * width) {
-      prefetch_next(i);
+      if (next_block) prefetch_next(i);
       const batch a = score_at<S, K, scaled>(x, mask, i, scale);
       const batch b = score_at<S, K, scaled>(x, mask, i + width, scale);
       a.store_unaligned(z + i);
@@ -429,6 +472,9 @@ struct score_kernel {
         halves::to_float16(v, p);
     };
     std::size_t i = 0;
+    for (; i + 2 * width <= n; i += 2 * width)
+      halves::template pair_to<bfloat>(batch::load_unaligned(z + i),
+                                       batch::load_unaligned(z + i + width), y + i);
     for (; i + width <= n; i += width) one(batch::load_unaligned(z + i), y + i);
     if (i < n) {
       alignas(64) std::uint16_t rest[width];
@@ -438,7 +484,8 @@ struct score_kernel {
   }
 
   /// y_i = round(e_i (hi + lo)), e_i = z_i (stored exps) or the shifted exps of z_i (exps);
-  /// full vectors stored past the cache when `streamed` (y aligned to the 16-bit vector).
+  /// each group's four vectors stored as two full 16-bit vectors (half_lanes::pair_to), past
+  /// the cache when `streamed` (y then aligned to the full vector).
   template <bool bfloat, bool exps, bool streamed = false>
   static void scaled_round(const C* z, C m, C inverse_hi, C inverse_lo, std::uint16_t* y,
                            std::size_t n) {
@@ -447,12 +494,6 @@ struct score_kernel {
     const auto s = exp::pivot::shifted(m);
     const batch hi(inverse_hi), lo(inverse_lo);
     auto one = [&](const batch& v, std::uint16_t* p) {
-      if constexpr (bfloat)
-        halves::template to_bfloat16<streamed>(v, p);
-      else
-        halves::template to_float16<streamed>(v, p);
-    };
-    auto rest_one = [&](const batch& v, std::uint16_t* p) {
       if constexpr (bfloat)
         halves::to_bfloat16(v, p);
       else
@@ -465,8 +506,9 @@ struct score_kernel {
           SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u] =
               batch::load_unaligned(z + i + u * width);
           if constexpr (exps) exp::of_row(e, s);
-          SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u)
-              one(kernel::times(e[u], hi, lo), y + i + u * width);
+          SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; u += 2)
+              halves::template pair_to<bfloat, streamed>(
+                  kernel::times(e[u], hi, lo), kernel::times(e[u + 1], hi, lo), y + i + u * width);
         },
         [&](std::size_t i) {
           batch e = batch::load_unaligned(z + i);
@@ -477,16 +519,17 @@ struct score_kernel {
           batch e = lane::load_tail(z + i, count, exps ? -C(__builtin_inf()) : C(0));
           if constexpr (exps) e = exp::of_row(e, s);
           alignas(64) std::uint16_t rest[width];
-          rest_one(kernel::times(e, hi, lo), rest);
+          one(kernel::times(e, hi, lo), rest);
           for (std::size_t k = 0; k < count; ++k) y[i + k] = rest[k];
         });
     if constexpr (streamed) _mm_sfence();  // streamed stores are weakly ordered
   }
-  /// scaled_round of recomputed exps, streamed when asked and y is aligned (not on SSE2).
+  /// scaled_round of recomputed exps, streamed when asked and y is aligned to a full vector
+  /// (not on SSE2).
   template <bool bfloat>
   static void exp_scaled_to(const C* z, C m, C inverse_hi, C inverse_lo, std::uint16_t* y,
                             std::size_t n, bool stream) {
-    constexpr std::size_t bytes = width * sizeof(std::uint16_t);
+    constexpr std::size_t bytes = 2 * width * sizeof(std::uint16_t);
     if constexpr (vector_bits < Arch >> 128) {
       if (stream && reinterpret_cast<std::uintptr_t>(y) % bytes == 0)
         return scaled_round<bfloat, true, true>(z, m, inverse_hi, inverse_lo, y, n);
