@@ -126,7 +126,18 @@ inline wide_sum folded_in_order(std::span<const wide_sum> sums) {
   return total;
 }
 
-/// The three in-cache passes over fixed chunks, each pass split across threads (fast.hpp).
+/// The max of the chunks' maxima, NaN if any is.
+template <class T>
+T max_of_chunks(std::span<const T> maxima) {
+  T max = maxima[0];
+  for (const T m : maxima) max = detail::is_nan(m) || m > max ? m : max;  // NaN wins
+  return max;
+}
+
+/// The three in-cache passes over fixed chunks, each pass split across threads (fast.hpp), in
+/// one parallel region: the maxima; the exps and each chunk's sum; the scaling. Between the
+/// passes every thread folds the shared results itself (the same bits on each: the fold's order
+/// is fixed).
 template <class T>
 void split_softmax(std::span<const T> x, std::span<T> y, std::size_t threads) {
   const auto& passes = *simd::active_table<T>().fast;
@@ -135,26 +146,30 @@ void split_softmax(std::span<const T> x, std::span<T> y, std::size_t threads) {
   const auto length = [&](std::size_t c) { return std::min(chunk, x.size() - c * chunk); };
   threads = std::min(threads, chunks);
   std::vector<T> maxima(chunks);
-  detail::for_row_blocks(chunks, threads, [&](std::size_t first, std::size_t last) {
-    for (std::size_t c = first; c < last; ++c)
-      maxima[c] = passes.max(x.data() + c * chunk, length(c));
-  });
-  T max = maxima[0];
-  for (const T m : maxima) max = detail::is_nan(m) || m > max ? m : max;  // NaN wins
-  if (detail::is_nan(max) || !ordinary(max))
-    return write_not_ordinary(x, y, detail::output_scale::probability);
   std::vector<wide_sum> sums(chunks);
-  detail::for_row_blocks(chunks, threads, [&](std::size_t first, std::size_t last) {
-    for (std::size_t c = first; c < last; ++c)
-      sums[c] =
-          passes.store_exp_and_sum(x.data() + c * chunk, max, y.data() + c * chunk, length(c));
-  });
-  const wide_sum total = folded_in_order(sums);
-  const simd::reciprocal<void, T> inverse(total);
-  detail::for_row_blocks(chunks, threads, [&](std::size_t first, std::size_t last) {
-    for (std::size_t c = first; c < last; ++c)
-      passes.scale(y.data() + c * chunk, inverse.hi, inverse.lo, length(c));
-  });
+  detail::for_row_phases(chunks, threads, 3,
+                         [&](std::size_t phase, std::size_t first, std::size_t last) {
+                           if (phase == 0) {
+                             for (std::size_t c = first; c < last; ++c)
+                               maxima[c] = passes.max(x.data() + c * chunk, length(c));
+                             return;
+                           }
+                           const T max = max_of_chunks<T>(maxima);
+                           if (detail::is_nan(max) || !ordinary(max))
+                             return;  // written after the region
+                           if (phase == 1) {
+                             for (std::size_t c = first; c < last; ++c)
+                               sums[c] = passes.store_exp_and_sum(x.data() + c * chunk, max,
+                                                                  y.data() + c * chunk, length(c));
+                             return;
+                           }
+                           const simd::reciprocal<void, T> inverse(folded_in_order(sums));
+                           for (std::size_t c = first; c < last; ++c)
+                             passes.scale(y.data() + c * chunk, inverse.hi, inverse.lo, length(c));
+                         });
+  const T max = max_of_chunks<T>(maxima);
+  if (detail::is_nan(max) || !ordinary(max))
+    write_not_ordinary(x, y, detail::output_scale::probability);
 }
 
 }  // namespace
@@ -441,42 +456,47 @@ bool fused_split_softmax(std::span<const S> x, std::span<Out> y, const detail::r
     }
   };
   std::vector<C> maxima(chunks, -detail::infinity<C>());
-  detail::for_row_blocks(chunks, threads, [&](std::size_t first, std::size_t last) {
-    for_blocks(first, last, formed_in_exps ? scores::form_in_exps : scores::form_in_buffer,
-               [&](std::size_t c, const C* z, std::size_t, std::size_t count) {
-                 const C m = passes.max(z, count);
-                 if (detail::is_nan(m) || m > maxima[c]) maxima[c] = m;  // NaN stays
-               });
-  });
-  C max = maxima[0];
-  for (const C m : maxima) max = detail::is_nan(m) || m > max ? m : max;  // NaN wins
-  if (detail::is_nan(max) || !ordinary(max)) return false;
   std::vector<wide_sum> sums(chunks);
-  detail::for_row_blocks(chunks, threads, [&](std::size_t first, std::size_t last) {
-    simd::sum_state state;
-    std::size_t summing = first;
-    for_blocks(first, last, formed_in_exps ? scores::formed : scores::form_in_buffer,
-               [&](std::size_t c, const C* z, std::size_t start, std::size_t count) {
-                 if (c != summing) {
-                   sums[summing] = passes.total(state);
-                   state = {};
-                   summing = c;
-                 }
-                 passes.store_exp_and_add(z, max, exps.data + start, count, state);
-               });
-    sums[summing] = passes.total(state);
-  });
-  const wide_sum total = folded_in_order(sums);
-  const simd::reciprocal<void, C> inverse(total);
-  detail::for_row_blocks(chunks, threads, [&](std::size_t first, std::size_t last) {
-    for (std::size_t c = first; c < last; ++c) {
-      const std::size_t start = c * chunk, count = std::min(chunk, formed_n - start);
-      if constexpr (out_is_c)
-        passes.scale(y.data() + start, inverse.hi, inverse.lo, count);
-      else
-        write_scaled(*table.scores, exps.data + start, inverse, y.data() + start, count);
-    }
-  });
+  // The three passes in one parallel region (split_softmax's phases).
+  detail::for_row_phases(
+      chunks, threads, 3, [&](std::size_t phase, std::size_t first, std::size_t last) {
+        if (phase == 0) {
+          for_blocks(first, last, formed_in_exps ? scores::form_in_exps : scores::form_in_buffer,
+                     [&](std::size_t c, const C* z, std::size_t, std::size_t count) {
+                       const C m = passes.max(z, count);
+                       if (detail::is_nan(m) || m > maxima[c]) maxima[c] = m;  // NaN stays
+                     });
+          return;
+        }
+        const C max = max_of_chunks<C>(maxima);
+        if (detail::is_nan(max) || !ordinary(max)) return;  // the caller's reference writes y
+        if (phase == 1) {
+          simd::sum_state state;
+          std::size_t summing = first;
+          for_blocks(first, last, formed_in_exps ? scores::formed : scores::form_in_buffer,
+                     [&](std::size_t c, const C* z, std::size_t start, std::size_t count) {
+                       if (c != summing) {
+                         sums[summing] = passes.total(state);
+                         state = {};
+                         summing = c;
+                       }
+                       passes.store_exp_and_add(z, max, exps.data + start, count, state);
+                     });
+          sums[summing] = passes.total(state);
+          return;
+        }
+        const simd::reciprocal<void, C> inverse(folded_in_order(sums));
+        for (std::size_t c = first; c < last; ++c) {
+          const std::size_t start = c * chunk, count = std::min(chunk, formed_n - start);
+          if constexpr (out_is_c)
+            passes.scale(y.data() + start, inverse.hi, inverse.lo, count);
+          else
+            write_scaled(*table.scores, exps.data + start, inverse, y.data() + start, count);
+        }
+      });
+  const C max = max_of_chunks<C>(maxima);
+  if (detail::is_nan(max) || !ordinary(max)) return false;
+  const simd::reciprocal<void, C> inverse(folded_in_order(sums));
   for (std::size_t i = formed_n; i < x.size(); ++i)
     y[i] = Out(C(0) * inverse.hi + C(0) * inverse.lo);
   return true;

@@ -1,5 +1,6 @@
 // threads.cpp: the thread counts (available_cpus, default_threads) and the one OpenMP region
-// that spreads the rows of a batch across threads (detail::run_row_blocks).
+// that spreads the rows of a batch across threads (detail::run_row_blocks), in phases
+// separated by barriers where a pass needs the previous one's results (detail::run_row_phases).
 //
 // OpenMP here is GCC's runtime, libgomp, with g++ and with clang++ (-fopenmp=libgomp,
 // cmake/SoftlabOpenMP.cmake): libtorch and oneDNN, which share processes with softlab, run on
@@ -49,6 +50,8 @@ extern "C" {
 int omp_get_thread_num() noexcept;
 int omp_get_num_threads() noexcept;
 void GOMP_parallel(void (*fn)(void* data), void* data, unsigned num_threads, unsigned flags);
+// What g++ compiles `#pragma omp barrier` to: every thread of the region waits for the others.
+void GOMP_barrier() noexcept;
 }
 
 namespace softlab {
@@ -190,7 +193,8 @@ namespace {
 /// What every thread of one region shares.
 struct row_team {
   std::size_t rows = 0;
-  void (*run)(void* context, std::size_t first, std::size_t last) = nullptr;
+  std::size_t phases = 1;
+  void (*run)(void* context, std::size_t phase, std::size_t first, std::size_t last) = nullptr;
   void* context = nullptr;
   fenv_t caller_environment{};
   std::atomic<int> raised{0};
@@ -211,12 +215,18 @@ void run_team_member(row_team& team) {
   fenv_t own_environment;
   fegetenv(&own_environment);
   fesetenv(&team.caller_environment);
-  // An exception must not leave the region (std::terminate): kept for the caller.
-  try {
-    if (first < last && !team.failed.load(std::memory_order_relaxed))
-      team.run(team.context, first, last);
-  } catch (...) {
-    if (!team.failed.exchange(true)) team.first_error = std::current_exception();
+  for (std::size_t phase = 0; phase < team.phases; ++phase) {
+    // Every thread reaches every barrier, a failed one too (the others would wait forever);
+    // the barrier also makes each phase's writes visible to the next.
+    if (phase > 0) GOMP_barrier();
+    // An exception must not leave the region (std::terminate): kept for the caller, and the
+    // phases after it skipped on every thread.
+    try {
+      if (first < last && !team.failed.load(std::memory_order_acquire))
+        team.run(team.context, phase, first, last);
+    } catch (...) {
+      if (!team.failed.exchange(true)) team.first_error = std::current_exception();
+    }
   }
   team.raised.fetch_or(fetestexcept(FE_ALL_EXCEPT), std::memory_order_relaxed);
   fesetenv(&own_environment);
@@ -224,13 +234,18 @@ void run_team_member(row_team& team) {
 
 }  // namespace
 
-void run_row_blocks(std::size_t rows, std::size_t threads,
-                    void (*run)(void* context, std::size_t first, std::size_t last),
+void run_row_phases(std::size_t rows, std::size_t threads, std::size_t phases,
+                    void (*run)(void* context, std::size_t phase, std::size_t first,
+                                std::size_t last),
                     void* context) {
   threads = std::min(threads, rows);
-  if (threads <= 1) return run(context, 0, rows);
+  if (threads <= 1) {
+    for (std::size_t phase = 0; phase < phases; ++phase) run(context, phase, 0, rows);
+    return;
+  }
   row_team team;
   team.rows = rows;
+  team.phases = phases;
   team.run = run;
   team.context = context;
   fegetenv(&team.caller_environment);
@@ -253,6 +268,22 @@ void run_row_blocks(std::size_t rows, std::size_t threads,
   const int missing = team.raised.load() & ~fetestexcept(FE_ALL_EXCEPT);
   if (missing != 0) feraiseexcept(missing);
   if (team.first_error) std::rethrow_exception(team.first_error);
+}
+
+void run_row_blocks(std::size_t rows, std::size_t threads,
+                    void (*run)(void* context, std::size_t first, std::size_t last),
+                    void* context) {
+  struct one_phase {
+    void (*run)(void* context, std::size_t first, std::size_t last);
+    void* context;
+  } blocks{run, context};
+  run_row_phases(
+      rows, threads, 1,
+      [](void* data, std::size_t, std::size_t first, std::size_t last) {
+        const auto& b = *static_cast<const one_phase*>(data);
+        b.run(b.context, first, last);
+      },
+      &blocks);
 }
 
 }  // namespace detail

@@ -327,6 +327,49 @@ TEST_CASE("rows engine: an exception from a block reaches the caller after every
   CHECK(visited >= 2);  // the throwing block's rows; the others may have been skipped
 }
 
+TEST_CASE("rows engine: phases in order, each seeing every block of the phase before",
+          "[rows_threads]") {
+  for (std::size_t threads : {1, 2, 3, 4}) {
+    INFO("threads " << threads);
+    constexpr std::size_t rows = 12, phases = 3;
+    // value[p][r]: phase p's result for row r, computed from every row of phase p - 1 (a
+    // block that started before the others finished the previous phase would read zeros).
+    std::vector<std::vector<std::atomic<long>>> value(phases);
+    for (auto& v : value) v = std::vector<std::atomic<long>>(rows);
+    std::vector<std::atomic<int>> visits(phases * rows);
+    detail::for_row_phases(rows, threads, phases,
+                           [&](std::size_t phase, std::size_t first, std::size_t last) {
+                             if (first == 0)  // one block late: the others must wait for it
+                               std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                             long before = 1;
+                             if (phase > 0)
+                               for (const auto& v : value[phase - 1]) before += v.load();
+                             for (std::size_t r = first; r < last; ++r) {
+                               ++visits[phase * rows + r];
+                               value[phase][r] = before + long(r);
+                             }
+                           });
+    for (const auto& v : visits) CHECK(v.load() == 1);
+    // Phase 0: 1 + r, summing to 78 over the rows; phase 1: 79 + r (sum 1014); phase 2:
+    // 1015 + r.
+    for (std::size_t r = 0; r < rows; ++r) {
+      CHECK(value[0][r].load() == 1 + long(r));
+      CHECK(value[1][r].load() == 79 + long(r));
+      CHECK(value[2][r].load() == 1015 + long(r));
+    }
+  }
+  // An exception skips the later phases on every thread, and reaches the caller.
+  std::atomic<int> after{0};
+  CHECK_THROWS_WITH(detail::for_row_phases(8, 4, 2,
+                                           [&](std::size_t phase, std::size_t first, std::size_t) {
+                                             if (phase == 1) ++after;
+                                             if (phase == 0 && first == 4)
+                                               throw std::runtime_error("phase 0, row 4");
+                                           }),
+                    "phase 0, row 4");
+  CHECK(after.load() == 0);
+}
+
 TEST_CASE("rows engine: the threads take the caller's floating-point environment",
           "[rows_threads]") {
   // The pool's threads exist already (the cases above), made under the default environment.
