@@ -48,7 +48,8 @@
 //     out of cache, 2: read x (online max and sum; exps stored in a float y); read x or y,
 //       write y (streaming for a float y).
 //   A mask is one more read stream in every pass that reads x (4 bytes a score for a float
-//   mask, 8 for a double, 1 for a keep mask). The results have the bits of the generic path
+//   mask, 8 for a double, 1 for a keep mask); in cache, with an additive mask, the first pass
+//   stores the scores it forms in y (or the float scratch row) and the second reads them there. The results have the bits of the generic path
 //   (z formed in the compute type first, the kernel above on it, each result rounded once to
 //   the output type), tested bit for bit (tests/core/fused_scores_tests.cpp; a NaN row is NaN
 //   with either path's payload), so the bound above holds with the score rounding
