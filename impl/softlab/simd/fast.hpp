@@ -49,12 +49,13 @@
 //       write y (streaming for a float y).
 //   A mask is one more read stream in every pass that reads x (4 bytes a score for a float
 //   mask, 8 for a double, 1 for a keep mask); in cache, with an additive mask, the first pass
-//   stores the scores it forms in y (or the float scratch row) and the second reads them there. The results have the bits of the generic path
-//   (z formed in the compute type first, the kernel above on it, each result rounded once to
-//   the output type), tested bit for bit (tests/core/fused_scores_tests.cpp; a NaN row is NaN
-//   with either path's payload), so the bound above holds with the score rounding
-//   (softlab::softmax_bound_ulps_of) on top. Rows that are not ordinary (NaN, +inf, all -inf,
-//   a dominant max) take the generic path itself, with its scratch row.
+//   stores the scores it forms in y (or the float scratch row) and the second reads them there. The
+//   results have the bits of the generic path (z formed in the compute type first, the kernel above
+//   on it, each result rounded once to the output type), tested bit for bit
+//   (tests/core/fused_scores_tests.cpp; a NaN row is NaN with either path's payload), so the bound
+//   above holds with the score rounding (softlab::softmax_bound_ulps_of) on top. Rows that are not
+//   ordinary (NaN, +inf, all -inf, a dominant max) take the generic path itself, with its scratch
+//   row.
 // No allocation, no virtual call: one indirect call per pass, through the ISA's table.
 // Stated bound, every result >= the smallest normal: 2E + 3 ULP, E the exp kernel's largest
 //   relative error in units of u (measured: 1.63 float, 1.69 double; exp_error_u): E in e_i, E + 2
