@@ -11,7 +11,6 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <memory>
 #include <span>
 #include <type_traits>
@@ -341,13 +340,12 @@ void write_scaled(const simd::score_passes<C>& passes, const C* e,
 /// y_i = the shifted exps of z against m, times (hi + lo), rounded to the 16-bit Out.
 template <class C, class Out>
 void write_exp_scaled(const simd::score_passes<C>& passes, const C* z, C m,
-                      const simd::reciprocal<void, C>& inverse, Out* y, std::size_t n,
-                      bool stream) {
+                      const simd::reciprocal<void, C>& inverse, Out* y, std::size_t n) {
   auto* bits = reinterpret_cast<std::uint16_t*>(y);
   if constexpr (std::is_same_v<Out, bfloat16>)
-    passes.exp_scaled_to_bfloat16(z, m, inverse.hi, inverse.lo, bits, n, stream);
+    passes.exp_scaled_to_bfloat16(z, m, inverse.hi, inverse.lo, bits, n);
   else
-    passes.exp_scaled_to_float16(z, m, inverse.hi, inverse.lo, bits, n, stream);
+    passes.exp_scaled_to_float16(z, m, inverse.hi, inverse.lo, bits, n);
 }
 
 /// The reference the fused passes equal: z formed in C by row_transform, fast's own kernel on
@@ -613,11 +611,8 @@ void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_tra
         if constexpr (out_is_c) {
           passes.stream_exp_scaled(z, max, inverse.hi, inverse.lo, y.data() + start, count);
         } else {
-          // Plain stores: on the Zen 5 VM (2026-12-02, softlab-bench softmax/<bf16|f16>/
-          // fast@avx512/16777216, 5 repetitions, twice) streaming this pass's 16-bit weights
-          // took 0.63 and 0.59 ns per element, plain stores 0.55 and 0.52: x, read again here,
-          // and the streamed y competed (not measured on Zen 3).
-          write_exp_scaled(*table.scores, z, max, inverse, y.data() + start, count, false);
+          // Plain stores (score_passes::exp_scaled_to_bfloat16 says why).
+          write_exp_scaled(*table.scores, z, max, inverse, y.data() + start, count);
         }
       }
       if constexpr (out_is_c) {
@@ -668,7 +663,7 @@ void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_tra
     for (std::size_t start = 0; start < formed_n; start += block_elements) {
       const std::size_t count = std::min(block_elements, formed_n - start);
       write_exp_scaled(*table.scores, blocks.form(start, count), max, inverse, y.data() + start,
-                       count, false);
+                       count);
     }
   }
   fill_rest(inverse);

@@ -68,12 +68,14 @@ struct score_passes {
   void (*scaled_to_float16)(const C* e, C inverse_hi, C inverse_lo, std::uint16_t* y,
                             std::size_t n);
   /// The same with e_i the shifted exps of z against m, recomputed (fast_kernel::exp_scaled's
-  /// values, the same bits).
-  /// `stream`: full vectors past the cache when y is aligned to them (the out-of-cache pass).
+  /// values, the same bits). Plain stores, out of cache too: on the Zen 5 VM (2026-12-02,
+  /// softlab-bench softmax/<bf16|f16>/fast@avx512/16777216, 5 repetitions, twice) streaming
+  /// these 16-bit weights took 0.63 and 0.59 ns per element, plain stores 0.55 and 0.52 (x,
+  /// read again by the same pass, and the streamed y competed; not measured on Zen 3).
   void (*exp_scaled_to_bfloat16)(const C* z, C m, C inverse_hi, C inverse_lo, std::uint16_t* y,
-                                 std::size_t n, bool stream);
+                                 std::size_t n);
   void (*exp_scaled_to_float16)(const C* z, C m, C inverse_hi, C inverse_lo, std::uint16_t* y,
-                                std::size_t n, bool stream);
+                                std::size_t n);
 };
 
 /// float lanes to and from the 16-bit storage formats, a vector of float's width at a time.
@@ -233,13 +235,10 @@ struct half_lanes {
 
   /// Two vectors a, b rounded to bfloat16 (float16) and stored as the 2 width uint16 from p:
   /// one full vector on AVX2 and AVX-512 (one pack and one store for the two, where one vector
-  /// at a time packs and stores each half), past the cache when `streamed` (p then aligned to
-  /// the vector; each cache line then written by one instruction). SSE2 (never streamed): two
-  /// stores.
-  template <bool bfloat, bool streamed = false>
+  /// at a time packs and stores each half); two stores on SSE2.
+  template <bool bfloat>
   static void pair_to(const floats& a, const floats& b, std::uint16_t* p) {
     if constexpr (vector_bits<Arch> == 128) {
-      static_assert(!streamed);
       if constexpr (bfloat) {
         to_bfloat16(a, p);
         to_bfloat16(b, p + width);
@@ -255,10 +254,7 @@ struct half_lanes {
             _mm256_permute4x64_epi64(_mm256_packus_epi32(bfloat16_bits(a), bfloat16_bits(b)), 0xd8);
       else
         joined = _mm256_set_m128i(float16_bits(b), float16_bits(a));
-      if constexpr (streamed)
-        _mm256_stream_si256(reinterpret_cast<__m256i*>(p), joined);
-      else
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), joined);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), joined);
     } else {
       __m512i joined;
       if constexpr (bfloat)
@@ -266,10 +262,7 @@ struct half_lanes {
                                           _mm512_packus_epi32(bfloat16_bits(a), bfloat16_bits(b)));
       else
         joined = _mm512_inserti64x4(_mm512_castsi256_si512(float16_bits(a)), float16_bits(b), 1);
-      if constexpr (streamed)
-        _mm512_stream_si512(reinterpret_cast<__m512i*>(p), joined);
-      else
-        _mm512_storeu_si512(reinterpret_cast<__m512i*>(p), joined);
+      _mm512_storeu_si512(reinterpret_cast<__m512i*>(p), joined);
     }
   }
 };
@@ -484,9 +477,8 @@ struct score_kernel {
   }
 
   /// y_i = round(e_i (hi + lo)), e_i = z_i (stored exps) or the shifted exps of z_i (exps);
-  /// each group's four vectors stored as two full 16-bit vectors (half_lanes::pair_to), past
-  /// the cache when `streamed` (y then aligned to the full vector).
-  template <bool bfloat, bool exps, bool streamed = false>
+  /// each group's four vectors stored as two full 16-bit vectors (half_lanes::pair_to).
+  template <bool bfloat, bool exps>
   static void scaled_round(const C* z, C m, C inverse_hi, C inverse_lo, std::uint16_t* y,
                            std::size_t n) {
     using kernel = fast_kernel<Arch, C>;
@@ -506,9 +498,8 @@ struct score_kernel {
           SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u] =
               batch::load_unaligned(z + i + u * width);
           if constexpr (exps) exp::of_row(e, s);
-          SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; u += 2)
-              halves::template pair_to<bfloat, streamed>(
-                  kernel::times(e[u], hi, lo), kernel::times(e[u + 1], hi, lo), y + i + u * width);
+          SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; u += 2) halves::template pair_to<bfloat>(
+              kernel::times(e[u], hi, lo), kernel::times(e[u + 1], hi, lo), y + i + u * width);
         },
         [&](std::size_t i) {
           batch e = batch::load_unaligned(z + i);
@@ -522,18 +513,10 @@ struct score_kernel {
           one(kernel::times(e, hi, lo), rest);
           for (std::size_t k = 0; k < count; ++k) y[i + k] = rest[k];
         });
-    if constexpr (streamed) _mm_sfence();  // streamed stores are weakly ordered
   }
-  /// scaled_round of recomputed exps, streamed when asked and y is aligned to a full vector
-  /// (not on SSE2).
   template <bool bfloat>
   static void exp_scaled_to(const C* z, C m, C inverse_hi, C inverse_lo, std::uint16_t* y,
-                            std::size_t n, bool stream) {
-    constexpr std::size_t bytes = 2 * width * sizeof(std::uint16_t);
-    if constexpr (vector_bits < Arch >> 128) {
-      if (stream && reinterpret_cast<std::uintptr_t>(y) % bytes == 0)
-        return scaled_round<bfloat, true, true>(z, m, inverse_hi, inverse_lo, y, n);
-    }
+                            std::size_t n) {
     scaled_round<bfloat, true>(z, m, inverse_hi, inverse_lo, y, n);
   }
   template <bool bfloat>
