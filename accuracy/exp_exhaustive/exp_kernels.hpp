@@ -26,6 +26,7 @@ enum class entry { unrolled, single };
 struct kernel_constants {
   int headroom;            ///< the result is 2^headroom exp(d)
   double lowest_argument;  ///< d below it (and -inf) is clamped to it
+  bool clamped_to_zero;    ///< a clamped d gives exactly 0, not the exp at lowest_argument
 };
 
 /// One instruction set's kernels. n is any count: the tail is padded with 0 and not stored.

@@ -110,7 +110,8 @@ struct kernels_for {
   template <class T, int Degree>
   static constexpr kernel_constants constants_of() {
     using constants = simd::exp_constants<T, Degree>;
-    return {int(constants::headroom), double(constants::lowest_argument)};
+    return {int(constants::headroom), double(constants::lowest_argument),
+            simd::exp_kernel<Arch, T, Degree>::clamped_to_zero};
   }
 
   static kernel_set table() {

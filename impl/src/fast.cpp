@@ -293,17 +293,29 @@ simd::score_source<C> source_of(const S* x, const detail::row_transform<C>& t,
   return source;
 }
 
-/// One row's scores, formed a block at a time into an L1 buffer.
+/// One row's scores, read where they lie by the max and exp passes (score_passes::reads), or
+/// formed a block at a time into an L1 buffer.
 template <class C>
 struct score_blocks {
   // A constructor, not an aggregate: aggregate initialization would zero the buffer each call.
   score_blocks(const simd::score_passes<C>& passes, const simd::score_source<C>& source,
                std::size_t kept)
-      : passes(passes), source(source), kept(kept) {}
+      : passes(passes),
+        source(source),
+        kept(kept),
+        reads(reads_where_they_lie(passes, source, kept)) {}
+
+  static bool reads_where_they_lie(const simd::score_passes<C>& passes,
+                                   const simd::score_source<C>& source, std::size_t kept) {
+    return kept >= source.formed_end && passes.reads(source);
+  }
 
   const simd::score_passes<C>& passes;
   simd::score_source<C> source;
-  std::size_t kept;                        ///< columns from kept on (causal) are -inf, never read
+  std::size_t kept;  ///< columns from kept on (causal) are -inf, never read
+  /// The max and exp passes read the scores where they lie (a scale-only row of C: see
+  /// score_kernel::reads for the measurements that chose which), every formed column kept.
+  bool reads;
   alignas(64) C z[whole_row_elements<C>];  ///< a block, or a whole row (not initialized)
 
   C* form(std::size_t start, std::size_t count) { return form_into(start, count, z); }
@@ -313,6 +325,23 @@ struct score_blocks {
     if (formed > 0) passes.form(source, start, formed, out);
     for (std::size_t k = formed; k < count; ++k) out[k] = -detail::infinity<C>();
     return out;
+  }
+
+  /// The max of the scores start .. start + count: read, or taken as they are formed into
+  /// `formed_at` (the buffer when null).
+  C max(std::size_t start, std::size_t count, C* formed_at = nullptr) {
+    if (reads) return passes.max_of(source, start, count);
+    C* const out = formed_at != nullptr ? formed_at : z;
+    const std::size_t formed = start >= kept ? 0 : std::min(count, kept - start);
+    for (std::size_t k = formed; k < count; ++k) out[k] = -detail::infinity<C>();
+    return formed > 0 ? passes.form_max(source, start, formed, out) : -detail::infinity<C>();
+  }
+  /// Their shifted exps stored at y and added to sum: read, or formed into the buffer first,
+  /// or already formed at `formed` (by max's formed_at).
+  void store_exp_and_add(const simd::fast_passes<C>& fast, std::size_t start, std::size_t count,
+                         C m, C* y, simd::sum_state& sum, const C* formed = nullptr) {
+    if (reads) return passes.store_exp_and_add_of(source, start, count, m, y, sum);
+    fast.store_exp_and_add(formed != nullptr ? formed : form(start, count), m, y, count, sum);
   }
 };
 
@@ -425,32 +454,22 @@ bool fused_split_softmax(std::span<const S> x, std::span<Out> y, const detail::r
   const std::size_t chunks = (formed_n + chunk - 1) / chunk;
   threads = std::min(threads, chunks);
   // The exps are stored (in y, or for a 16-bit y in a float scratch row, in cache at these
-  // lengths) and the last pass scales them: one exp per score, as fast's kernel on z. With an
-  // additive mask (keeps_formed_scores) the first pass forms the scores there too (unless y is
-  // x, read again by the second), and the second reads them back instead of x and the mask.
+  // lengths) and the last pass scales them: one exp per score, as fast's kernel on z. Where the
+  // scores are not read where they lie but formed, and with an additive mask
+  // (keeps_formed_scores), the first pass forms them there too (unless y is x, read again by
+  // the second), and the second reads them back instead of x and the mask.
   const exps_row<C, Out> exps(y, formed_n);
   const bool in_place = static_cast<const void*>(y.data()) == static_cast<const void*>(x.data());
-  const bool formed_in_exps = keeps_formed_scores(t) && !(out_is_c && in_place);
-  enum class scores { form_in_buffer, form_in_exps, formed };
-  // f(c, z, start, count) for every block of chunks [first, last), formed on this thread.
-  const auto for_blocks = [&](std::size_t first, std::size_t last, scores where, auto&& f) {
+  const bool formed_in_exps = !score_blocks<C>::reads_where_they_lie(*table.scores, source, kept) &&
+                              keeps_formed_scores(t) && !(out_is_c && in_place);
+  // f(c, blocks, start, count) for every block of chunks [first, last), on this thread's
+  // score_blocks (its own L1 buffer).
+  const auto for_blocks = [&](std::size_t first, std::size_t last, auto&& f) {
     score_blocks<C> blocks(*table.scores, source, kept);
     for (std::size_t c = first; c < last; ++c) {
       const std::size_t end = std::min(formed_n, (c + 1) * chunk);
-      for (std::size_t start = c * chunk; start < end; start += block_elements) {
-        const std::size_t count = std::min(block_elements, end - start);
-        switch (where) {
-          case scores::form_in_buffer:
-            f(c, blocks.form(start, count), start, count);
-            break;
-          case scores::form_in_exps:
-            f(c, blocks.form_into(start, count, exps.data + start), start, count);
-            break;
-          case scores::formed:
-            f(c, exps.data + start, start, count);
-            break;
-        }
-      }
+      for (std::size_t start = c * chunk; start < end; start += block_elements)
+        f(c, blocks, start, std::min(block_elements, end - start));
     }
   };
   std::vector<C> maxima(chunks, -detail::infinity<C>());
@@ -459,11 +478,12 @@ bool fused_split_softmax(std::span<const S> x, std::span<Out> y, const detail::r
   detail::for_row_phases(
       chunks, threads, 3, [&](std::size_t phase, std::size_t first, std::size_t last) {
         if (phase == 0) {
-          for_blocks(first, last, formed_in_exps ? scores::form_in_exps : scores::form_in_buffer,
-                     [&](std::size_t c, const C* z, std::size_t, std::size_t count) {
-                       const C m = passes.max(z, count);
-                       if (detail::is_nan(m) || m > maxima[c]) maxima[c] = m;  // NaN stays
-                     });
+          for_blocks(
+              first, last,
+              [&](std::size_t c, score_blocks<C>& blocks, std::size_t start, std::size_t count) {
+                const C m = blocks.max(start, count, formed_in_exps ? exps.data + start : nullptr);
+                if (detail::is_nan(m) || m > maxima[c]) maxima[c] = m;  // NaN stays
+              });
           return;
         }
         const C max = max_of_chunks<C>(maxima);
@@ -471,15 +491,17 @@ bool fused_split_softmax(std::span<const S> x, std::span<Out> y, const detail::r
         if (phase == 1) {
           simd::sum_state state;
           std::size_t summing = first;
-          for_blocks(first, last, formed_in_exps ? scores::formed : scores::form_in_buffer,
-                     [&](std::size_t c, const C* z, std::size_t start, std::size_t count) {
-                       if (c != summing) {
-                         sums[summing] = passes.total(state);
-                         state = {};
-                         summing = c;
-                       }
-                       passes.store_exp_and_add(z, max, exps.data + start, count, state);
-                     });
+          for_blocks(
+              first, last,
+              [&](std::size_t c, score_blocks<C>& blocks, std::size_t start, std::size_t count) {
+                if (c != summing) {
+                  sums[summing] = passes.total(state);
+                  state = {};
+                  summing = c;
+                }
+                blocks.store_exp_and_add(passes, start, count, max, exps.data + start, state,
+                                         formed_in_exps ? exps.data + start : nullptr);
+              });
           sums[summing] = passes.total(state);
           return;
         }
@@ -539,30 +561,27 @@ void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_tra
   C max;
   wide_sum sum;
   if (formed_n <= whole_row_elements<C> && n < fast::two_pass_from_elements<C>) {
-    // The whole row formed once, into y when it holds C and is not x (three rows in L1, not
-    // four: x, the mask and y), else into the buffer; the three passes on it, the exps stored
-    // in place, then rounded or copied to y. x stays intact for the reference.
-    C* const z = [&] {
+    // The exps go to y when it holds C and is not x, else to the buffer, then are scaled in
+    // place and rounded or copied to y; x stays intact for the reference. The scores are read
+    // where they lie, or formed once, whole, where the exps go (in y, three rows in L1, not
+    // four: x, the mask and y).
+    C* const e = [&] {
       if constexpr (out_is_c)
-        if (!in_place) return blocks.form_into(0, formed_n, y.data());
-      return blocks.form(0, formed_n);
+        if (!in_place) return y.data();
+      return blocks.z;
     }();
-    max = passes.max(z, formed_n);
+    max = blocks.max(0, formed_n, e);
     if (!ordinary(max)) return reference();
-    C* const out = [&] {
-      if constexpr (out_is_c)
-        return in_place ? z : y.data();
-      else
-        return z;
-    }();
-    sum = passes.store_exp_and_sum(z, max, out, formed_n);
+    simd::sum_state state;
+    blocks.store_exp_and_add(passes, 0, formed_n, max, e, state, blocks.reads ? nullptr : e);
+    sum = passes.total(state);
     if (detail::is_nan(sum.hi)) return reference();  // x is intact
     const simd::reciprocal<void, C> inverse(sum);
     if constexpr (out_is_c) {
-      passes.scale(out, inverse.hi, inverse.lo, formed_n);
-      if (out != y.data()) std::copy(z, z + formed_n, y.data());
+      passes.scale(e, inverse.hi, inverse.lo, formed_n);
+      if (e != y.data()) std::copy(e, e + formed_n, y.data());
     } else {
-      write_scaled(*table.scores, z, inverse, y.data(), formed_n);
+      write_scaled(*table.scores, e, inverse, y.data(), formed_n);
     }
     fill_rest(inverse);
     return;
@@ -632,23 +651,22 @@ void fused_softmax(std::span<const S> x, std::span<Out> y, const detail::row_tra
   // pass forms the scores there, and the second reads them back.
   const bool keeps_exps = out_is_c || n < fast::two_pass_from_elements<C>;
   const exps_row<C, Out> exps(y, keeps_exps ? formed_n : 0);
-  const bool formed_in_exps = keeps_exps && keeps_formed_scores(t) && !(out_is_c && in_place);
+  const bool formed_in_exps =
+      keeps_exps && !blocks.reads && keeps_formed_scores(t) && !(out_is_c && in_place);
   max = -detail::infinity<C>();
   for (std::size_t start = 0; start < formed_n; start += block_elements) {
     const std::size_t count = std::min(block_elements, formed_n - start);
-    const C* z = formed_in_exps ? blocks.form_into(start, count, exps.data + start)
-                                : blocks.form(start, count);
-    max = std::max(max, passes.max(z, count));
+    max = std::max(max, blocks.max(start, count, formed_in_exps ? exps.data + start : nullptr));
   }
   if (!ordinary(max)) return reference();
   simd::sum_state state;
   for (std::size_t start = 0; start < formed_n; start += block_elements) {
     const std::size_t count = std::min(block_elements, formed_n - start);
-    const C* z = formed_in_exps ? exps.data + start : blocks.form(start, count);
     if (keeps_exps)
-      passes.store_exp_and_add(z, max, exps.data + start, count, state);
+      blocks.store_exp_and_add(passes, start, count, max, exps.data + start, state,
+                               formed_in_exps ? exps.data + start : nullptr);
     else
-      passes.shifted_exp_add(z, max, count, state);
+      passes.shifted_exp_add(blocks.form(start, count), max, count, state);
   }
   sum = passes.total(state);
   // A NaN score under a finite max: the reference writes the row, unless x is gone (the exps

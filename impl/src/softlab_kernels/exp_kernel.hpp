@@ -20,7 +20,8 @@
 // result that is not 0 in T is a normal number here and gradual underflow happens once, in the
 // caller's final multiply by 2^-headroom / sum (one correctly rounded product, subnormal
 // results included). x below m + lowest_argument (and -inf) is clamped: its exp is below half
-// the smallest subnormal and rounds to 0 in that final multiply. A NaN x gives a NaN result.
+// the smallest subnormal and rounds to 0 in that final multiply (AVX-512 gives an exact 0 at
+// once: exp_kernel::clamped_to_zero). A NaN x gives a NaN result.
 // Accuracy: the polynomials' own errors are printed by scripts/dev/exp_coefficients.py; the
 // whole kernel is checked on every float argument by accuracy/exp_exhaustive, whose measured
 // maximum is softlab::fast::exp_error_u.
@@ -104,6 +105,16 @@ struct exp_kernel {
   using lane = lanes<Arch, T>;
 
   static constexpr T pivot_below = exp_pivot_below<T, Degree>;
+  /// Whether a clamped lane (x below the pivot's floor, -inf: a mask's excluded scores) gives
+  /// exactly 0 rather than the floor's exp. Both are 0 after the caller's final product, but
+  /// the floor's exp gets there by underflow, and on Zen 5 a zmm multiply that underflows takes
+  /// 2.25x the time of one that does not (the scale pass over a 4096-float row of such lanes,
+  /// 2026-12-02), once per vector holding one: a masked row's scale pass ran at half speed.
+  /// AVX-512 zeroes them for one compare into a k-register (the final FMA is zero-masked; no
+  /// measurable cost on the plain row); ymm multiplies lose 14-25% there, and zeroing them
+  /// costs AVX2 two instructions a vector, about 5% of the plain row: AVX2 and SSE2 keep the
+  /// floor's exp.
+  static constexpr bool clamped_to_zero = vector_bits<Arch> == 512;
 
   /// A row's constants, computed once per pass from its max m, for every x in [floor, m] with
   /// floor ~ m + lowest_argument (x below it, -inf included, is clamped: its exp is 0 in the
@@ -179,7 +190,9 @@ struct exp_kernel {
   template <bool carry = false, std::size_t N>
   static void of_row(std::array<batch, N>& v, const pivot& p) {
     std::array<batch, N> t, r, e;
+    [[maybe_unused]] std::array<std::uint16_t, N> kept;  // clamped_to_zero: the k-masks
     SOFTLAB_UNROLL for (std::size_t u = 0; u < N; ++u) {
+      if constexpr (clamped_to_zero) kept[u] = lane::not_below(v[u], p.floor);
       const batch xc = lane::max_keeping_nan(p.floor, v[u]);
       if constexpr (carry) {
         // Two-sum: d + e = xc - offset exactly, whatever the magnitudes.
@@ -205,7 +218,10 @@ struct exp_kernel {
       // 2^(k - j) by the exponent bits: t's low bits hold k.
       const batch two_to_k = ::xsimd::bitwise_cast<batch>(
           (::xsimd::bitwise_cast<bits>(t[u]) << constants::mantissa_bits) + p.exponent);
-      v[u] = lane::fma(expm1, two_to_k, two_to_k);
+      if constexpr (clamped_to_zero)
+        v[u] = lane::fma_where(typename lane::kept_lanes(kept[u]), expm1, two_to_k, two_to_k);
+      else
+        v[u] = lane::fma(expm1, two_to_k, two_to_k);
     }
   }
   template <bool carry = false>

@@ -172,6 +172,16 @@ struct fast_kernel {
   template <bool store, bool shifted, bool prefetch_next = false>
   static wide_sum exp_sum_impl(const T* x, T m, T* y, std::size_t n, bool stream = false,
                                sum_state* carried = nullptr) {
+    return exp_sum_of<store, shifted, prefetch_next>(typename lane::row_reader{x}, m, y, n, stream,
+                                                     carried);
+  }
+  /// The same over the n elements `read` gives (lanes::row_reader: x itself). The reader is
+  /// taken by value: a reference would be reloaded after every store to y (which might alias
+  /// it).
+  template <bool store, bool shifted, bool prefetch_next = false, class Reader>
+  SOFTLAB_ALWAYS_INLINE static wide_sum exp_sum_of(const Reader read, T m, T* y, std::size_t n,
+                                                   bool stream = false,
+                                                   sum_state* carried = nullptr) {
     constexpr bool carry = !shifted;
     const auto p = shifted ? exp::pivot::shifted(m) : exp::pivot::difference(m);
     drift_free_sum<Arch, T> sum;
@@ -180,11 +190,10 @@ struct fast_kernel {
         0, n,
         [&](std::size_t i) {
           if constexpr (prefetch_next) {
-            prefetch(x + i, n * sizeof(T));
+            prefetch(read.x + i, n * sizeof(T));
           }
           std::array<batch, 4> e;
-          SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u] =
-              batch::load_unaligned(x + i + u * width);
+          SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) e[u] = read(i + u * width);
           exp::template of_row<carry>(e, p);
           if constexpr (store) {
             SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u)
@@ -193,13 +202,12 @@ struct fast_kernel {
           sum.add((e[0] + e[1]) + (e[2] + e[3]));
         },
         [&](std::size_t i) {
-          const batch e = exp::template of_row<carry>(batch::load_unaligned(x + i), p);
+          const batch e = exp::template of_row<carry>(read(i), p);
           if constexpr (store) lane::store(e, y + i, stream);
           sum.add(e);
         },
         [&](std::size_t i, std::size_t count) {
-          const batch e =
-              exp::template of_row<carry>(lane::load_tail(x + i, count, -T(__builtin_inf())), p);
+          const batch e = exp::template of_row<carry>(read.tail(i, count, -T(__builtin_inf())), p);
           if constexpr (store) lane::store_tail(e, y + i, count);
           sum.add(e);
         });

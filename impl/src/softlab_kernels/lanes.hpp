@@ -160,6 +160,24 @@ struct lanes {
     }
   }
 
+  /// AVX-512: the lanes where x >= floor or x is NaN (not below floor), as a k-mask.
+  using kept_lanes = std::conditional_t<sizeof(T) == 4, __mmask16, __mmask8>;
+  static kept_lanes not_below(const batch& x, const batch& floor) {
+    static_assert(vector_bits<Arch> == 512);
+    if constexpr (std::is_same_v<T, float>)
+      return _mm512_cmp_ps_mask(x, floor, _CMP_NLT_UQ);
+    else
+      return _mm512_cmp_pd_mask(x, floor, _CMP_NLT_UQ);
+  }
+  /// AVX-512: fma(a, b, c) in the kept lanes, +0 in the others (one zero-masked instruction).
+  static batch fma_where(kept_lanes kept, const batch& a, const batch& b, const batch& c) {
+    static_assert(vector_bits<Arch> == 512);
+    if constexpr (std::is_same_v<T, float>)
+      return _mm512_maskz_fmadd_ps(kept, a, b, c);
+    else
+      return _mm512_maskz_fmadd_pd(kept, a, b, c);
+  }
+
   /// Whether fma and fnma round once (AVX2, AVX-512): SSE2 has no fused multiply-add.
   static constexpr bool fused = vector_bits<Arch> != 128;
 
@@ -238,9 +256,21 @@ struct lanes {
     }
   }
 
-  /// max of x; a NaN may be skipped (the callers recheck a non-finite max, and a NaN under a
-  /// finite max reaches their sums).
-  static T max(const T* x, std::size_t n) {
+  /// Where a pass reads its row: the elements of x, a vector at a time. The passes are
+  /// templates on their reader, so that score_kernel's reader (scores formed in registers from
+  /// x, a scale and a mask) runs the same loops, with the same bits, without a formed row.
+  struct row_reader {
+    const T* x;
+    batch operator()(std::size_t i) const { return batch::load_unaligned(x + i); }
+    batch tail(std::size_t i, std::size_t count, T pad) const {
+      return load_tail(x + i, count, pad);
+    }
+  };
+
+  /// max of the n elements `read` gives; a NaN may be skipped (the callers recheck a
+  /// non-finite max, and a NaN under a finite max reaches their sums).
+  template <class Reader>
+  SOFTLAB_ALWAYS_INLINE static T max_of(const Reader read, std::size_t n) {
     const T minus_inf = -T(__builtin_inf());
     batch acc[unroll];
     for (auto& a : acc) a = batch(minus_inf);
@@ -248,14 +278,15 @@ struct lanes {
         0, n,
         [&](std::size_t i) {
           for (std::size_t u = 0; u < unroll; ++u)
-            acc[u] = ::xsimd::max(acc[u], batch::load_unaligned(x + i + u * width));
+            acc[u] = ::xsimd::max(acc[u], read(i + u * width));
         },
-        [&](std::size_t i) { acc[0] = ::xsimd::max(acc[0], batch::load_unaligned(x + i)); },
+        [&](std::size_t i) { acc[0] = ::xsimd::max(acc[0], read(i)); },
         [&](std::size_t i, std::size_t count) {
-          acc[1] = ::xsimd::max(acc[1], load_tail(x + i, count, minus_inf));
+          acc[1] = ::xsimd::max(acc[1], read.tail(i, count, minus_inf));
         });
     return horizontal_max(::xsimd::max(::xsimd::max(acc[0], acc[1]), ::xsimd::max(acc[2], acc[3])));
   }
+  static T max(const T* x, std::size_t n) { return max_of(row_reader{x}, n); }
 
   /// y_i = (x_i - shift) - log_sum: log_softmax's last pass.
   static void shifted_minus(const T* x, T shift, T log_sum, T* y, std::size_t n) {

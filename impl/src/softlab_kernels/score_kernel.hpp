@@ -58,6 +58,10 @@ template <class C>
 struct score_passes {
   /// z_k = the score of element start + k, for k < count (x and the mask read from start).
   void (*form)(const score_source<C>& source, std::size_t start, std::size_t count, C* z);
+  /// The same, and their max: fast_passes::max(z, count)'s value up to which of equal zeros or
+  /// of NaNs it gives (a NaN may be skipped where another lane is larger), which the callers do
+  /// not see (a NaN score reaches their sums; exp(x - 0) = exp(x - -0)).
+  C (*form_max)(const score_source<C>& source, std::size_t start, std::size_t count, C* z);
   /// y_i = z_i rounded to bfloat16 (float16), as bits. Null for C = double.
   void (*to_bfloat16)(const C* z, std::uint16_t* y, std::size_t n);
   void (*to_float16)(const C* z, std::uint16_t* y, std::size_t n);
@@ -76,6 +80,16 @@ struct score_passes {
                                  std::size_t n);
   void (*exp_scaled_to_float16)(const C* z, C m, C inverse_hi, C inverse_lo, std::uint16_t* y,
                                 std::size_t n);
+  // The scores read where they lie, formed in registers (no formed row is stored and read
+  // back): the max and the exp passes of fast_passes over them, with the bits those passes
+  // give on the formed row. Only where reads(source) holds, and for columns that are all
+  // formed (not a causal row's cut: the caller fills those).
+  bool (*reads)(const score_source<C>& source);
+  /// fast_passes::max of the scores start .. start + count.
+  C (*max_of)(const score_source<C>& source, std::size_t start, std::size_t count);
+  /// fast_passes::store_exp_and_add of the scores start .. start + count, stored at y.
+  void (*store_exp_and_add_of)(const score_source<C>& source, std::size_t start, std::size_t count,
+                               C m, C* y, sum_state& sum);
 };
 
 /// float lanes to and from the 16-bit storage formats, a vector of float's width at a time.
@@ -340,17 +354,47 @@ struct score_kernel {
     return buffer;
   }
 
+  /// A row's scores formed in registers, lane by lane (lanes::row_reader's interface), from
+  /// element `start` of the source on. Complete for every kind but two, whose lanes form_block
+  /// finishes after: a keep-mask's false entries, and SSE2's scaled additive mask (x alone here,
+  /// its fma the C library's).
   template <score_storage S, mask_kind K, bool scaled>
-  static void form_block(const score_source<C>& source, std::size_t start, std::size_t count,
-                         C* z) {
+  struct score_reader {
     using stored = std::conditional_t<S == score_storage::compute, C, std::uint16_t>;
-    const stored* x = static_cast<const stored*>(source.x) + start;
-    const void* mask = nullptr;
-    if constexpr (K == mask_kind::additive_float)
-      mask = static_cast<const float*>(source.mask_data) + start;
-    else if constexpr (K == mask_kind::additive_double)
-      mask = static_cast<const double*>(source.mask_data) + start;
-    const batch scale(source.scale);
+    using mask_element = std::conditional_t<K == mask_kind::additive_double, double, float>;
+    static constexpr bool additive =
+        K == mask_kind::additive_float || K == mask_kind::additive_double;
+    const stored* x;
+    const mask_element* mask;  ///< null without an additive mask
+    batch scale;
+
+    score_reader(const score_source<C>& source, std::size_t start)
+        : x(static_cast<const stored*>(source.x) + start),
+          mask(additive ? static_cast<const mask_element*>(source.mask_data) + start : nullptr),
+          scale(source.scale) {}
+
+    SOFTLAB_ALWAYS_INLINE batch operator()(std::size_t i) const {
+      return score_at<S, K, scaled>(x, mask, i, scale);
+    }
+    /// The count < width scores from i, the other lanes `pad`.
+    batch tail(std::size_t i, std::size_t count, C pad) const {
+      alignas(64) stored x_rest[width];
+      alignas(64) mask_element mask_rest[width];
+      copy_padded(x, i, count, x_rest);
+      if constexpr (additive) copy_padded(mask, i, count, mask_rest);
+      alignas(64) C z[width];
+      score_at<S, K, scaled>(x_rest, mask_rest, 0, scale).store_aligned(z);
+      return lane::load_tail(z, count, pad);
+    }
+  };
+
+  template <score_storage S, mask_kind K, bool scaled>
+  static C form_block(const score_source<C>& source, std::size_t start, std::size_t count, C* z,
+                      bool with_max) {
+    using stored = std::conditional_t<S == score_storage::compute, C, std::uint16_t>;
+    const score_reader<S, K, scaled> read(source, start);
+    const stored* x = read.x;
+    const void* mask = read.mask;
     // The next block's x and mask are fetched while this block's vector pass runs (the pass
     // reads the buffer, not memory: without this the next block's loads would wait for memory
     // with the arithmetic idle). Addresses, not pointers: past the row's end they point nowhere.
@@ -374,28 +418,29 @@ struct score_kernel {
       }
     };
     const bool next_block = start + count < source.formed_end;
+    // The max as the scores are stored (a max in the loop costs nothing beside its loads and
+    // stores), for the kinds the reader completes; the others after their lanes are finished.
+    const batch minus_inf(-C(__builtin_inf()));
+    batch max_a = minus_inf, max_b = minus_inf;
     std::size_t i = 0;
     for (; i + 2 * width <= count; i += 2 * width) {
       if (next_block) prefetch_next(i);
-      const batch a = score_at<S, K, scaled>(x, mask, i, scale);
-      const batch b = score_at<S, K, scaled>(x, mask, i + width, scale);
+      const batch a = read(i);
+      const batch b = read(i + width);
       a.store_unaligned(z + i);
       b.store_unaligned(z + i + width);
+      max_a = ::xsimd::max(max_a, a);
+      max_b = ::xsimd::max(max_b, b);
     }
-    for (; i + width <= count; i += width)
-      score_at<S, K, scaled>(x, mask, i, scale).store_unaligned(z + i);
+    for (; i + width <= count; i += width) {
+      const batch a = read(i);
+      a.store_unaligned(z + i);
+      max_a = ::xsimd::max(max_a, a);
+    }
     if (i < count) {
-      const std::size_t rest = count - i;
-      alignas(64) stored x_rest[width];
-      copy_padded(x, i, rest, x_rest);
-      const void* mask_rest = nullptr;
-      [[maybe_unused]] alignas(64) float float_rest[width];
-      [[maybe_unused]] alignas(64) double double_rest[width];
-      if constexpr (K == mask_kind::additive_float)
-        mask_rest = copy_padded(mask, i, rest, float_rest);
-      if constexpr (K == mask_kind::additive_double)
-        mask_rest = copy_padded(mask, i, rest, double_rest);
-      lane::store_tail(score_at<S, K, scaled>(x_rest, mask_rest, 0, scale), z + i, rest);
+      const batch a = read.tail(i, count - i, -C(__builtin_inf()));
+      lane::store_tail(a, z + i, count - i);
+      max_a = ::xsimd::max(max_a, a);
     }
     if constexpr ((K == mask_kind::additive_float || K == mask_kind::additive_double) && scaled &&
                   !lane::fused) {
@@ -417,43 +462,56 @@ struct score_kernel {
       for (std::size_t k = 0; k < count; ++k)
         if (!keep[k]) z[k] = -C(__builtin_inf());
     }
+    constexpr bool finished_after =
+        K == mask_kind::keep ||
+        ((K == mask_kind::additive_float || K == mask_kind::additive_double) && scaled &&
+         !lane::fused);
+    if constexpr (finished_after) return with_max ? lane::max(z, count) : -C(__builtin_inf());
+    return lane::horizontal_max(::xsimd::max(max_a, max_b));
   }
 
   template <score_storage S, bool scaled>
-  static void form_with(const score_source<C>& source, std::size_t start, std::size_t count, C* z) {
+  static C form_with(const score_source<C>& source, std::size_t start, std::size_t count, C* z,
+                     bool with_max) {
     switch (source.mask) {
       case mask_kind::none:
-        return form_block<S, mask_kind::none, scaled>(source, start, count, z);
+        return form_block<S, mask_kind::none, scaled>(source, start, count, z, with_max);
       case mask_kind::keep:
-        return form_block<S, mask_kind::keep, scaled>(source, start, count, z);
+        return form_block<S, mask_kind::keep, scaled>(source, start, count, z, with_max);
       case mask_kind::additive_float:
-        return form_block<S, mask_kind::additive_float, scaled>(source, start, count, z);
+        return form_block<S, mask_kind::additive_float, scaled>(source, start, count, z, with_max);
       case mask_kind::additive_double:
-        return form_block<S, mask_kind::additive_double, scaled>(source, start, count, z);
+        return form_block<S, mask_kind::additive_double, scaled>(source, start, count, z, with_max);
     }
+    return -C(__builtin_inf());
   }
 
   template <score_storage S>
-  static void form_from(const score_source<C>& source, std::size_t start, std::size_t count, C* z) {
-    if (source.scaled)
-      form_with<S, true>(source, start, count, z);
-    else
-      form_with<S, false>(source, start, count, z);
+  static C form_from(const score_source<C>& source, std::size_t start, std::size_t count, C* z,
+                     bool with_max) {
+    if (source.scaled) return form_with<S, true>(source, start, count, z, with_max);
+    return form_with<S, false>(source, start, count, z, with_max);
   }
 
-  static void form(const score_source<C>& source, std::size_t start, std::size_t count, C* z) {
+  static C form_returning_max(const score_source<C>& source, std::size_t start, std::size_t count,
+                              C* z, bool with_max) {
     if constexpr (std::is_same_v<C, float>) {
       switch (source.storage) {
         case score_storage::compute:
-          return form_from<score_storage::compute>(source, start, count, z);
+          return form_from<score_storage::compute>(source, start, count, z, with_max);
         case score_storage::bfloat16:
-          return form_from<score_storage::bfloat16>(source, start, count, z);
+          return form_from<score_storage::bfloat16>(source, start, count, z, with_max);
         case score_storage::float16:
-          return form_from<score_storage::float16>(source, start, count, z);
+          return form_from<score_storage::float16>(source, start, count, z, with_max);
       }
-    } else {
-      form_from<score_storage::compute>(source, start, count, z);
     }
+    return form_from<score_storage::compute>(source, start, count, z, with_max);
+  }
+  static void form(const score_source<C>& source, std::size_t start, std::size_t count, C* z) {
+    form_returning_max(source, start, count, z, false);
+  }
+  static C form_max(const score_source<C>& source, std::size_t start, std::size_t count, C* z) {
+    return form_returning_max(source, start, count, z, true);
   }
 
   template <bool bfloat>
@@ -524,17 +582,53 @@ struct score_kernel {
     scaled_round<bfloat, false>(e, C(0), inverse_hi, inverse_lo, y, n);
   }
 
+  /// Whether max_of and store_exp_and_add_of take the source: x of type C, scaled, without a
+  /// mask. The other kinds are formed into an L1 buffer first, which measured faster on the
+  /// Zen 5 VM (2026-12-02, softmax with options, medians of interleaved calls; ns per element,
+  /// read in registers / formed): bfloat16 x 0.248 / 0.240 at 4096 elements and 0.364 / 0.184
+  /// at 2^20; float x with a mask 0.212 / 0.205 and 0.383 / 0.313. Scale-only float rows: equal
+  /// at 4096 (0.197), faster read from 2^18 on (0.251 / 0.289 at 2^18 and at 2^20).
+  static bool reads(const score_source<C>& source) {
+    return source.storage == score_storage::compute && source.mask == mask_kind::none &&
+           source.scaled;
+  }
+  using scaled_reader = score_reader<score_storage::compute, mask_kind::none, true>;
+
+  static C max_of(const score_source<C>& source, std::size_t start, std::size_t count) {
+    return lane::max_of(scaled_reader(source, start), count);
+  }
+
+  static void store_exp_and_add_of(const score_source<C>& source, std::size_t start,
+                                   std::size_t count, C m, C* y, sum_state& sum) {
+    fast_kernel<Arch, C>::template exp_sum_of<true, true>(scaled_reader(source, start), m, y, count,
+                                                          false, &sum);
+  }
+
   static constexpr score_passes<C> passes() {
     if constexpr (std::is_same_v<C, float>)
       return {&form,
+              &form_max,
               &round_to<true>,
               &round_to<false>,
               &scaled_to<true>,
               &scaled_to<false>,
               &exp_scaled_to<true>,
-              &exp_scaled_to<false>};
+              &exp_scaled_to<false>,
+              &reads,
+              &max_of,
+              &store_exp_and_add_of};
     else
-      return {&form, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+      return {&form,
+              &form_max,
+              nullptr,
+              nullptr,
+              nullptr,
+              nullptr,
+              nullptr,
+              nullptr,
+              &reads,
+              &max_of,
+              &store_exp_and_add_of};
   }
   static constexpr score_passes<C> table = passes();
 };
