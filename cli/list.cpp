@@ -23,16 +23,34 @@ implementation_facts facts_of(const registry& reg, std::string_view name) {
   return *result;  // names() lists only registered names
 }
 
+/// name@isa for every instruction set this CPU runs `name`'s kernels on (registered for the
+/// first type that has it), comma-separated; "-" for scalar code and for a library that
+/// dispatches on its own.
+std::string variants_of(const registry& reg, std::string_view name) {
+  std::vector<std::string> variants;
+  bool found = false;
+  for_each_type(element_types{}, [&]<class T>() {
+    if (found) return;
+    if (const kernel<T>* k = reg.find<T>(name)) {
+      found = true;
+      for (const isa which : isa_variants_of(*k))
+        variants.push_back(std::string(name) + "@" + std::string(isa_name(which)));
+    }
+  });
+  return variants.empty() ? "-" : join({variants.begin(), variants.end()}, ",");
+}
+
 std::string yes_no(bool value) { return value ? "yes" : "no"; }
 
 void run_list(context& ctx) {
-  std::vector<std::vector<std::string>> rows{{"name", "types", "passes", "vectorized", "contract",
-                                              "subnormals", "stated bound", "algorithm"}};
+  std::vector<std::vector<std::string>> rows{{"name", "types", "variants (this CPU)", "passes",
+                                              "vectorized", "contract", "subnormals",
+                                              "stated bound", "algorithm"}};
   for (const std::string_view name : ctx.registry.names()) {
     const implementation_facts facts = facts_of(ctx.registry, name);
     rows.push_back({std::string(name), join(ctx.registry.types_of(name), ","),
-                    std::string(facts.passes), yes_no(facts.vectorized),
-                    yes_no(facts.meets_contract),
+                    variants_of(ctx.registry, name), std::string(facts.passes),
+                    yes_no(facts.vectorized), yes_no(facts.meets_contract),
                     facts.subnormals == subnormal_results::kept ? "kept" : "flushed",
                     std::string(facts.stated_bound), std::string(facts.algorithm)});
   }

@@ -8,7 +8,7 @@
 using namespace softlab;
 using namespace softlab::cli_test;
 
-TEST_CASE("list: every registry name in order, its types, and the active ISA") {
+TEST_CASE("list: every registry name in order, its types, its ISA variants, and the active ISA") {
   const run_result r = run_softlab({"list"});
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
@@ -21,8 +21,8 @@ TEST_CASE("list: every registry name in order, its types, and the active ISA") {
   for (std::size_t i = 0; i < names.size(); ++i) {
     INFO("row of " << names[i]);
     std::istringstream row(text[i + 1]);
-    std::string name, types;
-    row >> name >> types;
+    std::string name, types, variants;
+    row >> name >> types >> variants;
     CHECK(name == names[i]);
     std::string expected_types;
     for (const auto t : reg.types_of(names[i])) {
@@ -36,6 +36,19 @@ TEST_CASE("list: every registry name in order, its types, and the active ISA") {
         if (const kernel<T>* k = reg.find<T>(names[i])) facts = &k->facts;
     });
     REQUIRE(facts != nullptr);
+    // name@isa for each instruction set the CPU runs its kernels on (AVX-512 where it has it).
+    std::string expected_variants;
+    bool found = false;
+    for_each_type(element_types{}, [&]<class T>() {
+      if (found) return;
+      if (const kernel<T>* k = reg.find<T>(names[i])) {
+        found = true;
+        for (const isa which : isa_variants_of(*k))
+          expected_variants += (expected_variants.empty() ? "" : ",") + std::string(names[i]) +
+                               "@" + std::string(isa_name(which));
+      }
+    });
+    CHECK(variants == (expected_variants.empty() ? "-" : expected_variants));
     CHECK(text[i + 1].find(facts->stated_bound) != std::string::npos);
     CHECK(text[i + 1].find(facts->algorithm) != std::string::npos);
     CHECK(text[i + 1].find(facts->passes) != std::string::npos);
