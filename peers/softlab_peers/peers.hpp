@@ -22,8 +22,9 @@
 //            ATEN_CPU_CAPABILITY (unless the user set it) to the best the CPU runs (avx512,
 //            avx2, default: libtorch 1.13 leaves AVX512 opt-in); the capability ATen reports
 //            is in the origin, e.g. "libtorch 1.13.1 (ATen CPU capability AVX2)".
-//  - onednn  (float) dnnl::softmax_v2_forward, softmax_accurate and softmax_log,
-//            forward_inference, on a 1-D f32 memory over the caller's buffers. logsumexp is
+//  - onednn  (float; bf16 where oneDNN 2.6 runs it: CPUs with AVX-512, checked by a small
+//            call at registration) dnnl::softmax_v2_forward, softmax_accurate and softmax_log,
+//            forward_inference, on a 1-D f32 (bf16) memory over the caller's buffers. logsumexp is
 //            DERIVED (oneDNN has no logsumexp primitive): one softmax_log into a per-thread
 //            scratch buffer, then x_m - y_m at the first largest x_m.
 //  - xnnpack (float) xnn_create_softmax_nc_f32 / xnn_setup / xnn_run_operator, batch 1, no

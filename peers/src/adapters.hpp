@@ -58,6 +58,7 @@ std::string torch_blas();
 
 // onednn_peer.cpp.
 kernel<float> onednn_float();
+std::optional<kernel<bfloat16>> onednn_bfloat16();  ///< where oneDNN runs bf16 (AVX-512 CPUs)
 std::string onednn_description();
 
 // onednn_attention.cpp: matmul, softmax, matmul primitives; bf16 only where oneDNN runs it.

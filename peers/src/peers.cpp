@@ -17,6 +17,7 @@ void register_peers(softlab::registry& into) {
 #endif
 #ifdef SOFTLAB_HAVE_ONEDNN
   into.add<float>(detail::onednn_float());
+  if (auto k = detail::onednn_bfloat16()) into.add<bfloat16>(*k);
 #endif
 #ifdef SOFTLAB_HAVE_XNNPACK
   if (auto xnnpack = detail::xnnpack_float()) into.add<float>(*xnnpack);
