@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace softlab::peers::detail {
 
@@ -33,6 +34,23 @@ class openmp_threads_for_call {
  private:
   int previous_;
 };
+
+/// k, if a two-element softmax, log_softmax and logsumexp run without the library throwing
+/// Error: the registration check of a type the library may lack on this CPU (ATen's float16,
+/// oneDNN's bfloat16 without AVX-512).
+template <class Error, class T>
+std::optional<kernel<T>> if_it_runs(kernel<T> k) {
+  try {
+    const std::vector<T> x{T(1.0), T(2.0)};
+    std::vector<T> y(2);
+    k.softmax(x, y);
+    k.log_softmax(x, y);
+    (void)k.logsumexp(x);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  return k;
+}
 
 // torch_peer.cpp. The kernels set at::set_num_threads(1) once, when first made.
 kernel<float> torch_float();

@@ -49,14 +49,6 @@ using tag = dnnl::memory::format_tag;
 
 dim signed_size(std::size_t n) { return static_cast<dim>(n); }
 
-template <class T>
-constexpr dnnl::memory::data_type data_type() {
-  if constexpr (std::is_same_v<T, float>)
-    return dnnl::memory::data_type::f32;
-  else
-    return dnnl::memory::data_type::bf16;
-}
-
 /// 0: no mask; 1: one q_len x kv_len mask for every head; 2: one per query head.
 enum class mask_layout { none, shared, per_head };
 
@@ -81,7 +73,7 @@ prepared prepare(const softlab::detail::attention_problem<T>& p, mask_layout mas
   const dim kv_heads = signed_size(p.kv_heads), group = signed_size(p.q_heads / p.kv_heads);
   const dim q_len = signed_size(p.q_len), kv_len = signed_size(p.kv_len);
   const dim d = signed_size(p.d), d_v = signed_size(p.d_v);
-  const auto type = data_type<T>();
+  const auto type = data_type_of<T>();
   const auto s = [](std::size_t stride) { return signed_size(stride); };
   // Query head h = g_kv * group + g sits at h * head_stride.
   const dnnl::memory::desc q_md(

@@ -1,9 +1,13 @@
 // peers/src/onednn_context.hpp: what both oneDNN peers (the softmax, onednn_peer.cpp, and the
 // attention composition, onednn_attention.cpp) share: the library's version for their origin,
-// and one CPU engine and stream per thread.
+// one CPU engine and stream per thread, and oneDNN's data type of each element type.
 #pragma once
 
+#include <softlab/storage.hpp>
+
 #include <oneapi/dnnl/dnnl.hpp>
+
+#include <type_traits>
 
 #define SOFTLAB_STRINGIFY_(x) #x
 #define SOFTLAB_STRINGIFY(x) SOFTLAB_STRINGIFY_(x)
@@ -23,5 +27,15 @@ struct onednn_context {
 /// primitives calls this before it is first touched, so that the context is made first and
 /// destroyed last: primitives must not outlive their engine.
 onednn_context& this_thread_onednn_context();
+
+/// oneDNN's data type of T (the peers' types: float, bfloat16).
+template <class T>
+constexpr dnnl::memory::data_type data_type_of() {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, bfloat16>);
+  if constexpr (std::is_same_v<T, float>)
+    return dnnl::memory::data_type::f32;
+  else
+    return dnnl::memory::data_type::bf16;
+}
 
 }  // namespace softlab::peers::detail

@@ -189,22 +189,10 @@ kernel<double> torch_double() { return make<double>(); }
 /// ATen 1.13 has CPU softmax kernels for bfloat16 (computed in float) but not for float16 (a
 /// "not implemented for 'Half'" error): each is registered only if a two-element softmax, log
 /// softmax and logsumexp run.
-template <class T>
-std::optional<kernel<T>> torch_if_it_runs() {
-  kernel<T> k = make<T>();
-  try {
-    const std::vector<T> x{T(1.0), T(2.0)};
-    std::vector<T> y(2);
-    k.softmax(x, y);
-    k.log_softmax(x, y);
-    (void)k.logsumexp(x);
-  } catch (const c10::Error&) {
-    return std::nullopt;
-  }
-  return k;
+std::optional<kernel<bfloat16>> torch_bfloat16() {
+  return if_it_runs<c10::Error>(make<bfloat16>());
 }
-std::optional<kernel<bfloat16>> torch_bfloat16() { return torch_if_it_runs<bfloat16>(); }
-std::optional<kernel<float16>> torch_float16() { return torch_if_it_runs<float16>(); }
+std::optional<kernel<float16>> torch_float16() { return if_it_runs<c10::Error>(make<float16>()); }
 
 std::string torch_description() {
   best_cpu_capability_once();
