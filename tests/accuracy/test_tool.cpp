@@ -64,15 +64,18 @@ TEST_CASE("check: FILE, --type and --format hex") {
 }
 
 TEST_CASE("check: bad input names the token and its position, exit 2, nothing on stdout") {
-  require_rejected(run_softlab({"check"}, "1 2 x3"), {"token 3", "\"x3\"", "line 1", "column 5"});
-  require_rejected(run_softlab({"check"}, ""), {"no scores"});
-  require_rejected(run_softlab({"check", "/no/such/file"}), {"/no/such/file"});
-  require_rejected(run_softlab({"check", "--type", "quad"}, "1"), {"\"quad\"", "float"});
-  require_rejected(run_softlab({"check", "--type", "bin50", "--format", "hex"}, "1"), {"hex"});
+  require_rejected(run_softlab_without_peers({"check"}, "1 2 x3"),
+                   {"token 3", "\"x3\"", "line 1", "column 5"});
+  require_rejected(run_softlab_without_peers({"check"}, ""), {"no scores"});
+  require_rejected(run_softlab_without_peers({"check", "/no/such/file"}), {"/no/such/file"});
+  require_rejected(run_softlab_without_peers({"check", "--type", "quad"}, "1"),
+                   {"\"quad\"", "float"});
+  require_rejected(run_softlab_without_peers({"check", "--type", "bin50", "--format", "hex"}, "1"),
+                   {"hex"});
   const temporary_directory dir("check-bad");
   const auto file = dir.path() / "bad.txt";
   std::ofstream(file) << "1\n2 oops\n";
-  require_rejected(run_softlab({"check", file.string()}),
+  require_rejected(run_softlab_without_peers({"check", file.string()}),
                    {"token 3", "\"oops\"", "line 2", "column 3", file.string()});
 }
 
@@ -103,9 +106,12 @@ TEST_CASE("accuracy: a tiny study through the tool writes both files atomically"
 }
 
 TEST_CASE("accuracy: unknown names are bad usage, an unwritable --out is exit 1, no files") {
-  require_rejected(run_softlab({"accuracy", "--family", "nope"}), {"\"nope\"", "uniform_1"});
-  require_rejected(run_softlab({"accuracy", "--impl", "nope"}), {"\"nope\"", "stable"});
-  require_rejected(run_softlab({"accuracy", "--type", "quad"}), {"\"quad\"", "double"});
+  require_rejected(run_softlab_without_peers({"accuracy", "--family", "nope"}),
+                   {"\"nope\"", "uniform_1"});
+  require_rejected(run_softlab_without_peers({"accuracy", "--impl", "nope"}),
+                   {"\"nope\"", "stable"});
+  require_rejected(run_softlab_without_peers({"accuracy", "--type", "quad"}),
+                   {"\"quad\"", "double"});
   const temporary_directory dir("tool-bad");
   const auto blocker = dir.path() / "file";
   std::ofstream(blocker) << "x";
@@ -117,9 +123,9 @@ TEST_CASE("accuracy: unknown names are bad usage, an unwritable --out is exit 1,
 }
 
 TEST_CASE("accuracy --attention: attention's names are checked, --n is the softmax study's") {
-  require_rejected(run_softlab({"accuracy", "--attention", "--family", "uniform_1"}),
+  require_rejected(run_softlab_without_peers({"accuracy", "--attention", "--family", "uniform_1"}),
                    {"\"uniform_1\"", "decode_32k"});
-  require_rejected(run_softlab({"accuracy", "--attention", "--n", "3"}), {"--n"});
+  require_rejected(run_softlab_without_peers({"accuracy", "--attention", "--n", "3"}), {"--n"});
 }
 
 TEST_CASE("blanchard: the tool writes the per-vector and summary files, bad input is named") {
@@ -139,9 +145,11 @@ TEST_CASE("blanchard: the tool writes the per-vector and summary files, bad inpu
   CHECK(summary.find("mnist,fp16sim,theirs:basic,3.3,20,") != std::string::npos);
   CHECK(summary.find("families,float,stable,4.3,") != std::string::npos);
 
-  require_rejected(run_softlab({"blanchard", "--type", "half"}), {"\"half\"", "fp16sim"});
+  require_rejected(run_softlab_without_peers({"blanchard", "--type", "half"}),
+                   {"\"half\"", "fp16sim"});
   const auto bad = dir.path() / "bad.csv";
   std::ofstream(bad) << "x1,x2\n1,2\n1,nope\n";
-  require_rejected(run_softlab({"blanchard", "--data", bad.string(), "--out", out.string()}),
-                   {bad.string(), "line 3", "column 2", "\"nope\""});
+  require_rejected(
+      run_softlab_without_peers({"blanchard", "--data", bad.string(), "--out", out.string()}),
+      {bad.string(), "line 3", "column 2", "\"nope\""});
 }

@@ -21,10 +21,14 @@ namespace {
 
 using lines_t = std::vector<std::string>;
 
-lines_t softmax_ok(const std::vector<std::string>& args, const std::string& input) {
+/// The tool's output lines; by default from the tool without the peers (these options are
+/// softlab's own, and every start of the tool with them loads libtorch: most of this file's time),
+/// run_softlab where the peers' OpenMP runtime matters (the threaded runs).
+lines_t softmax_ok(const std::vector<std::string>& args, const std::string& input,
+                   decltype(&run_softlab) run = &run_softlab_without_peers) {
   std::vector<std::string> all{"softmax"};
   all.insert(all.end(), args.begin(), args.end());
-  const run_result r = run_softlab(all, input);
+  const run_result r = run(all, input);
   INFO("stdin: " << input.substr(0, 200) << "\nstderr: " << r.err);
   REQUIRE(r.status == 0);
   REQUIRE(r.err.empty());
@@ -56,8 +60,9 @@ TEST_CASE("softmax --scale: the softmax of scale * scores, negative scales inclu
           softmax_ok(with({"--log"}), "1 2"));
   }
   for (const char* bad : {"0", "nan", "-inf", "1e-400"})
-    require_rejected(run_softlab({"softmax", "--scale", bad}, "1 2"), {"scale"});
-  require_rejected(run_softlab({"softmax", "--scale", "two"}, "1 2"), {"--scale", "\"two\""});
+    require_rejected(run_softlab_without_peers({"softmax", "--scale", bad}, "1 2"), {"scale"});
+  require_rejected(run_softlab_without_peers({"softmax", "--scale", "two"}, "1 2"),
+                   {"--scale", "\"two\""});
 }
 
 TEST_CASE("softmax --mask and --keep: per score, or per column with --rows") {
@@ -84,17 +89,21 @@ TEST_CASE("softmax --mask and --keep: per score, or per column with --rows") {
         lines_t{"nan", "nan", "0.5", "0.5"});
   // Bad tokens name the file, the token and its position; wrong sizes name both sizes.
   const std::string bad = write(dir, "bad.txt", "0 0\n0 zero\n");
-  require_rejected(run_softlab({"softmax", "--mask", bad}, "1 2 3 4"),
+  require_rejected(run_softlab_without_peers({"softmax", "--mask", bad}, "1 2 3 4"),
                    {bad, "token 4", "\"zero\"", "line 2, column 3"});
   const std::string bad_keep = write(dir, "badkeep.txt", "1 0 2");
-  require_rejected(run_softlab({"softmax", "--keep", bad_keep}, "1 2 3"),
+  require_rejected(run_softlab_without_peers({"softmax", "--keep", bad_keep}, "1 2 3"),
                    {bad_keep, "token 3", "\"2\"", "0 or 1"});
-  require_rejected(run_softlab({"softmax", "--mask", mask}, "1 2 3"), {"4 elements", "3"});
-  require_rejected(run_softlab({"softmax", "--rows", "3", "--mask", mask}, "1 2 3 4 5 6"),
-                   {"4 elements", "3 rows of 2"});
-  require_rejected(run_softlab({"softmax", "--mask", mask, "--keep", keep}, "1 2 3 4"),
-                   {"--mask", "--keep"});
-  require_rejected(run_softlab({"softmax", "--mask", "/no/such/mask"}, "1 2"), {"/no/such/mask"});
+  require_rejected(run_softlab_without_peers({"softmax", "--mask", mask}, "1 2 3"),
+                   {"4 elements", "3"});
+  require_rejected(
+      run_softlab_without_peers({"softmax", "--rows", "3", "--mask", mask}, "1 2 3 4 5 6"),
+      {"4 elements", "3 rows of 2"});
+  require_rejected(
+      run_softlab_without_peers({"softmax", "--mask", mask, "--keep", keep}, "1 2 3 4"),
+      {"--mask", "--keep"});
+  require_rejected(run_softlab_without_peers({"softmax", "--mask", "/no/such/mask"}, "1 2"),
+                   {"/no/such/mask"});
 }
 
 TEST_CASE("softmax --causal: row r keeps columns <= r + offset, and needs --rows") {
@@ -111,11 +120,13 @@ TEST_CASE("softmax --causal: row r keeps columns <= r + offset, and needs --rows
   CHECK(softmax_ok({"--rows", "2", "--causal", "+1", "--keep", keep, "--scale", "3"},
                    "1 2 3 4 5 6 7 8") ==
         softmax_ok({"--rows", "2", "--scale", "3"}, "1 2 -inf -inf 5 6 -inf -inf"));
-  require_rejected(run_softlab({"softmax", "--causal", "0"}, "1 2"), {"--causal", "--rows"});
-  require_rejected(run_softlab({"softmax", "--rows", "1", "--causal", "x"}, "1 2"),
+  require_rejected(run_softlab_without_peers({"softmax", "--causal", "0"}, "1 2"),
+                   {"--causal", "--rows"});
+  require_rejected(run_softlab_without_peers({"softmax", "--rows", "1", "--causal", "x"}, "1 2"),
                    {"--causal", "\"x\""});
-  require_rejected(run_softlab({"softmax", "--rows", "3", "--causal", "0"}, "1 2 3 4"),
-                   {"--rows 3", "4 scores"});
+  require_rejected(
+      run_softlab_without_peers({"softmax", "--rows", "3", "--causal", "0"}, "1 2 3 4"),
+      {"--rows 3", "4 scores"});
 }
 
 TEST_CASE("softmax --type bf16: 512 equal scores give 2^-9 each, printed shortest") {
@@ -140,7 +151,7 @@ TEST_CASE("softmax --type bf16 and f16: each decimal rounded once, not through f
   // exactly, then 1 (ties to even); rounded once it is the next value. attention prints the
   // keys as parsed.
   auto key = [](const char* type, const char* text) {
-    const run_result r = run_softlab(
+    const run_result r = run_softlab_without_peers(
         {"attention", "--type", type, "--format", "hex", "--query", "1", "--keys", text});
     INFO(r.err);
     REQUIRE(r.status == 0);
@@ -156,15 +167,18 @@ TEST_CASE("softmax --type bf16: a 256000-logit row, the same output on 1 and 2 t
   std::string input;
   for (int i = 0; i < 256000; ++i)
     input += std::to_string(std::fmod(i * 0.618033988749895, 1.0) * 20 - 10) + '\n';
-  const lines_t one = softmax_ok({"--type", "bf16", "--impl", "fast", "--threads", "1"}, input);
-  const lines_t two = softmax_ok({"--type", "bf16", "--impl", "fast", "--threads", "2"}, input);
+  const lines_t one =
+      softmax_ok({"--type", "bf16", "--impl", "fast", "--threads", "1"}, input, run_softlab);
+  const lines_t two =
+      softmax_ok({"--type", "bf16", "--impl", "fast", "--threads", "2"}, input, run_softlab);
   REQUIRE(one.size() == 256000);
   CHECK(one == two);
   // The same logits as 2 rows of 128000, which do split across the 2 threads.
-  const lines_t rows_one =
-      softmax_ok({"--type", "bf16", "--rows", "2", "--scale", "0.5", "--threads", "1"}, input);
+  const lines_t rows_one = softmax_ok(
+      {"--type", "bf16", "--rows", "2", "--scale", "0.5", "--threads", "1"}, input, run_softlab);
   CHECK(rows_one ==
-        softmax_ok({"--type", "bf16", "--rows", "2", "--scale", "0.5", "--threads", "2"}, input));
+        softmax_ok({"--type", "bf16", "--rows", "2", "--scale", "0.5", "--threads", "2"}, input,
+                   run_softlab));
 }
 
 TEST_CASE("check: --scale, --mask, --causal and --rows, and unsupported types said so") {
@@ -207,7 +221,8 @@ TEST_CASE("check: --scale, --mask, --causal and --rows, and unsupported types sa
     for (const std::string& line : lines(plain.out))
       if (line.find("unsupported") != std::string::npos)
         CHECK(reg.find<bfloat16>(line.substr(0, line.find(' '))) == nullptr);
-  require_rejected(run_softlab({"check", "--scale", "0"}, "1 2"), {"scale"});
-  require_rejected(run_softlab({"check", "--causal", "0"}, "1 2"), {"--causal", "--rows"});
-  require_rejected(run_softlab({"check", "--rows", "2"}, "1 2 3"), {"--rows 2"});
+  require_rejected(run_softlab_without_peers({"check", "--scale", "0"}, "1 2"), {"scale"});
+  require_rejected(run_softlab_without_peers({"check", "--causal", "0"}, "1 2"),
+                   {"--causal", "--rows"});
+  require_rejected(run_softlab_without_peers({"check", "--rows", "2"}, "1 2 3"), {"--rows 2"});
 }
