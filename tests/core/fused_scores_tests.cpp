@@ -93,7 +93,6 @@ auto bits_of(const T& v) {
     return std::bit_cast<std::uint64_t>(v);
 }
 
-/// The generic path: z = row_transform's scores in C, fast's plain kernel on z, rounded to Out.
 /// Buffers kept from check to check, grown but never shrunk, each filled with its role's byte
 /// before use. Why kept: a fresh 2^21-element vector per check cost more than the kernels under
 /// the sanitize preset (perf, core:vectorized@avx512: 31% of the time zero-filling vectors, 27%
@@ -112,6 +111,7 @@ std::span<T> buffer(buffer_role role, std::size_t n) {
   return std::span<T>(v.data(), n);
 }
 
+/// The generic path: z = row_transform's scores in C, fast's plain kernel on z, rounded to Out.
 template <class C, class S, class Out>
 void reference_row(std::span<const S> x, std::span<Out> y, const detail::row_transform<C>& t,
                    bool log) {
