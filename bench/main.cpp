@@ -25,6 +25,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -129,6 +130,15 @@ int main(int argc, char** argv) {
   args.push_back(nullptr);
   benchmark::Initialize(&count, args.data(), print_help);
   if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 2;
+
+  // One thread for every benchmark whose name carries no thread count (softmax/, masked/, ...),
+  // as for the peers (libtorch is set to one thread): softlab's own softmax without options runs
+  // on softlab::available_cpus() threads, and `fast` splits one row of 256 KiB up to its two
+  // passes (2^20 floats) across them. The families that name theirs (t:N) pass it explicitly,
+  // which SOFTLAB_THREADS does not override.
+  setenv("SOFTLAB_THREADS", "1", 1);
+  benchmark::AddCustomContext("softlab_threads",
+                              "1 (SOFTLAB_THREADS, set by softlab-bench), or the t:N of the name");
 
   softlab::registry registry = softlab::builtin_registry();
   softlab::attention_registry attention = softlab::builtin_attention_registry();
