@@ -360,10 +360,23 @@ struct flash_kernel {
     }
   }
 
-  /// Prefetches the `bytes` of the row `rows_ahead` rows past `row`: the next block's key and
-  /// value rows are fetched from memory while this block's are computed on (decode reads K and
-  /// V once, and would otherwise wait for each line). Addresses, not pointers: past the data's
-  /// end they point nowhere (a prefetch never faults, and no out-of-bounds pointer is formed).
+  /// How far ahead decode prefetches each of its two streams (K's rows in the dot products, V's
+  /// in the weighted sum): a few kilobytes, enough to cover the memory's latency at its
+  /// bandwidth (about 100 ns at 25-40 GB/s on one core) without evicting from L1 (48 KiB on Zen 5)
+  /// the block being computed on. A whole block ahead (64 rows, 16 KiB of bfloat16 K and as
+  /// much of V at d = 128) evicted it. softlab-bench's decode of 8 x 32768 bfloat16 keys, d =
+  /// 128, one thread, on the Zen 5 VM (medians of runs minutes apart; the memory's own speed
+  /// moved 1.5x between them): 5.0-9.0 ms with 64 rows ahead, 4.6-5.8 with 4 KiB, 5.2-6.8 with
+  /// 2 KiB, 5.2-7.3 with 8 KiB; 4 KiB was also the fastest at 4096 and 131072 keys and in float.
+  static constexpr std::size_t prefetch_bytes_ahead = 4096;
+  static std::size_t prefetch_rows_ahead(std::size_t row_bytes) {
+    return row_bytes >= prefetch_bytes_ahead ? 1 : prefetch_bytes_ahead / row_bytes;
+  }
+
+  /// Prefetches the `bytes` of the row `rows_ahead` rows past `row`: the rows a few kilobytes
+  /// ahead are fetched from memory while these are computed on (decode reads K and V once, and
+  /// would otherwise wait for each line). Addresses, not pointers: past the data's end they
+  /// point nowhere (a prefetch never faults, and no out-of-bounds pointer is formed).
   template <score_storage S>
   SOFTLAB_ALWAYS_INLINE static void prefetch_row(const void* row, std::size_t stride,
                                                  std::size_t rows_ahead, std::size_t bytes) {
@@ -390,8 +403,10 @@ struct flash_kernel {
     constexpr bool paired = S == score_storage::bfloat16;
     const std::size_t pairs_end = paired ? a.d / pair_width * pair_width : 0;
     if constexpr (Group == width) {
+      const std::size_t row_bytes = a.d * storage_bytes<S>;
+      const std::size_t ahead = prefetch_rows_ahead(row_bytes);
       for (std::size_t k = 0; k < width; ++k)
-        prefetch_row<S>(key(k), a.key_stride, block, a.d * storage_bytes<S>);
+        prefetch_row<S>(key(k), a.key_stride, ahead, row_bytes);
       if constexpr (paired) {
         for (std::size_t i = 0; i < pairs_end; i += pair_width) {
           const batch q_even = batch::load_unaligned(a.query + i);
@@ -455,6 +470,8 @@ struct flash_kernel {
     // (bfloat16: four pairs of vectors, in pair order).
     constexpr std::size_t columns = 8;
     static_assert(columns * width == value_panel);
+    const std::size_t value_bytes = a.d_v * storage_bytes<S>;
+    const std::size_t values_ahead = prefetch_rows_ahead(value_bytes);
     std::size_t c = 0;
     for (; c + columns * width <= a.d_v; c += columns * width) {
       std::array<batch, columns> o;
@@ -464,7 +481,7 @@ struct flash_kernel {
         if (a.bias != nullptr && a.bias[j] == -infinity) continue;
         const batch w(p[j]);
         const void* value = row_at<S>(a.values, a.value_stride, j);
-        if (c == 0) prefetch_row<S>(value, a.value_stride, block, a.d_v * storage_bytes<S>);
+        if (c == 0) prefetch_row<S>(value, a.value_stride, values_ahead, value_bytes);
         if constexpr (S == score_storage::bfloat16) {
           SOFTLAB_UNROLL for (std::size_t n = 0; n < columns; n += 2) {
             batch even, odd;
