@@ -586,6 +586,43 @@ TEST_CASE(
   force_isa(before);
 }
 
+// Every entry on V and O without columns (d_v = 0): it runs, writes nothing, and gives the
+// logsumexp it gives with columns (the logits alone decide it). The decode shape has 1300 keys
+// (three of flash's chunks: its decode kernel and its prefetches run); the prefill one 40 query
+// rows in tiles.
+TEST_CASE("attention: V and O without columns (d_v = 0) give the logsumexp alone, every entry",
+          "[flash_isa]") {
+  const isa before = active_isa();
+  for (const isa which : available_isas()) {
+    if (testing::isa_under_test() && *testing::isa_under_test() != which) continue;
+    force_isa(which);
+    for_each_type(attention_element_types{}, [&]<class T>() {
+      for (const std::size_t q_len : {std::size_t{1}, std::size_t{40}}) {
+        attention_case c;
+        c.q_heads = 2, c.kv_heads = 1, c.q_len = q_len, c.kv_len = q_len == 1 ? 1300 : 200;
+        c.d = 32, c.d_v = 16, c.magnitude = 2;
+        const problem<T> p = make_problem<T>(c, 29);
+        const heads_view<const T> no_values{std::span<const T>(), 1, c.kv_len, 0, 0, 0};
+        for (const attention_kernel<T>& k : attention_kernels().kernels<T>()) {
+          INFO(k.facts.name << "@" << isa_name(which) << ", q_len " << q_len);
+          tensor<T> o(c, 2, q_len, 16);
+          std::vector<float> with_columns(2 * q_len), without(2 * q_len, 7.0f);
+          attention_options options = p.options();
+          options.logsumexp = with_columns;
+          k.attention(p.q.view, p.k.view, p.v.view, o.view, options);
+          T unwritten[1] = {T(3.0f)};
+          const heads_view<T> no_output{std::span<T>(unwritten, 0), 2, q_len, 0, 0, 0};
+          options.logsumexp = without;
+          k.attention(p.q.view, p.k.view, no_values, no_output, options);
+          CHECK(testing::same_bits<float>(with_columns, without));
+          CHECK(float(unwritten[0]) == 3.0f);
+        }
+      }
+    });
+  }
+  force_isa(before);
+}
+
 TEST_CASE("attention: the contract's limits when the keys span several blocks and chunks",
           "[attention]") {
   // 1100 keys: 18 of flash's 64-key blocks in 3 of its 512-key chunks, so the limits pass

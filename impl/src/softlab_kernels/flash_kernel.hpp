@@ -366,11 +366,14 @@ struct flash_kernel {
   /// the block being computed on. A whole block ahead (64 rows, 16 KiB of bfloat16 K and as
   /// much of V at d = 128) evicted it. softlab-bench's decode of 8 x 32768 bfloat16 keys, d =
   /// 128, one thread, on the Zen 5 VM (medians of runs minutes apart; the memory's own speed
-  /// moved 1.5x between them): 5.0-9.0 ms with 64 rows ahead, 4.6-5.8 with 4 KiB, 5.2-6.8 with
+  /// moved 1.5x between them): 5.0-9.0 ms with 64 rows ahead, 4.6-6.2 with 4 KiB, 5.2-6.8 with
   /// 2 KiB, 5.2-7.3 with 8 KiB; 4 KiB was also the fastest at 4096 and 131072 keys and in float.
   static constexpr std::size_t prefetch_bytes_ahead = 4096;
+  /// Rows of row_bytes that make prefetch_bytes_ahead, at least one (V's rows have no bytes
+  /// when d_v is 0: then one, and nothing is prefetched).
   static std::size_t prefetch_rows_ahead(std::size_t row_bytes) {
-    return row_bytes >= prefetch_bytes_ahead ? 1 : prefetch_bytes_ahead / row_bytes;
+    return row_bytes == 0 || row_bytes >= prefetch_bytes_ahead ? 1
+                                                               : prefetch_bytes_ahead / row_bytes;
   }
 
   /// Prefetches the `bytes` of the row `rows_ahead` rows past `row`: the rows a few kilobytes
