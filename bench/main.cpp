@@ -133,9 +133,9 @@ int main(int argc, char** argv) {
 
   // One thread for every benchmark whose name carries no thread count (softmax/, masked/, ...),
   // as for the peers (libtorch is set to one thread): softlab's own softmax without options runs
-  // on softlab::available_cpus() threads, and `fast` splits one row of 256 KiB up to its two
-  // passes (2^20 floats) across them. The families that name theirs (t:N) pass it explicitly,
-  // which SOFTLAB_THREADS does not override.
+  // on softlab::default_threads() threads, and `fast` splits one row from 256 KiB up to its
+  // two-pass structure (8 MiB of floats) across them. The families that name theirs (t:N) pass
+  // it explicitly, which SOFTLAB_THREADS does not override.
   setenv("SOFTLAB_THREADS", "1", 1);
   benchmark::AddCustomContext("softlab_threads",
                               "1 (SOFTLAB_THREADS, set by softlab-bench), or the t:N of the name");
