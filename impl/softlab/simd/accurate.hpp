@@ -19,8 +19,9 @@
 //     (2^-102); y_i = E_i (1/s) formed by an exact product and rounded once, subnormal results
 //     included (the headroom 2^512 keeps every intermediate normal; the one rounding to the
 //     subnormal grid is done on the exact pair, accuracy/README.md).
-// Passes: float: 1 for n <= 256 (read + write in one call, the exps kept in double registers or
-//   the stack), 3 (read; read + write scratch; read scratch + write y) for n <= 4096, else 3
+// Passes: float: 1 for a row of one vector (16 floats on AVX-512, 8 on AVX2, 4 on SSE2; read +
+//   write, the exps kept in double registers), 3 (read; read + write scratch; read scratch +
+//   write y) for n <= 4096 (up to 256 in one call of the ISA's kernel), else 3
 //   (read; read; read + write y); double: 3 (read; read; read + write y, streaming from 8 MiB).
 // Stated bound (every result, subnormal ones included): 0.5 ULP from the final rounding plus
 //   the relative error before it, which is 2^-29.6 + (n/4) 2^-53 (float: exp, roundings, sum;
@@ -57,7 +58,8 @@ struct accurate : detail::compiled<accurate> {
           "exp and sum in a wider format (float: double lanes, own exp; double: pairs of "
           "doubles, Tang's table exp carried in pairs), one final rounding: faithfully rounded",
       .passes =
-          "1 for float n <= 256 (read + write), else 3: read; read (+ write scratch when "
+          "1 for a float row of one vector (read + write), else 3: read; read (+ write scratch "
+          "when "
           "float and n <= 4096); read + write",
       .stated_bound =
           "0.5 + (relative error before the final rounding) < 1 ULP, subnormals too "

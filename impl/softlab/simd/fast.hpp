@@ -14,9 +14,11 @@
 //   the rounding of x_i - m carried into the reduced argument by a two-sum.
 // Passes, chosen by size (fast::two_pass_from_elements: double from 4 MiB, float from 8 MiB, as
 //   measured):
-//   a small row (up to 1 KiB: 256 floats, 128 doubles; MoE routers, short attention heads),
-//   1 read + 1 write in one call: the row stays in registers (or the stack) from max to scaling;
-//   in cache, 3: read x (max); read x, write e (y) and sum; read + write y (scale);
+//   a row of one vector (16 floats on AVX-512, 8 on AVX2, 4 on SSE2; MoE routers' experts),
+//   1 read + 1 write: it stays in registers from max to scaling;
+//   in cache, 3: read x (max); read x, write e (y) and sum; read + write y (scale); up to 1 KiB
+//   (short attention heads) in one call of the ISA's kernel (a row of several vectors held in
+//   registers or on the stack measured slower than these passes: fast_kernel.hpp);
 //   out of cache, 2: read x once, block by block (the block max then its exps from L1 while
 //   the next block is prefetched, the running sum rescaled by 2^(j_old - j_new) when the max
 //   grows, as in Milakov & Gimelshein's online softmax), the exps written to y (past the cache
@@ -99,7 +101,7 @@ struct fast : detail::compiled<fast> {
           "softlab's own exp with max subtracted in the exponent bits (no rounded x - max), "
           "drift-free sum, hi/lo reciprocal; 3 passes in cache, 2 with streaming stores beyond",
       .passes =
-          "1 for rows <= 1 KiB (read + write, in registers), 3 in cache (read; read + "
+          "1 for a row of one vector (read + write, in registers), 3 in cache (read; read + "
           "write; read + write), 2 beyond (read; read + write NT); 16-bit storage and "
           "scale/mask/causal formed inside these passes",
       .stated_bound = "2E + 3 ULP, E = the exp kernel's measured relative error in u",

@@ -81,35 +81,40 @@ struct accurate_float_kernel {
   }
 
   /// max; exps exp(x_i - m) in double, summed in two double accumulators as exp_sum sums them;
-  /// y_i = float(e_i / s): the same arithmetic as the passes, in one call.
+  /// y_i = float(e_i / s): the same arithmetic, and so the same bits, as the dispatcher's
+  /// passes. As in fast_kernel::small_softmax, only a row of one vector stays in registers; a
+  /// longer one runs the passes here (its exps on the stack, 1 KiB of doubles at most), which
+  /// were faster than an array of the row's vectors from two vectors on (64 rotating rows,
+  /// medians, the Zen 5 VM, 2026-12-03, ns a call, array against passes: AVX-512 n = 32 21.2 /
+  /// 19.6, 64 40.7 / 33.8, 256 125 / 104; AVX2 64 62.4 / 55.6; SSE2 16 41.1 / 36.4).
   static bool small_softmax(const float* x, float* y, std::size_t n) {
-    constexpr std::size_t most = small_row_bytes / sizeof(floats);
-    const std::size_t full = n / width, rest = n % width, count = full + (rest != 0);
-    std::array<floats, most> row;
-    for (std::size_t v = 0; v < full; ++v) row[v] = floats::load_unaligned(x + v * width);
-    if (rest != 0) row[full] = lane::load_tail(x + full * width, rest, -__builtin_inff());
-    floats largest(-__builtin_inff());
-    for (std::size_t v = 0; v < count; ++v) largest = ::xsimd::max(largest, row[v]);
-    const float m = lane::horizontal_max(largest);
+    return n <= width ? one_vector_softmax(x, y, n) : passes_softmax(x, y, n);
+  }
+  /// small_softmax of a row of more than one vector: a call of its own, so that the one-vector
+  /// path pays none of its frame (fast_kernel::passes_softmax says why).
+  [[gnu::noinline]] static bool passes_softmax(const float* x, float* y, std::size_t n) {
+    const float m = lane::max(x, n);
     if (!(m - m == 0.0f)) return false;  // not finite (no ISA-neutral helper in this object)
-    const doubles dm(static_cast<double>(m));
-    std::array<doubles, 2 * most> e;
-    doubles sum_low(0.0), sum_high(0.0);
-    for (std::size_t v = 0; v < count; ++v) {
-      const shifted d(row[v], dm);
-      std::array<doubles, 2> pair{d.low, d.high};
-      exp::of_exact(pair);
-      e[2 * v] = pair[0];
-      e[2 * v + 1] = pair[1];
-      sum_low += pair[0];
-      sum_high += pair[1];
-    }
-    const doubles inverse(1.0 / ::xsimd::hadd(sum_low + sum_high));
-    for (std::size_t v = 0; v < full; ++v)
-      widen::narrow(e[2 * v] * inverse, e[2 * v + 1] * inverse).store_unaligned(y + v * width);
-    if (rest != 0)
-      lane::store_tail(widen::narrow(e[2 * full] * inverse, e[2 * full + 1] * inverse),
-                       y + full * width, rest);
+    std::array<double, small_row_bytes / sizeof(float)> e;
+    const double sum = store_exp_and_sum(x, m, e.data(), n);
+    scale_to_float(e.data(), 1.0 / sum, y, n);
+    return true;
+  }
+  /// small_softmax of a row of n <= width elements, padded with -inf to one vector.
+  SOFTLAB_ALWAYS_INLINE static bool one_vector_softmax(const float* x, float* y, std::size_t n) {
+    const floats row =
+        n == width ? floats::load_unaligned(x) : lane::load_tail(x, n, -__builtin_inff());
+    const float m = lane::horizontal_max(row);
+    if (!(m - m == 0.0f)) return false;
+    const shifted d(row, doubles(static_cast<double>(m)));
+    std::array<doubles, 2> e{d.low, d.high};
+    exp::of_exact(e);
+    const doubles inverse(1.0 / ::xsimd::hadd(e[0] + e[1]));
+    const floats scaled = widen::narrow(e[0] * inverse, e[1] * inverse);
+    if (n == width)
+      scaled.store_unaligned(y);
+    else
+      lane::store_tail(scaled, y, n);
     return true;
   }
 

@@ -242,51 +242,47 @@ struct fast_kernel {
 
   /// max x; m ordinary (finite, and m + lowest_argument != m: dispatch's other rows); e_i =
   /// the shifted exps, summed as store_exp_and_sum sums them (groups of four as a tree); y_i =
-  /// e_i (1/s). The same arithmetic as the three passes, the row never leaving the core.
+  /// e_i (1/s). The same arithmetic, and so the same bits, as the dispatcher's three passes.
+  ///
+  /// Only a row of one vector (up to 16 floats on AVX-512: routers' experts) stays in
+  /// registers from max to scaling: with its count known at compile time nothing leaves them.
+  /// A longer row runs the three in-cache passes here, in one call. Keeping a row of 2 to 16
+  /// vectors in an array (on the stack: its count is known only at run time) was slower than
+  /// the passes, whose loops keep four chains in flight and whose stores and reloads hit L1:
+  /// 64 rotating rows, medians, the Zen 5 VM (2026-12-03), in ns a call, array against passes:
+  /// float AVX-512 n = 32 22.1 / 21.7, 64 26.3 / 24.4, 256 77.2 / 61.0; AVX2 64 37.5 / 35.5,
+  /// 256 117 / 99; SSE2 16 47.6 / 26.8, 256 266 / 242; double AVX-512 128 82.3 / 73.7, SSE2 8
+  /// 49.4 / 33.3. One vector, array against passes: float AVX-512 16 12.0 / 17.9, AVX2 8 10.6 /
+  /// 17.4; double AVX-512 8 12.9 / 20.9.
   static bool small_softmax(const T* x, T* y, std::size_t n) {
-    // A row of one vector (up to 16 floats on AVX-512: routers' experts) with its count known
-    // at compile time stays in registers; with a count known only at run time the compiler
-    // keeps the row array on the stack, and every step of the one dependent chain pays a store
-    // and a reload: n = 16 took 28-29 ns a call on the Zen 5 VM, 21-23 ns this way (Highway's
-    // loop: 20). Two and four vectors measured no faster than the general code (n = 32 to 64,
-    // 2026-12-02), which stays a call of its own so that its code is what it was.
-    if (n <= width) return small_softmax_of<1>(x, y, n);
-    return small_softmax_of_any(x, y, n);
+    return n <= width ? one_vector_softmax(x, y, n) : passes_softmax(x, y, n);
   }
-  [[gnu::noinline]] static bool small_softmax_of_any(const T* x, T* y, std::size_t n) {
-    return small_softmax_of<0>(x, y, n);
-  }
-  /// small_softmax on a row of Vectors vectors (the last one padded), or any count (0).
-  template <std::size_t Vectors>
-  SOFTLAB_ALWAYS_INLINE static bool small_softmax_of(const T* x, T* y, std::size_t n) {
-    constexpr std::size_t most = Vectors != 0 ? Vectors : small_row_bytes / sizeof(batch);
-    const std::size_t full = n / width, rest = n % width;
-    const std::size_t count = Vectors != 0 ? Vectors : full + (rest != 0);
-    std::array<batch, most> row;
-    for (std::size_t v = 0; v < full; ++v) row[v] = batch::load_unaligned(x + v * width);
-    if (rest != 0) row[full] = lane::load_tail(x + full * width, rest, -T(__builtin_inf()));
-    batch largest(-T(__builtin_inf()));
-    for (std::size_t v = 0; v < count; ++v) largest = ::xsimd::max(largest, row[v]);
-    const T m = lane::horizontal_max(largest);
+  /// small_softmax of a row of more than one vector: a call of its own, so that the one-vector
+  /// path pays none of its frame (inlined here, it took 0.75 of the passes' time at 16 floats on
+  /// AVX-512, against 0.67 apart).
+  [[gnu::noinline]] static bool passes_softmax(const T* x, T* y, std::size_t n) {
+    const T m = lane::max(x, n);
     // m - m is 0 exactly when m is finite (written out: no ISA-neutral helper in this object).
     if (!(m - m == T(0)) || m + T(exp::constants::lowest_argument) == m) return false;
-    const auto p = exp::pivot::shifted(m);
+    const reciprocal<Arch, T> inverse(store_exp_and_sum(x, m, y, n));
+    scale(y, inverse.hi, inverse.lo, n);
+    return true;
+  }
+  /// small_softmax of a row of n <= width elements, padded with -inf to one vector.
+  SOFTLAB_ALWAYS_INLINE static bool one_vector_softmax(const T* x, T* y, std::size_t n) {
+    const batch row =
+        n == width ? batch::load_unaligned(x) : lane::load_tail(x, n, -T(__builtin_inf()));
+    const T m = lane::horizontal_max(row);
+    if (!(m - m == T(0)) || m + T(exp::constants::lowest_argument) == m) return false;
+    const batch e = exp::of_row(row, exp::pivot::shifted(m));
     drift_free_sum<Arch, T> sum;
-    std::size_t v = 0;
-    for (; v + 4 <= count; v += 4) {
-      std::array<batch, 4> e{row[v], row[v + 1], row[v + 2], row[v + 3]};
-      exp::of_row(e, p);
-      SOFTLAB_UNROLL for (std::size_t u = 0; u < 4; ++u) row[v + u] = e[u];
-      sum.add((e[0] + e[1]) + (e[2] + e[3]));
-    }
-    for (; v < count; ++v) {
-      row[v] = exp::of_row(row[v], p);
-      sum.add(row[v]);
-    }
+    sum.add(e);
     const reciprocal<Arch, T> inverse(sum.total());
-    const batch hi(inverse.hi), lo(inverse.lo);
-    for (v = 0; v < full; ++v) times(row[v], hi, lo).store_unaligned(y + v * width);
-    if (rest != 0) lane::store_tail(times(row[full], hi, lo), y + full * width, rest);
+    const batch scaled = times(e, batch(inverse.hi), batch(inverse.lo));
+    if (n == width)
+      scaled.store_unaligned(y);
+    else
+      lane::store_tail(scaled, y, n);
     return true;
   }
 
