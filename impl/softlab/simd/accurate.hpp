@@ -58,9 +58,8 @@ struct accurate : detail::compiled<accurate> {
           "exp and sum in a wider format (float: double lanes, own exp; double: pairs of "
           "doubles, Tang's table exp carried in pairs), one final rounding: faithfully rounded",
       .passes =
-          "1 for a float row of one vector (read + write), else 3: read; read (+ write scratch "
-          "when "
-          "float and n <= 4096); read + write",
+          "1 for a float row of one vector (read + write), else 3: read; read (+ write "
+          "scratch when float and n <= 4096); read + write",
       .stated_bound =
           "0.5 + (relative error before the final rounding) < 1 ULP, subnormals too "
           "(double: 0.5 + 2^-21 + n 2^-62)",
