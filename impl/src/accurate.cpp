@@ -69,6 +69,24 @@ detail::rounded_and_error<double> pair_log(const detail::rounded_and_error<doubl
   return detail::two_sum(l0, step);
 }
 
+/// A float row that small_softmax leaves: out of line, so that a small row's call pays for none
+/// of this function's stack frame (the scratch row of doubles) and saved registers.
+[[gnu::noinline]] void softmax_beyond_small(const simd::accurate_float_passes& passes,
+                                            std::span<const float> x, std::span<float> y) {
+  float max;
+  if (!finite_max(x, max) && simd::limit_written(max, x, y, detail::output_scale::probability))
+    return;
+  if (x.size() <= scratch_elements) {
+    double e[scratch_elements];
+    const double sum = passes.store_exp_and_sum(x.data(), max, e, x.size());
+    passes.scale_to_float(e, 1.0 / sum, y.data(), y.size());
+    return;
+  }
+  const double sum = passes.exp_sum(x.data(), max, x.size());
+  passes.exp_scaled_to_float(x.data(), max, 1.0 / sum, y.data(), x.size(),
+                             x.size() * sizeof(float) >= streaming_from_bytes);
+}
+
 }  // namespace
 
 /// float: double lanes; double: pairs of doubles.
@@ -79,18 +97,7 @@ struct detail::compiled_kernels<accurate> {
     if (x.size() <= simd::small_row_elements<float> &&
         passes.small_softmax(x.data(), y.data(), x.size()))
       return;
-    float max;
-    if (!finite_max(x, max) && simd::limit_written(max, x, y, detail::output_scale::probability))
-      return;
-    if (x.size() <= scratch_elements) {
-      double e[scratch_elements];
-      const double sum = passes.store_exp_and_sum(x.data(), max, e, x.size());
-      passes.scale_to_float(e, 1.0 / sum, y.data(), y.size());
-      return;
-    }
-    const double sum = passes.exp_sum(x.data(), max, x.size());
-    passes.exp_scaled_to_float(x.data(), max, 1.0 / sum, y.data(), x.size(),
-                               x.size() * sizeof(float) >= streaming_from_bytes);
+    softmax_beyond_small(passes, x, y);
   }
 
   static void log_softmax(std::span<const float> x, std::span<float> y) {

@@ -10,10 +10,15 @@
 #include <cpuid.h>
 
 namespace softlab {
-namespace {
 
-constexpr int not_chosen = -1;
-std::atomic<int> chosen_isa{not_chosen};
+namespace {
+constexpr int not_chosen = -1;  // detail::chosen_isa before the first choice (isa.hpp)
+}  // namespace
+
+std::atomic<int> detail::chosen_isa{not_chosen};
+
+namespace {
+using detail::chosen_isa;
 
 /// The register state the operating system saves on a context switch (XCR0), 0 when it has
 /// not enabled XSAVE: a CPU's AVX or AVX-512 flags say nothing about whether the OS restores
@@ -114,7 +119,7 @@ std::vector<isa> available_isas() {
   return result;
 }
 
-isa active_isa() {
+isa detail::choose_isa() {
   int current = chosen_isa.load(std::memory_order_acquire);
   if (current == not_chosen) {
     const int chosen = static_cast<int>(choose_at_first_use());

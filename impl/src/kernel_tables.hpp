@@ -48,11 +48,12 @@ inline constexpr kernel_table<T> table_of{
     &score_kernel<Arch, T>::table,
     std::is_same_v<T, float> ? &flash_kernel<Arch>::passes : nullptr};
 
-// One namespace per instruction set, each defined by its kernels_<isa>.cpp.
+// One namespace per instruction set, each defined by its kernels_<isa>.cpp. Objects, not
+// functions returning them: active_table then costs a load and a branch, no call.
 #define SOFTLAB_DECLARE_KERNEL_TABLES(isa_namespace) \
   namespace isa_namespace {                          \
-  const kernel_table<float>& float_table();          \
-  const kernel_table<double>& double_table();        \
+  extern const kernel_table<float> float_table;      \
+  extern const kernel_table<double> double_table;    \
   }
 SOFTLAB_DECLARE_KERNEL_TABLES(sse2)
 SOFTLAB_DECLARE_KERNEL_TABLES(avx2)
@@ -67,19 +68,19 @@ const kernel_table<T>& active_table() {
       break;
     case isa::avx2:
       if constexpr (is_float)
-        return avx2::float_table();
+        return avx2::float_table;
       else
-        return avx2::double_table();
+        return avx2::double_table;
     case isa::avx512:
       if constexpr (is_float)
-        return avx512::float_table();
+        return avx512::float_table;
       else
-        return avx512::double_table();
+        return avx512::double_table;
   }
   if constexpr (is_float)
-    return sse2::float_table();
+    return sse2::float_table;
   else
-    return sse2::double_table();
+    return sse2::double_table;
 }
 
 }  // namespace softlab::simd

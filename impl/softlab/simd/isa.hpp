@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -37,9 +38,20 @@ bool cpu_supports(isa which);
 /// The instruction sets compiled into this build that the CPU can run, best last.
 std::vector<isa> available_isas();
 
+namespace detail {
+/// The instruction set in use as an int, -1 until the first call of active_isa (isa.cpp).
+extern std::atomic<int> chosen_isa;
+/// Chooses it on first use (see above) and returns the choice.
+isa choose_isa();
+}  // namespace detail
+
 /// The one in use (chosen on first call, see above). Throws std::runtime_error when SOFTLAB_ISA
-/// names an unknown instruction set or one this CPU lacks.
-isa active_isa();
+/// names an unknown instruction set or one this CPU lacks. Inline: every kernel call asks, and
+/// at a row of 16 floats an out-of-line call here and to the ISA's table cost ~1 ns of ~20.
+inline isa active_isa() {
+  const int chosen = detail::chosen_isa.load(std::memory_order_acquire);
+  return chosen >= 0 ? static_cast<isa>(chosen) : detail::choose_isa();
+}
 
 /// Use `which` from now on; std::invalid_argument if the CPU or the build lacks it.
 void force_isa(isa which);
