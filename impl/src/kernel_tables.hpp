@@ -48,8 +48,9 @@ inline constexpr kernel_table<T> table_of{
     &score_kernel<Arch, T>::table,
     std::is_same_v<T, float> ? &flash_kernel<Arch>::passes : nullptr};
 
-// One namespace per instruction set, each defined by its kernels_<isa>.cpp. Objects, not
-// functions returning them: active_table then costs a load and a branch, no call.
+// One namespace per instruction set, each defined (constinit: no static initialization order to
+// worry about) by its kernels_<isa>.cpp. Objects, not functions returning them: active_table
+// then costs a load and a branch, no call.
 #define SOFTLAB_DECLARE_KERNEL_TABLES(isa_namespace) \
   namespace isa_namespace {                          \
   extern const kernel_table<float> float_table;      \

@@ -13,7 +13,7 @@
 namespace softlab::detail {
 
 // The messages are built out of line (cold), so that the checks themselves inline into every
-// call: at a row of 16 floats each out-of-line check cost a measurable part of a ~17 ns call.
+// call: at a row of 16 floats the two checks out of line cost ~1 ns of a ~17 ns softmax.
 [[noreturn, gnu::cold, gnu::noinline]] inline void throw_size_mismatch(const char* function,
                                                                        const char* x_name,
                                                                        std::size_t x_size,

@@ -4,6 +4,6 @@
 #include <softlab_kernels/flash_kernel.hpp>
 
 namespace softlab::simd::avx2 {
-const kernel_table<float> float_table = table_of<arch::avx2, float>;
-const kernel_table<double> double_table = table_of<arch::avx2, double>;
+constinit const kernel_table<float> float_table = table_of<arch::avx2, float>;
+constinit const kernel_table<double> double_table = table_of<arch::avx2, double>;
 }  // namespace softlab::simd::avx2

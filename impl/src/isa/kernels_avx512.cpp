@@ -5,6 +5,6 @@
 #include <softlab_kernels/flash_kernel.hpp>
 
 namespace softlab::simd::avx512 {
-const kernel_table<float> float_table = table_of<arch::avx512, float>;
-const kernel_table<double> double_table = table_of<arch::avx512, double>;
+constinit const kernel_table<float> float_table = table_of<arch::avx512, float>;
+constinit const kernel_table<double> double_table = table_of<arch::avx512, double>;
 }  // namespace softlab::simd::avx512

@@ -5,6 +5,6 @@
 #include <softlab_kernels/flash_kernel.hpp>
 
 namespace softlab::simd::sse2 {
-const kernel_table<float> float_table = table_of<arch::sse2, float>;
-const kernel_table<double> double_table = table_of<arch::sse2, double>;
+constinit const kernel_table<float> float_table = table_of<arch::sse2, float>;
+constinit const kernel_table<double> double_table = table_of<arch::sse2, double>;
 }  // namespace softlab::simd::sse2
